@@ -1,0 +1,201 @@
+/**
+ * Profiles: one code path, three sizes (DESIGN.md, "Profiles"). This is the only module that reads
+ * the environment; everything else receives a `Config`.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type ProfileName = 'smoke' | 'demo' | 'paper';
+export const PROFILE_NAMES: readonly ProfileName[] = ['smoke', 'demo', 'paper'];
+
+/** Which TensorFlow.js backend to use; `auto` picks the fastest that loads (see engine.ts). */
+export type BackendRequest = 'auto' | 'tensorflow' | 'cxr-cpu' | 'cpu';
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'tensorflow', 'cxr-cpu', 'cpu'];
+
+export interface DataConfig {
+  /** `synthetic`: the embedded phantom, generated into `paths.data` on first use; `real`: the user's files. */
+  source: 'synthetic' | 'real';
+  /** NIH ChestX-ray14 root (holds Data_Entry_2017.csv and images/). */
+  nihDir: string;
+  /** VinDr-CXR root (holds train.csv and train/). */
+  vindrDir: string;
+  /** Phantom size: NIH-format images to generate. */
+  nihImages: number;
+  /** Phantom size: VinDr-format images to generate. */
+  vindrImages: number;
+  /** Side of the square phantom PNGs written to disk, pixels. */
+  imageSize: number;
+}
+
+export interface BackboneConfig {
+  /** Bottleneck blocks per stage; ResNet-50 is [3, 4, 6, 3]. */
+  blocks: [number, number, number, number];
+  /** Channels of the stem; ResNet-50 is 64 (stage widths are 1, 2, 4, 8 times this, ×4 out). */
+  width: number;
+  /** Square input side for pretraining and classification, pixels. */
+  inputSize: number;
+}
+
+export interface PlotConfig {
+  /** Default figure size in CSS pixels (also the PNG size). */
+  width: number;
+  height: number;
+  /** Write PNGs with headless Chromium when a browser is found. */
+  png: boolean;
+  /** Browser executable; empty = search PATH for chromium, chromium-browser, google-chrome. */
+  chromium: string;
+}
+
+export interface Paths {
+  /** Repository root. */
+  root: string;
+  /** Where the phantom is generated (per profile). */
+  data: string;
+  /** Figures: `figures/` for demo and paper, `figures/smoke/` for smoke (git-ignored). */
+  figures: string;
+  /** Results files with their manifests, per profile. */
+  results: string;
+  /** Model checkpoints, per profile. */
+  checkpoints: string;
+}
+
+export interface Config {
+  profile: ProfileName;
+  /** The notebook (or script) this config was made for; recorded in every manifest. */
+  notebook: string;
+  /** Master seed: every generator derives from it (`makeRng(seed).fork(...)`). */
+  seed: number;
+  /** Seeds for repeated runs (detection and evaluation settings). */
+  seeds: number[];
+  backend: BackendRequest;
+  paths: Paths;
+  data: DataConfig;
+  backbone: BackboneConfig;
+  plots: PlotConfig;
+}
+
+/** Deep-partial overrides a notebook may pass in its first cell. */
+export type Overrides = { [K in keyof Config]?: Config[K] extends unknown[] ? Config[K] : Config[K] extends object ? Partial<Config[K]> : Config[K] };
+
+/** The repository root, found from this module's location (build/src/config.js or src/config.ts). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'notebooks'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
+}
+
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize'> };
+
+const PROFILES: Record<ProfileName, ProfileSizes> = {
+  // CI: proves the wiring in minutes on 2 cores, not the science.
+  smoke: {
+    seed: 17,
+    seeds: [17],
+    data: { nihImages: 200, vindrImages: 60, imageSize: 64 },
+    backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
+  },
+  // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
+  demo: {
+    seed: 2024,
+    seeds: [2024, 2025, 2026],
+    data: { nihImages: 2000, vindrImages: 600, imageSize: 128 },
+    backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 96 },
+  },
+  // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
+  paper: {
+    seed: 2024,
+    seeds: [2024, 2025, 2026, 2027, 2028],
+    data: { nihImages: 0, vindrImages: 0, imageSize: 1024 },
+    backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
+  },
+};
+
+export interface MakeConfigOptions extends Overrides {
+  notebook: string;
+  /** Overrides CXR_PROFILE. */
+  profile?: ProfileName;
+  /** Environment to read (defaults to process.env); tests pass their own. */
+  env?: Record<string, string | undefined>;
+}
+
+function parseProfile(value: string | undefined): ProfileName {
+  if (value === undefined || value === '') return 'demo';
+  if ((PROFILE_NAMES as readonly string[]).includes(value)) return value as ProfileName;
+  throw new Error(`CXR_PROFILE=${value} is not a profile; use one of ${PROFILE_NAMES.join(', ')}`);
+}
+
+function parseBackend(value: string | undefined): BackendRequest {
+  if (value === undefined || value === '') return 'auto';
+  if ((BACKEND_REQUESTS as readonly string[]).includes(value)) return value as BackendRequest;
+  throw new Error(`CXR_BACKEND=${value} is not a backend; use one of ${BACKEND_REQUESTS.join(', ')}`);
+}
+
+function parseSeed(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`CXR_SEED=${value} is not an integer`);
+  return n;
+}
+
+/**
+ * Builds the config for a notebook: profile from `opts.profile`, else `CXR_PROFILE`, else `demo`;
+ * then the environment (`CXR_BACKEND`, `CXR_SEED`, `CXR_NIH_DIR`, `CXR_VINDR_DIR`, `CXR_CHROMIUM`,
+ * `CXR_NO_PNG`); then the notebook's overrides, section by section.
+ */
+export function makeConfig(opts: MakeConfigOptions): Config {
+  const env = opts.env ?? process.env;
+  const profile = opts.profile ?? parseProfile(env.CXR_PROFILE);
+  const sizes = PROFILES[profile];
+  const root = repoRoot();
+  const seed = parseSeed(env.CXR_SEED, sizes.seed);
+  const real = profile === 'paper' || Boolean(env.CXR_NIH_DIR || env.CXR_VINDR_DIR);
+  const synthRoot = join(root, 'data', `synthetic-${profile}`);
+  const paths: Paths = {
+    root,
+    data: synthRoot,
+    figures: profile === 'smoke' ? join(root, 'figures', 'smoke') : join(root, 'figures'),
+    results: join(root, 'results', profile),
+    checkpoints: join(root, 'checkpoints', profile),
+  };
+  const base: Config = {
+    profile,
+    notebook: opts.notebook,
+    seed,
+    seeds: env.CXR_SEED ? [seed] : [...sizes.seeds],
+    backend: parseBackend(env.CXR_BACKEND),
+    paths,
+    data: {
+      source: real ? 'real' : 'synthetic',
+      nihDir: env.CXR_NIH_DIR ? resolve(env.CXR_NIH_DIR) : join(synthRoot, 'nih'),
+      vindrDir: env.CXR_VINDR_DIR ? resolve(env.CXR_VINDR_DIR) : join(synthRoot, 'vindr'),
+      ...sizes.data,
+    },
+    backbone: { ...sizes.backbone, blocks: [...sizes.backbone.blocks] },
+    plots: {
+      width: 900,
+      height: 500,
+      png: !env.CXR_NO_PNG,
+      chromium: env.CXR_CHROMIUM ?? '',
+    },
+  };
+  return applyOverrides(base, opts);
+}
+
+function applyOverrides(base: Config, o: MakeConfigOptions): Config {
+  const out: Config = { ...base };
+  if (o.seed !== undefined) out.seed = o.seed;
+  if (o.seeds !== undefined) out.seeds = [...o.seeds];
+  if (o.backend !== undefined) out.backend = o.backend;
+  if (o.paths) out.paths = { ...base.paths, ...o.paths };
+  if (o.data) out.data = { ...base.data, ...o.data };
+  if (o.backbone) out.backbone = { ...base.backbone, ...o.backbone };
+  if (o.plots) out.plots = { ...base.plots, ...o.plots };
+  if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
+    throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);
+  }
+  return out;
+}
