@@ -18,6 +18,8 @@ export interface BackendAttempt {
 
 /** What `initEngine` chose and why. */
 export interface EngineInfo {
+  /** What was asked for (`auto` or a named backend). */
+  request: BackendRequest;
   /** The active tfjs backend name (`tensorflow`, `cxr-cpu` or `cpu`). */
   backend: string;
   /** Human-readable description of the path, e.g. "tfjs-node-gpu (CUDA)". */
@@ -84,7 +86,7 @@ let current: EngineInfo | null = null;
  * Idempotent for the same request.
  */
 export async function initEngine(request: BackendRequest = 'auto'): Promise<EngineInfo> {
-  if (current && (request === 'auto' || current.backend === BACKEND_OF[request])) return current;
+  if (current && current.request === request && tf.getBackend() === current.backend) return current;
   const order: Exclude<BackendRequest, 'auto'>[] = request === 'auto' ? ['tensorflow', 'cxr-cpu', 'cpu'] : [request];
   const attempts: BackendAttempt[] = [];
   for (const kind of order) {
@@ -100,7 +102,7 @@ export async function initEngine(request: BackendRequest = 'auto'): Promise<Engi
       await tf.ready();
       const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
       const why = request === 'auto' ? (failed.length ? `fastest that loads (${failed.join('; ')})` : 'fastest available') : `requested by CXR_BACKEND=${request}`;
-      current = { backend: BACKEND_OF[kind], path: r.path, reason: why, attempts, tfjsVersion: tf.version.tfjs };
+      current = { request, backend: BACKEND_OF[kind], path: r.path, reason: why, attempts, tfjsVersion: tf.version.tfjs };
       return current;
     }
   }

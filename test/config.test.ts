@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { makeConfig, repoRoot } from '../src/config.js';
+
+test('default profile is demo; CXR_PROFILE picks another', () => {
+  assert.equal(makeConfig({ notebook: 't', env: {} }).profile, 'demo');
+  assert.equal(makeConfig({ notebook: 't', env: { CXR_PROFILE: 'smoke' } }).profile, 'smoke');
+  assert.equal(makeConfig({ notebook: 't', profile: 'paper', env: { CXR_PROFILE: 'smoke' } }).profile, 'paper');
+});
+
+test('an unknown profile or backend is a clear error', () => {
+  assert.throws(() => makeConfig({ notebook: 't', env: { CXR_PROFILE: 'huge' } }), /CXR_PROFILE=huge is not a profile/);
+  assert.throws(() => makeConfig({ notebook: 't', env: { CXR_BACKEND: 'webgpu' } }), /CXR_BACKEND=webgpu/);
+});
+
+test('profiles grow: smoke < demo < paper, and paper is ResNet-50 at 224 on the real data', () => {
+  const s = makeConfig({ notebook: 't', env: { CXR_PROFILE: 'smoke' } });
+  const d = makeConfig({ notebook: 't', env: {} });
+  const p = makeConfig({ notebook: 't', env: { CXR_PROFILE: 'paper' } });
+  assert.ok(s.data.nihImages < d.data.nihImages);
+  assert.ok(s.backbone.width < d.backbone.width && d.backbone.width < p.backbone.width);
+  assert.deepEqual(p.backbone.blocks, [3, 4, 6, 3]);
+  assert.equal(p.backbone.inputSize, 224);
+  assert.equal(p.data.source, 'real');
+  assert.equal(s.data.source, 'synthetic');
+});
+
+test('paths: smoke figures go to figures/smoke, demo to figures/; data is per profile', () => {
+  const root = repoRoot();
+  const s = makeConfig({ notebook: 't', env: { CXR_PROFILE: 'smoke' } });
+  const d = makeConfig({ notebook: 't', env: {} });
+  assert.equal(s.paths.figures, join(root, 'figures', 'smoke'));
+  assert.equal(d.paths.figures, join(root, 'figures'));
+  assert.notEqual(s.data.nihDir, d.data.nihDir);
+});
+
+test('environment: backend, seed and data directories', () => {
+  const c = makeConfig({ notebook: 't', env: { CXR_BACKEND: 'cpu', CXR_SEED: '5', CXR_NIH_DIR: '/x/nih' } });
+  assert.equal(c.backend, 'cpu');
+  assert.equal(c.seed, 5);
+  assert.deepEqual(c.seeds, [5]);
+  assert.equal(c.data.nihDir, '/x/nih');
+  assert.equal(c.data.source, 'real');
+  assert.throws(() => makeConfig({ notebook: 't', env: { CXR_SEED: '1.5' } }), /not an integer/);
+});
+
+test('notebook overrides replace fields section by section and do not leak into other configs', () => {
+  const c = makeConfig({ notebook: 't', env: {}, data: { nihImages: 123 }, backbone: { width: 4 } });
+  assert.equal(c.data.nihImages, 123);
+  assert.equal(c.data.imageSize, makeConfig({ notebook: 't', env: {} }).data.imageSize);
+  assert.equal(c.backbone.width, 4);
+  c.backbone.blocks[0] = 99;
+  assert.notEqual(makeConfig({ notebook: 't', env: {} }).backbone.blocks[0], 99);
+  assert.throws(() => makeConfig({ notebook: 't', env: {}, data: { nihImages: 0 } }), /nihImages/);
+});

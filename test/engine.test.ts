@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { backendLine, initEngine, tensorCount, withoutLeaks } from '../src/engine.js';
+
+test('auto picks a backend that loads and says why the faster ones did not', async () => {
+  const info = await initEngine('auto');
+  assert.equal(tf.getBackend(), info.backend);
+  assert.ok(['tensorflow', 'cxr-cpu', 'cpu'].includes(info.backend));
+  // Every path tried before the chosen one failed, and the reason line names them.
+  const failed = info.attempts.filter((a) => !a.ok);
+  assert.equal(info.attempts.length, failed.length + 1);
+  for (const f of failed) assert.ok(info.reason.includes(f.name), `${f.name} missing from '${info.reason}'`);
+  const line = backendLine(info);
+  assert.match(line, /^backend: \S+ — /);
+  assert.ok(line.includes(info.tfjsVersion));
+});
+
+test('an explicit cpu request gives the cpu backend and says it was requested', async () => {
+  const info = await initEngine('cpu');
+  assert.equal(info.backend, 'cpu');
+  assert.equal(tf.getBackend(), 'cpu');
+  assert.match(info.reason, /requested by CXR_BACKEND=cpu/);
+  assert.equal(tf.add(tf.scalar(2), tf.scalar(3)).dataSync()[0], 5);
+});
+
+test('an explicit request that cannot load throws instead of silently falling back', async (t) => {
+  const info = await initEngine('auto');
+  if (info.backend === 'tensorflow') {
+    t.skip('tfjs-node is installed here, so a tensorflow request succeeds');
+    return;
+  }
+  await assert.rejects(() => initEngine('tensorflow'), /backend 'tensorflow' could not be loaded/);
+});
+
+test('withoutLeaks passes clean code and catches a leaked tensor', async () => {
+  await initEngine('cpu');
+  await withoutLeaks('clean', () => tf.tidy(() => tf.ones([3]).add(1).sum().dataSync()));
+  const before = tensorCount();
+  await assert.rejects(() => withoutLeaks('leaky', () => void tf.ones([2])), /leaky: 1 tensor\(s\) leaked/);
+  assert.equal(tensorCount(), before + 1);
+});
