@@ -1,0 +1,164 @@
+/**
+ * NIH ChestX-ray14 as its owners ship it: `Data_Entry_2017.csv` (one row per image), the official
+ * `train_val_list.txt` / `test_list.txt`, and PNGs under `images/` (or `images_001/images/` …).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCsv } from './csv.js';
+import { IssueLog } from './issues.js';
+import { NIH_LABELS, type NihLabel } from './labels.js';
+
+/** One image of `Data_Entry_2017.csv`. */
+export interface NihRecord {
+  imageIndex: string;
+  /** Labels of the image; `['No Finding']` for a normal film. */
+  labels: NihLabel[];
+  followUp: number;
+  patientId: string;
+  /** Years; real files carry a few impossible ages (e.g. 414), kept as they are and flagged. */
+  age: number;
+  gender: 'M' | 'F';
+  view: 'PA' | 'AP';
+  originalWidth: number;
+  originalHeight: number;
+  pixelSpacingX: number;
+  pixelSpacingY: number;
+}
+
+export const NIH_CSV = 'Data_Entry_2017.csv';
+export const NIH_COLUMNS = [
+  'Image Index',
+  'Finding Labels',
+  'Follow-up #',
+  'Patient ID',
+  'Patient Age',
+  'Patient Gender',
+  'View Position',
+  'OriginalImage[Width',
+  'Height]',
+  'OriginalImagePixelSpacing[x',
+  'y]',
+] as const;
+
+const LABEL_SET = new Set<string>(NIH_LABELS);
+
+function num(s: string | undefined): number {
+  return s === undefined || s.trim() === '' ? Number.NaN : Number(s);
+}
+
+/**
+ * Parses one CSV row into a record, or returns the reason it is rejected. Labels outside the 15
+ * known ones, "No Finding" mixed with a finding, and non-numeric fields are rejections.
+ */
+export function parseNihRow(cells: Record<string, string>): NihRecord | string {
+  const imageIndex = (cells['Image Index'] ?? '').trim();
+  if (!imageIndex) return 'empty Image Index';
+  const raw = (cells['Finding Labels'] ?? '').split('|').map((s) => s.trim()).filter((s) => s !== '');
+  if (raw.length === 0) return 'no Finding Labels';
+  const unknown = raw.filter((l) => !LABEL_SET.has(l));
+  if (unknown.length) return `unknown label(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}`;
+  if (raw.includes('No Finding') && raw.length > 1) return '"No Finding" together with a finding';
+  const followUp = num(cells['Follow-up #']);
+  const age = num(cells['Patient Age']);
+  const gender = (cells['Patient Gender'] ?? '').trim();
+  const view = (cells['View Position'] ?? '').trim();
+  const w = num(cells['OriginalImage[Width']);
+  const h = num(cells['Height]']);
+  const sx = num(cells['OriginalImagePixelSpacing[x']);
+  const sy = num(cells['y]']);
+  if (!Number.isInteger(followUp) || followUp < 0) return `bad Follow-up # ${JSON.stringify(cells['Follow-up #'])}`;
+  if (!Number.isFinite(age) || age < 0) return `bad Patient Age ${JSON.stringify(cells['Patient Age'])}`;
+  if (gender !== 'M' && gender !== 'F') return `bad Patient Gender ${JSON.stringify(gender)}`;
+  if (view !== 'PA' && view !== 'AP') return `bad View Position ${JSON.stringify(view)}`;
+  if (!(w > 0 && h > 0)) return 'bad OriginalImage size';
+  if (!(sx > 0 && sy > 0)) return 'bad OriginalImagePixelSpacing';
+  return {
+    imageIndex,
+    labels: [...new Set(raw)] as NihLabel[],
+    followUp,
+    patientId: (cells['Patient ID'] ?? '').trim(),
+    age,
+    gender,
+    view,
+    originalWidth: w,
+    originalHeight: h,
+    pixelSpacingX: sx,
+    pixelSpacingY: sy,
+  };
+}
+
+/** The NIH metadata read from a directory, with everything rejected on the way. */
+export interface NihDataset {
+  dir: string;
+  records: NihRecord[];
+  /** Official split membership by image index (absent lists leave these empty). */
+  trainVal: Set<string>;
+  test: Set<string>;
+  /** Image index → PNG path, for the images found on disk. */
+  imagePaths: Map<string, string>;
+  log: IssueLog;
+}
+
+function readList(path: string): Set<string> {
+  if (!existsSync(path)) return new Set();
+  return new Set(readFileSync(path, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean));
+}
+
+/** Finds PNGs in `images/` and in the `images_NNN/images/` folders of the official download. */
+export function indexNihImages(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const folders: string[] = [];
+  if (existsSync(join(dir, 'images'))) folders.push(join(dir, 'images'));
+  for (const d of existsSync(dir) ? readdirSync(dir).sort() : []) {
+    if (/^images_\d+$/.test(d) && existsSync(join(dir, d, 'images'))) folders.push(join(dir, d, 'images'));
+  }
+  for (const f of folders) {
+    for (const name of readdirSync(f).sort()) if (name.toLowerCase().endsWith('.png')) out.set(name, join(f, name));
+  }
+  return out;
+}
+
+/**
+ * Reads NIH ChestX-ray14 metadata from `dir`. Rows that do not parse, duplicate image indices, images
+ * listed but missing on disk and images in neither split list are reported in `log` (file, line,
+ * reason); the records returned are the rows that parsed (missing images are kept as records but
+ * have no entry in `imagePaths`). Pixels are not read here.
+ */
+export function loadNih(dir: string, opts: { log?: IssueLog } = {}): NihDataset {
+  const log = opts.log ?? new IssueLog();
+  const csvPath = join(dir, NIH_CSV);
+  if (!existsSync(csvPath)) throw new Error(`NIH: ${csvPath} not found (set CXR_NIH_DIR to the folder holding ${NIH_CSV})`);
+  // The official file ends every row with an empty column after "y]".
+  const table = readCsv(csvPath, log, { minFields: NIH_COLUMNS.length });
+  const missingCols = NIH_COLUMNS.filter((c) => !table.header.includes(c));
+  if (missingCols.length) throw new Error(`NIH: ${csvPath} lacks column(s) ${missingCols.join(', ')}`);
+  const records: NihRecord[] = [];
+  const seen = new Set<string>();
+  for (const row of table.rows) {
+    const r = parseNihRow(row.cells);
+    if (typeof r === 'string') {
+      log.add(csvPath, row.line, r.startsWith('unknown label') ? 'unknown-label' : 'bad-row', r);
+      continue;
+    }
+    if (seen.has(r.imageIndex)) {
+      log.add(csvPath, row.line, 'duplicate-image', `${r.imageIndex} listed twice`);
+      continue;
+    }
+    seen.add(r.imageIndex);
+    records.push(r);
+  }
+  const imagePaths = indexNihImages(dir);
+  for (const r of records) {
+    if (!imagePaths.has(r.imageIndex)) log.add(csvPath, null, 'missing-image', `${r.imageIndex} is listed but not on disk`);
+  }
+  const trainVal = readList(join(dir, 'train_val_list.txt'));
+  const test = readList(join(dir, 'test_list.txt'));
+  return { dir, records, trainVal, test, imagePaths, log };
+}
+
+/** Images per label (an image with k labels counts once for each), all 15 labels present. */
+export function nihLabelCounts(records: readonly NihRecord[]): Record<NihLabel, number> {
+  const counts = Object.fromEntries(NIH_LABELS.map((l) => [l, 0])) as Record<NihLabel, number>;
+  for (const r of records) for (const l of r.labels) counts[l]++;
+  return counts;
+}
