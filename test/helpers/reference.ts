@@ -19,6 +19,9 @@ function repoRoot(): string {
 
 /** Absolute path of the shared reference folder. */
 export const referenceDir = join(repoRoot(), '..', 'shared', 'reference');
+// node --test also runs this module on its own (it sits under test/): fail there, and in every
+// importer, when the references cannot be found rather than letting tests look for them later.
+if (!existsSync(join(referenceDir, 'README.md'))) throw new Error(`reference vectors not found at ${referenceDir}`);
 
 /** A reference file: `{ source, notes, cases }` (some add more case lists, e.g. wbf.json `nms_cases`). */
 export interface ReferenceFile {
