@@ -134,7 +134,7 @@ export async function run(): Promise<BenchResult[]> {
       if (Math.abs(r.map - area.map) > 1e-6) process.stderr.write(`[bench] map: mmdet mAP ${r.map}, ours ${area.map}\n`);
     }
   }
-  results.push({ name: `map50_area_${dets.length}img_${nDets}dets_${nGts}gts`, value: area.seconds, unit: 's', peer, peerValue, ratio: peerValue ? area.seconds / peerValue : null });
+  results.push({ name: `map50_area_${dets.length}img_${nDets}dets_${nGts}gts`, value: area.seconds, unit: 's', peer, peerValue, ratio: peerValue ? peerValue / area.seconds : null });
 
   const coco = timeOurs(dets, gts, 'coco');
   peer = null; peerValue = null;
@@ -149,6 +149,6 @@ export async function run(): Promise<BenchResult[]> {
       if (Math.abs(r.map - coco.map) > 1e-9) process.stderr.write(`[bench] map: pycocotools AP50 ${r.map}, ours ${coco.map}\n`);
     }
   }
-  results.push({ name: `map50_coco_${dets.length}img_${nDets}dets_${nGts}gts`, value: coco.seconds, unit: 's', peer, peerValue, ratio: peerValue ? coco.seconds / peerValue : null });
+  results.push({ name: `map50_coco_${dets.length}img_${nDets}dets_${nGts}gts`, value: coco.seconds, unit: 's', peer, peerValue, ratio: peerValue ? peerValue / coco.seconds : null });
   return results;
 }
