@@ -42,9 +42,9 @@ export const READERS: readonly Reader[] = (() => {
 /** How easy a class is to see (multiplies sensitivity), by VinDr class id. */
 const VISIBILITY = [0.95, 0.75, 0.7, 0.97, 0.9, 0.85, 0.8, 0.85, 0.85, 0.75, 0.92, 0.85, 0.8, 0.88];
 
-/** Neighbouring classes a reader may name instead (VinDr ids). */
+/** Neighbouring classes a reader may name instead (VinDr ids); organ-size findings have none. */
 const NEIGHBOURS: readonly (readonly number[])[] = [
-  [9], [7, 4], [8, 9], [0], [7, 6], [13], [7, 4], [6, 4, 1], [2, 9], [8, 2], [11], [10, 13], [9], [5, 11],
+  [], [7, 4], [8, 9], [], [7, 6], [13], [7, 4], [6, 4, 1], [2, 9], [8, 2], [11], [10, 13], [9], [5, 11],
 ];
 
 /** Picks 3 distinct readers, weighted by workload. */
@@ -93,7 +93,7 @@ export function readerMarks(reader: Reader, truth: readonly ReaderBox[], width: 
       const cx = Math.min(width - w / 2, Math.max(w / 2, (x1 + x2) / 2 + rng.uniform(-1.5, 1.5) * w));
       const cy = Math.min(height - h / 2, Math.max(h / 2, (y1 + y2) / 2 + rng.uniform(-1.5, 1.5) * h));
       const nb = NEIGHBOURS[base.classId]!;
-      out.push({ classId: rng.next() < 0.5 ? base.classId : nb[rng.int(nb.length)]!, box: roundBox([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], width, height) });
+      out.push({ classId: rng.next() < 0.5 || nb.length === 0 ? base.classId : nb[rng.int(nb.length)]!, box: roundBox([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], width, height) });
     }
   }
   return out;
