@@ -213,7 +213,7 @@ export async function decodeDicom(bytes: Uint8Array): Promise<DicomImage> {
     ds = dicomParser.parseDicom(bytes);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String((e as { exception?: string }).exception ?? e);
-    throw new DicomError(/end of buffer|beyond|truncat/i.test(msg) ? 'truncated-image' : 'bad-dicom', `not a readable DICOM file: ${msg}`);
+    throw new DicomError(/end of buffer|beyond|truncat|overrun/i.test(msg) ? 'truncated-image' : 'bad-dicom', `not a readable DICOM file: ${msg}`);
   }
   const ts = ds.string('x00020010') ?? TS.implicitLE;
   const rows = ds.uint16('x00280010') ?? 0;
