@@ -24,8 +24,10 @@ export interface DataConfig {
   nihImages: number;
   /** Phantom size: VinDr-format images to generate. */
   vindrImages: number;
-  /** Side of the square phantom PNGs written to disk, pixels. */
+  /** Side of the square phantom PNGs written to disk (NIH format), pixels. */
   imageSize: number;
+  /** Height of the phantom's VinDr-format DICOM images, pixels (widths vary, 82–100 % of it). */
+  vindrImageSize: number;
 }
 
 export interface BackboneConfig {
@@ -88,28 +90,28 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize'> };
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
   smoke: {
     seed: 17,
     seeds: [17],
-    data: { nihImages: 200, vindrImages: 60, imageSize: 64 },
+    data: { nihImages: 200, vindrImages: 60, imageSize: 64, vindrImageSize: 96 },
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
     seed: 2024,
     seeds: [2024, 2025, 2026],
-    data: { nihImages: 2000, vindrImages: 600, imageSize: 128 },
+    data: { nihImages: 2000, vindrImages: 600, imageSize: 128, vindrImageSize: 192 },
     backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 96 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
     seed: 2024,
     seeds: [2024, 2025, 2026, 2027, 2028],
-    data: { nihImages: 0, vindrImages: 0, imageSize: 1024 },
+    data: { nihImages: 0, vindrImages: 0, imageSize: 1024, vindrImageSize: 1024 },
     backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
   },
 };

@@ -60,3 +60,7 @@ export const VINDR_CLASSES = [
   'No finding',
 ] as const;
 export const VINDR_NO_FINDING = 14;
+
+/** Reader-level boxes per class in the real VinDr-CXR training set (before fusion), by class id; 14 = "No finding" rows. */
+export const VINDR_BOX_COUNTS: readonly number[] = [7162, 279, 960, 5427, 556, 1000, 1247, 2483, 2580, 2203, 2476, 4842, 226, 4655, 31818];
+export const VINDR_TOTAL_IMAGES = 15000;

@@ -2,7 +2,7 @@
  * NIH ChestX-ray14 as its owners ship it: `Data_Entry_2017.csv` (one row per image), the official
  * `train_val_list.txt` / `test_list.txt`, and PNGs under `images/` (or `images_001/images/` …).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCsv } from './csv.js';
 import { IssueLog } from './issues.js';
@@ -26,6 +26,9 @@ export interface NihRecord {
 }
 
 export const NIH_CSV = 'Data_Entry_2017.csv';
+export const NIH_BBOX_CSV = 'BBox_List_2017.csv';
+/** The box file's header, exactly as shipped (the box is split over four columns, three empty ones follow). */
+export const NIH_BBOX_HEADER = 'Image Index,Finding Label,Bbox [x,y,w,h],,,';
 export const NIH_COLUMNS = [
   'Image Index',
   'Finding Labels',
@@ -96,7 +99,70 @@ export interface NihDataset {
   test: Set<string>;
   /** Image index → PNG path, for the images found on disk. */
   imagePaths: Map<string, string>;
+  /** Boxes of BBox_List_2017.csv (empty when the file is absent). */
+  boxes: NihBox[];
   log: IssueLog;
+}
+
+/** One box of BBox_List_2017.csv; `box` is [x1, y1, x2, y2] in pixels of the image on disk. */
+export interface NihBox {
+  imageIndex: string;
+  /** As an NIH label ("Infiltrate" in the file is read as Infiltration). */
+  label: NihLabel;
+  box: [number, number, number, number];
+}
+
+/** Width and height from a PNG's IHDR chunk, reading only its first 24 bytes; null if not a PNG. */
+export function pngSize(path: string): { width: number; height: number } | null {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(24);
+    if (readSync(fd, b, 0, 24, 0) < 24 || b.readUInt32BE(0) !== 0x89504e47) return null;
+    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads BBox_List_2017.csv: boxes with non-positive size, outside their image, with an unknown
+ * label or for an image not in the metadata are reported and skipped.
+ */
+export function loadNihBoxes(dir: string, records: readonly NihRecord[], imagePaths: ReadonlyMap<string, string>, log: IssueLog): NihBox[] {
+  const path = join(dir, NIH_BBOX_CSV);
+  if (!existsSync(path)) return [];
+  const table = readCsv(path, log, { minFields: 6 });
+  const [, , hx, hy, hw, hh] = table.header;
+  const known = new Set(records.map((r) => r.imageIndex));
+  const out: NihBox[] = [];
+  const sizes = new Map<string, { width: number; height: number } | null>();
+  for (const row of table.rows) {
+    const name = (row.cells['Image Index'] ?? '').trim();
+    const raw = (row.cells['Finding Label'] ?? '').trim();
+    const label = (raw === 'Infiltrate' ? 'Infiltration' : raw) as NihLabel;
+    const [x, y, w, h] = [hx, hy, hw, hh].map((k) => num(row.cells[k ?? '']));
+    if (!LABEL_SET.has(label) || label === 'No Finding') {
+      log.add(path, row.line, 'unknown-label', `box label ${JSON.stringify(raw)}`);
+      continue;
+    }
+    if (!known.has(name)) {
+      log.add(path, row.line, 'box-unknown-image', `${name} has a box but no row in ${NIH_CSV}`);
+      continue;
+    }
+    if (![x, y, w, h].every(Number.isFinite) || !(w! > 0 && h! > 0)) {
+      log.add(path, row.line, 'bad-box', `box [${x}, ${y}, ${w}, ${h}] has no area`);
+      continue;
+    }
+    const p = imagePaths.get(name);
+    if (p && !sizes.has(name)) sizes.set(name, pngSize(p));
+    const size = sizes.get(name);
+    if (size && (x! < 0 || y! < 0 || x! + w! > size.width + 0.5 || y! + h! > size.height + 0.5)) {
+      log.add(path, row.line, 'box-outside-image', `box [${x}, ${y}, ${w}, ${h}] outside the ${size.width}x${size.height} image`);
+      continue;
+    }
+    out.push({ imageIndex: name, label, box: [x!, y!, x! + w!, y! + h!] });
+  }
+  return out;
 }
 
 function readList(path: string): Set<string> {
@@ -153,7 +219,8 @@ export function loadNih(dir: string, opts: { log?: IssueLog } = {}): NihDataset 
   }
   const trainVal = readList(join(dir, 'train_val_list.txt'));
   const test = readList(join(dir, 'test_list.txt'));
-  return { dir, records, trainVal, test, imagePaths, log };
+  const boxes = loadNihBoxes(dir, records, imagePaths, log);
+  return { dir, records, trainVal, test, imagePaths, boxes, log };
 }
 
 /** Images per label (an image with k labels counts once for each), all 15 labels present. */

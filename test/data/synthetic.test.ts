@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { NIH_LABELS } from '../../src/data/labels.js';
 import { loadNih } from '../../src/data/nih.js';
 import { decodePng } from '../../src/data/png.js';
-import { ensureNihPhantom, generateNihPhantom, sampleNihLabels } from '../../src/data/synthetic.js';
+import { ensureNihPhantom, ensureVindrPhantom, generateNihPhantom, generateVindrPhantom, sampleNihLabels } from '../../src/data/synthetic.js';
 import { makeRng } from '../../src/rng.js';
 import { tempDir } from '../helpers.js';
 
@@ -66,4 +66,35 @@ test('ensureNihPhantom regenerates only when the options change', () => {
   assert.equal(ensureNihPhantom({ dir, numImages: 10, imageSize: 32, seed: 1 }).generated, true);
   assert.equal(ensureNihPhantom({ dir, numImages: 10, imageSize: 32, seed: 1 }).generated, false);
   assert.equal(ensureNihPhantom({ dir, numImages: 12, imageSize: 32, seed: 1 }).generated, true);
+});
+
+test('VinDr phantom: same seed, same bytes (CSV and DICOM); another seed, other bytes', () => {
+  const [a, b, c] = [tempDir(), tempDir(), tempDir()];
+  generateVindrPhantom({ dir: a, numImages: 12, imageSize: 48, seed: 1 });
+  generateVindrPhantom({ dir: b, numImages: 12, imageSize: 48, seed: 1 });
+  generateVindrPhantom({ dir: c, numImages: 12, imageSize: 48, seed: 2 });
+  assert.equal(treeHash(a), treeHash(b));
+  assert.notEqual(treeHash(a), treeHash(c));
+  assert.equal(ensureVindrPhantom({ dir: a, numImages: 12, imageSize: 48, seed: 1 }).generated, false);
+});
+
+test('NIH box file: literal header, boxes read back inside their images', () => {
+  const dir = tempDir();
+  const s = generateNihPhantom({ dir, numImages: 150, imageSize: 48, seed: 9 });
+  assert.equal(readFileSync(join(dir, 'BBox_List_2017.csv'), 'utf8').split('\n')[0], 'Image Index,Finding Label,Bbox [x,y,w,h],,,');
+  const ds = loadNih(dir);
+  assert.deepEqual(ds.log.issues, []);
+  assert.equal(ds.boxes.length, s.numBoxes);
+  assert.ok(s.numBoxes > 0);
+  for (const b of ds.boxes) assert.ok(b.box[0] >= 0 && b.box[2] <= 48 && b.box[0] < b.box[2]);
+});
+
+test('VinDr DICOMs: both photometric interpretations and 12-16 stored bits occur', async () => {
+  const dir = tempDir();
+  const s = generateVindrPhantom({ dir, numImages: 30, imageSize: 40, seed: 4 });
+  assert.ok(s.monochrome1 > 0 && s.monochrome1 < 30);
+  const { decodeDicom } = await import('../../src/data/dicom.js');
+  const bits = new Set<number>();
+  for (const f of readdirSync(join(dir, 'train'))) bits.add((await decodeDicom(readFileSync(join(dir, 'train', f)))).bitsStored);
+  assert.deepEqual([...bits].sort(), [12, 14, 16]);
 });
