@@ -49,6 +49,17 @@ export interface PlotConfig {
   chromium: string;
 }
 
+/** Weighted Boxes Fusion of the VinDr readers' boxes and the re-split (notebook 02). */
+export interface WbfConfig {
+  /** A box joins a cluster when its IoU with the cluster's fused box is > iouThr. */
+  iouThr: number;
+  /** Boxes scoring below this are ignored (readers' boxes all score 1). */
+  skipBoxThr: number;
+  confType: 'avg' | 'max' | 'box_and_model_avg' | 'absent_model_aware_avg';
+  /** train / validation / test fractions of VinDr's training set. */
+  splitFractions: [number, number, number];
+}
+
 export interface Paths {
   /** Repository root. */
   root: string;
@@ -74,6 +85,7 @@ export interface Config {
   paths: Paths;
   data: DataConfig;
   backbone: BackboneConfig;
+  wbf: WbfConfig;
   plots: PlotConfig;
 }
 
@@ -177,6 +189,9 @@ export function makeConfig(opts: MakeConfigOptions): Config {
       ...sizes.data,
     },
     backbone: { ...sizes.backbone, blocks: [...sizes.backbone.blocks] },
+    // 0.5 sits in the usual 0.5–0.7 range of public VinDr pipelines; readers' boxes of one lesion
+    // overlap less than two detectors' boxes do, so the lower end merges what should be merged.
+    wbf: { iouThr: 0.5, skipBoxThr: 1e-4, confType: 'avg', splitFractions: [0.7, 0.15, 0.15] },
     plots: {
       width: 900,
       height: 500,
@@ -195,6 +210,7 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.paths) out.paths = { ...base.paths, ...o.paths };
   if (o.data) out.data = { ...base.data, ...o.data };
   if (o.backbone) out.backbone = { ...base.backbone, ...o.backbone };
+  if (o.wbf) out.wbf = { ...base.wbf, ...o.wbf };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);

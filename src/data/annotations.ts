@@ -2,7 +2,11 @@
  * Fused VinDr annotations on disk, for notebook 04: a flat CSV (one row per box, "No finding" images
  * as one empty row, like VinDr's own train.csv) and COCO JSON (what MMDetection trains from).
  */
+import { join } from 'node:path';
 import type { FusedImage } from '../boxes/readers.js';
+import { writeFileAtomic, writeJsonAtomic } from '../io.js';
+import { readCsv } from './csv.js';
+import type { IssueLog } from './issues.js';
 import { VINDR_CLASSES, VINDR_NO_FINDING } from './labels.js';
 
 /** Fused annotations as CSV text: image_id, width, height, class_name, class_id, score, x_min, y_min, x_max, y_max. */
@@ -54,4 +58,43 @@ export function instancesPerClass(images: readonly { labels: readonly number[] }
   const counts = new Array<number>(VINDR_NO_FINDING).fill(0);
   for (const img of images) for (const c of img.labels) if (c >= 0 && c < VINDR_NO_FINDING) counts[c]!++;
   return counts;
+}
+
+/** Where notebook 02 writes the fused annotations of a split (CSV and COCO JSON side by side). */
+export function fusedSplitPaths(resultsDir: string, split: 'train' | 'val' | 'test'): { csv: string; coco: string } {
+  return { csv: join(resultsDir, '02_wbf', `fused_${split}.csv`), coco: join(resultsDir, '02_wbf', `fused_${split}.coco.json`) };
+}
+
+/** Writes a split's fused annotations as CSV and COCO JSON (atomically). */
+export function writeFusedSplit(resultsDir: string, split: 'train' | 'val' | 'test', images: readonly FusedImage[], fileName?: (imageId: string) => string): { csv: string; coco: string } {
+  const p = fusedSplitPaths(resultsDir, split);
+  writeFileAtomic(p.csv, fusedCsv(images));
+  writeJsonAtomic(p.coco, fusedCoco(images, fileName));
+  return p;
+}
+
+/** Reads a fused CSV written by `writeFusedSplit` back into per-image boxes (bad rows reported to `log`). */
+export function readFusedCsv(path: string, log: IssueLog): FusedImage[] {
+  const table = readCsv(path, log);
+  const byId = new Map<string, FusedImage>();
+  for (const row of table.rows) {
+    const c = row.cells;
+    const id = c.image_id ?? '';
+    let img = byId.get(id);
+    if (!img) {
+      img = { imageId: id, width: Number(c.width), height: Number(c.height), boxes: [], scores: [], labels: [], numReaders: 0 };
+      byId.set(id, img);
+    }
+    const classId = Number(c.class_id);
+    if (classId === VINDR_NO_FINDING) continue;
+    const box = [c.x_min, c.y_min, c.x_max, c.y_max].map(Number);
+    if (!(classId >= 0 && classId < VINDR_NO_FINDING) || box.some((v) => !Number.isFinite(v)) || box[2]! <= box[0]! || box[3]! <= box[1]!) {
+      log.add(path, row.line, 'bad-row', `cannot read fused box ${JSON.stringify(c)}`);
+      continue;
+    }
+    img.boxes.push(box);
+    img.labels.push(classId);
+    img.scores.push(Number(c.score));
+  }
+  return [...byId.values()];
 }

@@ -76,3 +76,29 @@ export function imageWithBoxesFigure(pixels: ArrayLike<number>, width: number, h
     }),
   };
 }
+
+/**
+ * The teacher's figure: one radiograph with each reader's boxes (thin, one colour per reader) and
+ * the fused box (thick), downsampled to at most `maxSide` pixels for display.
+ * @param pixels the image's brightness `[height * width]` at its original size (boxes are in those pixels).
+ */
+export function fusionExampleFigure(
+  ex: { imageId: string; classId: number; readerBoxes: readonly { readerId: string; box: readonly number[] }[]; fusedBoxes: readonly (readonly number[])[] },
+  image: { width: number; height: number; data: ArrayLike<number> },
+  opts: { maxSide?: number; resize: (w: number, h: number) => { width: number; height: number; data: ArrayLike<number> } },
+): Figure {
+  const maxSide = opts.maxSide ?? 256;
+  const s = Math.min(1, maxSide / Math.max(image.width, image.height));
+  const shown = s < 1 ? opts.resize(Math.round(image.width * s), Math.round(image.height * s)) : image;
+  const sx = shown.width / image.width;
+  const sy = shown.height / image.height;
+  const scale = (b: readonly number[]): number[] => [b[0]! * sx, b[1]! * sy, b[2]! * sx, b[3]! * sy];
+  const readers = [...new Set(ex.readerBoxes.map((r) => r.readerId))].sort();
+  const overlays: BoxOverlay[] = [
+    ...ex.readerBoxes.map((r) => ({ box: scale(r.box), label: `reader ${r.readerId}`, color: PALETTE[(2 + readers.indexOf(r.readerId)) % PALETTE.length]!, dash: 'dash' as const, width: 2 })),
+    ...ex.fusedBoxes.map((b) => ({ box: scale(b), label: 'fused (WBF)', color: PALETTE[1]!, width: 4 })),
+  ];
+  return imageWithBoxesFigure(shown.data, shown.width, shown.height, overlays, {
+    title: `${ex.imageId}: ${VINDR_CLASSES[ex.classId]} — ${readers.length} readers' boxes and the fused box`,
+  });
+}

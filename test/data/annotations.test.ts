@@ -35,3 +35,15 @@ test('instances per class count boxes by class id', () => {
   assert.equal(counts[0], 1);
   assert.equal(counts.reduce((s, v) => s + v, 0), 2);
 });
+
+test('writeFusedSplit → readFusedCsv round-trips boxes, labels and normal images', async () => {
+  const { tempDir } = await import('../helpers.js');
+  const { writeFusedSplit, readFusedCsv } = await import('../../src/data/annotations.js');
+  const { IssueLog } = await import('../../src/data/issues.js');
+  const dir = tempDir();
+  const p = writeFusedSplit(dir, 'val', images);
+  const log = new IssueLog();
+  const back = readFusedCsv(p.csv, log);
+  assert.deepEqual(log.issues, []);
+  assert.deepEqual(back.map((b) => [b.imageId, b.width, b.height, b.labels, b.boxes]), images.map((b) => [b.imageId, b.width, b.height, b.labels, b.boxes]));
+});
