@@ -11,7 +11,7 @@
         "src/batchnorm.cc",
         "src/elementwise.cc"
       ],
-      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/openblas"],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu", "/usr/include/openblas"],
       "libraries": ["-lopenblas", "-lpthread"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-O2", "-fno-exceptions"],
