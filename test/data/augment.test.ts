@@ -26,13 +26,13 @@ test('views: shape, range [0,1], same seed -> same views, different seeds differ
   const x = tf.randomUniform([6, 48, 48, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
   const before = tensorCount();
   const [a1, a2] = barlowTwinsViews(x, 32, makeRng(3));
-  const [b1] = barlowTwinsViews(x, 32, makeRng(3));
-  const [c1] = barlowTwinsViews(x, 32, makeRng(4));
+  const [b1, b2] = barlowTwinsViews(x, 32, makeRng(3));
+  const [c1, c2] = barlowTwinsViews(x, 32, makeRng(4));
   assert.deepEqual(a1.shape, [6, 32, 32, 1]);
   assert.ok(tf.tidy(() => a1.min().dataSync()[0]! >= 0 && a2.max().dataSync()[0]! <= 1));
   assert.deepEqual(a1.dataSync(), b1.dataSync());
   assert.notDeepEqual(a1.dataSync(), c1.dataSync());
-  tf.dispose([a1, a2, b1, c1]);
+  tf.dispose([a1, a2, b1, b2, c1, c2]);
   assert.equal(tensorCount(), before);
   x.dispose();
 });
