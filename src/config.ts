@@ -39,6 +39,35 @@ export interface BackboneConfig {
   inputSize: number;
 }
 
+/** Barlow Twins pretraining (notebook 03); defaults of facebookresearch/barlowtwins main.py in `paper`. */
+export interface PretrainConfig {
+  /** Projector layer widths after the backbone's pooled features; the paper's is 8192-8192-8192. */
+  projector: number[];
+  /** Weight of the off-diagonal (redundancy-reduction) term; 0.0051 in the paper. */
+  lambda: number;
+  batchSize: number;
+  epochs: number;
+  /** Base learning rate multipliers of main.py: weights 0.2, biases and BatchNorm 0.0048 (× batch/256). */
+  lrWeights: number;
+  lrBiases: number;
+  weightDecay: number;
+  /** Warm-up length in epochs (main.py: 10); shortened runs scale it down. */
+  warmupEpochs: number;
+  /** Steps per epoch cap (0 = whole data set); smoke/demo keep runs short. */
+  maxStepsPerEpoch: number;
+  /** Print a progress line every this many seconds. */
+  logEverySeconds: number;
+}
+
+/** The "ImageNet" stand-in of smoke/demo: supervised pretraining on procedural natural images (a proxy). */
+export interface ProxyPretrainConfig {
+  classes: number;
+  images: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+}
+
 export interface PlotConfig {
   /** Default figure size in CSS pixels (also the PNG size). */
   width: number;
@@ -86,6 +115,8 @@ export interface Config {
   data: DataConfig;
   backbone: BackboneConfig;
   wbf: WbfConfig;
+  pretrain: PretrainConfig;
+  proxy: ProxyPretrainConfig;
   plots: PlotConfig;
 }
 
@@ -102,7 +133,7 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
@@ -111,6 +142,9 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [17],
     data: { nihImages: 200, vindrImages: 60, imageSize: 64, vindrImageSize: 96 },
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
+    pretrain: { projector: [64, 64, 64], lambda: 0.0051, batchSize: 16, epochs: 2, lrWeights: 0.2, lrBiases: 0.0048,
+      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, logEverySeconds: 5 },
+    proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -118,6 +152,9 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [2024, 2025, 2026],
     data: { nihImages: 2000, vindrImages: 600, imageSize: 128, vindrImageSize: 192 },
     backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 96 },
+    pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 20, lrWeights: 0.2, lrBiases: 0.0048,
+      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 0, logEverySeconds: 10 },
+    proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -125,6 +162,11 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [2024, 2025, 2026, 2027, 2028],
     data: { nihImages: 0, vindrImages: 0, imageSize: 1024, vindrImageSize: 1024 },
     backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
+    // BarlowTwins-CXR: main.py defaults with batch 768 (its training log: 145 batches per epoch).
+    pretrain: { projector: [8192, 8192, 8192], lambda: 0.0051, batchSize: 768, epochs: 600, lrWeights: 0.2, lrBiases: 0.0048,
+      weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, logEverySeconds: 30 },
+    // Unused in `paper`: real ImageNet weights are imported from a user-supplied file instead.
+    proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
   },
 };
 
@@ -192,6 +234,8 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     // 0.5 sits in the usual 0.5–0.7 range of public VinDr pipelines; readers' boxes of one lesion
     // overlap less than two detectors' boxes do, so the lower end merges what should be merged.
     wbf: { iouThr: 0.5, skipBoxThr: 1e-4, confType: 'avg', splitFractions: [0.7, 0.15, 0.15] },
+    pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector] },
+    proxy: { ...sizes.proxy },
     plots: {
       width: 900,
       height: 500,
@@ -211,6 +255,8 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.data) out.data = { ...base.data, ...o.data };
   if (o.backbone) out.backbone = { ...base.backbone, ...o.backbone };
   if (o.wbf) out.wbf = { ...base.wbf, ...o.wbf };
+  if (o.pretrain) out.pretrain = { ...base.pretrain, ...o.pretrain };
+  if (o.proxy) out.proxy = { ...base.proxy, ...o.proxy };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);

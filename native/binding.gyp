@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "cxr_native",
+      "sources": [
+        "src/addon.cc",
+        "src/parallel.cc",
+        "src/conv.cc",
+        "src/pool2d.cc",
+        "src/matmul.cc",
+        "src/batchnorm.cc",
+        "src/elementwise.cc"
+      ],
+      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu", "/usr/include/openblas"],
+      "libraries": ["-lopenblas", "-lpthread"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-O2", "-fno-exceptions"],
+      "cflags": ["-O3"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"]
+    }
+  ]
+}

@@ -1,0 +1,323 @@
+// N-API glue: unpacks Float32Arrays (zero-copy) and integers, then calls the kernels.
+// Argument checking lives in the TypeScript wrappers; here a wrong type throws a TypeError.
+#include <cblas.h>
+#include <node_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "kernels.h"
+#include "parallel.h"
+
+extern "C" {
+// Exported by OpenBLAS but not declared in every cblas.h flavour.
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+
+namespace {
+
+struct Args {
+  napi_env env;
+  napi_value argv[16];
+  size_t argc = 16;
+  bool ok = true;
+
+  Args(napi_env e, napi_callback_info info) : env(e) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
+
+  void fail(const char* what, size_t i) {
+    if (!ok) return;
+    ok = false;
+    napi_throw_type_error(env, nullptr, (std::string(what) + " expected at argument " +
+                                         std::to_string(i)).c_str());
+  }
+
+  // A Float32Array, or nullptr when the argument is null/undefined and nullable.
+  float* f32(size_t i, bool nullable = false) {
+    if (!ok) return nullptr;
+    if (i >= argc) { fail("Float32Array", i); return nullptr; }
+    napi_valuetype t;
+    napi_typeof(env, argv[i], &t);
+    if (nullable && (t == napi_null || t == napi_undefined)) return nullptr;
+    bool is_ta = false;
+    napi_is_typedarray(env, argv[i], &is_ta);
+    if (!is_ta) { fail("Float32Array", i); return nullptr; }
+    napi_typedarray_type type;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
+    if (type != napi_float32_array) { fail("Float32Array", i); return nullptr; }
+    return static_cast<float*>(data);
+  }
+
+  int64_t i64(size_t i) {
+    if (!ok) return 0;
+    int64_t v = 0;
+    if (i >= argc || napi_get_value_int64(env, argv[i], &v) != napi_ok) fail("integer", i);
+    return v;
+  }
+
+  double f64(size_t i) {
+    if (!ok) return 0;
+    double v = 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &v) != napi_ok) fail("number", i);
+    return v;
+  }
+
+  // Conv/pool geometry from an Int32Array of 15 fields in ConvGeom order.
+  cxr::ConvGeom geom(size_t i) {
+    cxr::ConvGeom g{};
+    if (!ok) return g;
+    bool is_ta = false;
+    if (i < argc) napi_is_typedarray(env, argv[i], &is_ta);
+    if (!is_ta) { fail("Int32Array", i); return g; }
+    napi_typedarray_type type;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
+    if (type != napi_int32_array || len != 15) { fail("Int32Array(15)", i); return g; }
+    const int32_t* p = static_cast<const int32_t*>(data);
+    g = cxr::ConvGeom{p[0], p[1], p[2],  p[3],  p[4],  p[5],  p[6], p[7],
+                      p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
+    return g;
+  }
+};
+
+napi_value Undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto w = a.f32(1); auto y = a.f32(2); auto g = a.geom(3);
+  if (a.ok) cxr::conv2d(x, w, y, g);
+  return Undefined(env);
+}
+
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto dy = a.f32(0); auto w = a.f32(1); auto dx = a.f32(2); auto g = a.geom(3);
+  if (a.ok) cxr::conv2d_backprop_input(dy, w, dx, g);
+  return Undefined(env);
+}
+
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto dy = a.f32(1); auto dw = a.f32(2); auto g = a.geom(3);
+  if (a.ok) cxr::conv2d_backprop_filter(x, dy, dw, g);
+  return Undefined(env);
+}
+
+napi_value Pool2d(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto y = a.f32(1); auto g = a.geom(2); auto type = a.i64(3);
+  if (a.ok) cxr::pool2d(x, y, g, static_cast<int>(type));
+  return Undefined(env);
+}
+
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto dy = a.f32(0); auto x = a.f32(1); auto dx = a.f32(2); auto g = a.geom(3);
+  if (a.ok) cxr::max_pool_grad(dy, x, dx, g);
+  return Undefined(env);
+}
+
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto dy = a.f32(0); auto dx = a.f32(1); auto g = a.geom(2);
+  if (a.ok) cxr::avg_pool_grad(dy, dx, g);
+  return Undefined(env);
+}
+
+// matmul(a, b, c, batchA, batchB, m, n, k, transA, transB)
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto pa = a.f32(0); auto pb = a.f32(1); auto pc = a.f32(2);
+  auto ba = a.i64(3); auto bb = a.i64(4); auto m = a.i64(5); auto n = a.i64(6); auto k = a.i64(7);
+  auto ta = a.i64(8); auto tb = a.i64(9);
+  if (a.ok)
+    cxr::matmul(pa, pb, pc, ba, bb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                ta != 0, tb != 0);
+  return Undefined(env);
+}
+
+// biasAct(y, bias | null, rows, cols, biasLen, act)
+napi_value BiasAct(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto y = a.f32(0); auto bias = a.f32(1, true);
+  auto rows = a.i64(2); auto cols = a.i64(3); auto blen = a.i64(4); auto act = a.i64(5);
+  if (a.ok) cxr::bias_act(y, bias, rows, static_cast<int>(cols), static_cast<int>(blen),
+                          static_cast<int>(act));
+  return Undefined(env);
+}
+
+// bnForward(x, gamma, beta, y, mean, var, m, c, eps)
+napi_value BnForward(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto gamma = a.f32(1); auto beta = a.f32(2); auto y = a.f32(3);
+  auto mean = a.f32(4); auto var = a.f32(5); auto m = a.i64(6); auto c = a.i64(7);
+  auto eps = a.f64(8);
+  if (a.ok) cxr::bn_forward(x, gamma, beta, y, mean, var, m, static_cast<int>(c),
+                            static_cast<float>(eps));
+  return Undefined(env);
+}
+
+// bnBackward(dy, x, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m, c, eps)
+napi_value BnBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto dy = a.f32(0); auto x = a.f32(1); auto gamma = a.f32(2); auto mean = a.f32(3);
+  auto var = a.f32(4); auto dmean = a.f32(5); auto dvar = a.f32(6); auto dx = a.f32(7);
+  auto dgamma = a.f32(8); auto dbeta = a.f32(9); auto m = a.i64(10); auto c = a.i64(11);
+  auto eps = a.f64(12);
+  if (a.ok) cxr::bn_backward(dy, x, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m,
+                             static_cast<int>(c), static_cast<float>(eps));
+  return Undefined(env);
+}
+
+// bnInference(x, mean, var, scale | null, offset | null, y, c, eps)
+napi_value BnInference(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t lens[5] = {0, 0, 0, 0, 0};
+  const float* ptrs[5];
+  for (size_t i = 0; i < 5; ++i) {
+    ptrs[i] = a.f32(i, i >= 3);
+    if (a.ok && ptrs[i] != nullptr) {
+      napi_typedarray_type t; void* d; napi_value ab; size_t off;
+      napi_get_typedarray_info(env, a.argv[i], &t, &lens[i], &d, &ab, &off);
+    }
+  }
+  auto y = a.f32(5); auto c = a.i64(6); auto eps = a.f64(7);
+  if (a.ok)
+    cxr::bn_inference(ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], y,
+                      static_cast<int64_t>(lens[0]), static_cast<int>(c),
+                      static_cast<int>(lens[1]), static_cast<int>(lens[2]),
+                      static_cast<int>(lens[3]), static_cast<int>(lens[4]),
+                      static_cast<float>(eps));
+  return Undefined(env);
+}
+
+// binary(op, a, b, out, mode, inner); the size is out's length.
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto op = a.i64(0); auto pa = a.f32(1); auto pb = a.f32(2); auto out = a.f32(3);
+  auto mode = a.i64(4); auto inner = a.i64(5);
+  size_t len = 0;
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, a.argv[3], &t, &len, &d, &ab, &off);
+    cxr::binary(static_cast<int>(op), pa, pb, out, static_cast<int64_t>(len),
+                static_cast<int>(mode), inner);
+  }
+  return Undefined(env);
+}
+
+// unary(op, x, out, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto op = a.i64(0); auto x = a.f32(1); auto out = a.f32(2); auto alpha = a.f64(3);
+  size_t len = 0;
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
+    cxr::unary(static_cast<int>(op), x, out, static_cast<int64_t>(len), static_cast<float>(alpha));
+  }
+  return Undefined(env);
+}
+
+// reduceSum(x, out, outer, r, inner)
+napi_value ReduceSum(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto out = a.f32(1); auto outer = a.i64(2); auto r = a.i64(3);
+  auto inner = a.i64(4);
+  if (a.ok) cxr::reduce_sum(x, out, outer, r, inner);
+  return Undefined(env);
+}
+
+// transpose(x, out, shape: number[], perm: number[])
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto out = a.f32(1);
+  int64_t shape[8];
+  int perm[8];
+  uint32_t rank = 0;
+  if (a.ok && a.argc >= 4) {
+    napi_get_array_length(env, a.argv[2], &rank);
+    if (rank == 0 || rank > 8) a.fail("shape of rank 1..8", 2);
+    for (uint32_t i = 0; a.ok && i < rank; ++i) {
+      napi_value v;
+      int32_t p;
+      napi_get_element(env, a.argv[2], i, &v);
+      napi_get_value_int64(env, v, &shape[i]);
+      napi_get_element(env, a.argv[3], i, &v);
+      napi_get_value_int32(env, v, &p);
+      perm[i] = p;
+    }
+  } else {
+    a.fail("shape and perm", 2);
+  }
+  if (a.ok) cxr::transpose(x, out, static_cast<int>(rank), shape, perm);
+  return Undefined(env);
+}
+
+napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto n = a.i64(0);
+  if (a.ok && n > 0) {
+    cxr::set_num_threads(static_cast<int>(n));
+    openblas_set_num_threads(static_cast<int>(n));
+  }
+  return Undefined(env);
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "blas", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, obj, "blasThreads", v);
+  napi_create_int32(env, cxr::num_threads(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+  return obj;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  struct { const char* name; napi_callback fn; } fns[] = {
+      {"conv2d", Conv2d},
+      {"conv2dBackpropInput", Conv2dBackpropInput},
+      {"conv2dBackpropFilter", Conv2dBackpropFilter},
+      {"pool2d", Pool2d},
+      {"maxPoolGrad", MaxPoolGrad},
+      {"avgPoolGrad", AvgPoolGrad},
+      {"matmul", Matmul},
+      {"biasAct", BiasAct},
+      {"bnForward", BnForward},
+      {"bnBackward", BnBackward},
+      {"bnInference", BnInference},
+      {"binary", Binary},
+      {"unary", Unary},
+      {"reduceSum", ReduceSum},
+      {"transpose", Transpose},
+      {"setNumThreads", SetNumThreads},
+      {"info", Info},
+  };
+  for (auto& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,120 @@
+// Batch norm over the rows of an [m, c] matrix. Per-channel sums accumulate in double, one
+// partial per thread, so the statistics do not depend on m's size the way float sums would.
+#include <cmath>
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace cxr {
+namespace {
+
+// partial[t] holds nsum vectors of length c for thread t's rows.
+template <typename F>
+std::vector<double> row_sums(int64_t m, int c, int nsum, F&& body) {
+  const int t = m >= 256 ? num_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(t) * nsum * c, 0.0);
+  parallel_for(t, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t i = cb; i < ce; ++i)
+      body(m * i / t, m * (i + 1) / t, partial.data() + static_cast<size_t>(i) * nsum * c);
+  });
+  std::vector<double> total(static_cast<size_t>(nsum) * c, 0.0);
+  for (int s = 0; s < t; ++s)
+    for (size_t i = 0; i < total.size(); ++i) total[i] += partial[s * total.size() + i];
+  return total;
+}
+
+}  // namespace
+
+void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                float* var, int64_t m, int c, float eps) {
+  std::vector<double> s = row_sums(m, c, 2, [&](int64_t b, int64_t e, double* acc) {
+    double* sum = acc;
+    double* sq = acc + c;
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * c;
+      for (int j = 0; j < c; ++j) {
+        const double v = xr[j];
+        sum[j] += v;
+        sq[j] += v * v;
+      }
+    }
+  });
+  std::vector<float> scale(c);
+  for (int j = 0; j < c; ++j) {
+    const double mu = s[j] / m;
+    double v = s[c + j] / m - mu * mu;
+    if (v < 0) v = 0;
+    mean[j] = static_cast<float>(mu);
+    var[j] = static_cast<float>(v);
+    const float inv = 1.f / std::sqrt(var[j] + eps);
+    scale[j] = gamma[j] * inv;
+  }
+  parallel_for(m, 64, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
+    }
+  });
+}
+
+// dx = gamma*inv*(dy - mean(dy) - xhat*mean(dy*xhat)) + dmean/m + dvar*2(x - mean)/m,
+// the last two terms carrying gradients that reach x through the returned statistics.
+void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean,
+                 const float* var, const float* dmean, const float* dvar, float* dx,
+                 float* dgamma, float* dbeta, int64_t m, int c, float eps) {
+  std::vector<double> s = row_sums(m, c, 2, [&](int64_t b, int64_t e, double* acc) {
+    double* sdy = acc;
+    double* sdyx = acc + c;
+    for (int64_t r = b; r < e; ++r) {
+      const float* dr = dy + r * c;
+      const float* xr = x + r * c;
+      for (int j = 0; j < c; ++j) {
+        sdy[j] += dr[j];
+        sdyx[j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
+      }
+    }
+  });
+  std::vector<float> a(c), bcoef(c), k0(c);
+  for (int j = 0; j < c; ++j) {
+    const double inv = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps);
+    dbeta[j] = static_cast<float>(s[j]);
+    dgamma[j] = static_cast<float>(s[c + j] * inv);
+    const double g = gamma[j] * inv;
+    // dx = a*dy + bcoef*(x - mean) + k0
+    a[j] = static_cast<float>(g);
+    bcoef[j] = static_cast<float>(-g * inv * inv * s[c + j] / m + 2.0 * dvar[j] / m);
+    k0[j] = static_cast<float>(-g * s[j] / m + static_cast<double>(dmean[j]) / m);
+  }
+  parallel_for(m, 64, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* dr = dy + r * c;
+      const float* xr = x + r * c;
+      float* o = dx + r * c;
+      for (int j = 0; j < c; ++j) o[j] = a[j] * dr[j] + bcoef[j] * (xr[j] - mean[j]) + k0[j];
+    }
+  });
+}
+
+void bn_inference(const float* x, const float* mean, const float* var, const float* scale,
+                  const float* offset, float* y, int64_t size, int c, int len_mean,
+                  int len_var, int len_scale, int len_offset, float eps) {
+  std::vector<float> sc(c), mu(c), off(c);
+  for (int j = 0; j < c; ++j) {
+    mu[j] = mean[len_mean == 1 ? 0 : j];
+    const float s = scale == nullptr ? 1.f : scale[len_scale == 1 ? 0 : j];
+    off[j] = offset == nullptr ? 0.f : offset[len_offset == 1 ? 0 : j];
+    sc[j] = s / std::sqrt(var[len_var == 1 ? 0 : j] + eps);
+  }
+  const int64_t rows = size / c;
+  parallel_for(rows, 64, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mu[j]) * sc[j] + off[j];
+    }
+  });
+}
+
+}  // namespace cxr

@@ -1,0 +1,131 @@
+// Convolutions as GEMMs: im2col turns every output pixel's receptive field into a row, so
+// forward, input gradient and filter gradient are each one OpenBLAS sgemm.
+#include <cblas.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace cxr {
+namespace {
+
+// One grow-only scratch buffer: the im2col matrix reaches tens of MB and allocating it
+// on every call would cost page faults; kernels run one at a time on the JS thread.
+float* scratch(size_t floats) {
+  static float* buf = nullptr;
+  static size_t cap = 0;
+  if (floats > cap) {
+    std::free(buf);
+    buf = static_cast<float*>(std::aligned_alloc(64, ((floats * 4 + 63) / 64) * 64));
+    cap = floats;
+  }
+  return buf;
+}
+
+bool is_pointwise(const ConvGeom& g) {
+  return g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+         g.oh == g.h && g.ow == g.w;
+}
+
+// col[(n, oh, ow), (kh, kw, c)] = x[n, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, c] or 0.
+void im2col(const float* x, float* col, const ConvGeom& g) {
+  const int64_t kcols = static_cast<int64_t>(g.fh) * g.fw * g.c;
+  parallel_for(static_cast<int64_t>(g.n) * g.oh, 8, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int n = static_cast<int>(row / g.oh), oh = static_cast<int>(row % g.oh);
+      const float* xn = x + static_cast<int64_t>(n) * g.h * g.w * g.c;
+      float* dst = col + row * g.ow * kcols;
+      for (int ow = 0; ow < g.ow; ++ow) {
+        for (int kh = 0; kh < g.fh; ++kh) {
+          const int ih = oh * g.sh - g.pt + kh * g.dh;
+          for (int kw = 0; kw < g.fw; ++kw) {
+            const int iw = ow * g.sw - g.pl + kw * g.dw;
+            if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
+              std::memset(dst, 0, sizeof(float) * g.c);
+            } else {
+              std::memcpy(dst, xn + (static_cast<int64_t>(ih) * g.w + iw) * g.c,
+                          sizeof(float) * g.c);
+            }
+            dst += g.c;
+          }
+        }
+      }
+    }
+  });
+}
+
+// Adjoint of im2col written as a gather, so threads own disjoint rows of dx.
+void col2im(const float* col, float* dx, const ConvGeom& g) {
+  const int64_t kcols = static_cast<int64_t>(g.fh) * g.fw * g.c;
+  parallel_for(static_cast<int64_t>(g.n) * g.h, 4, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int n = static_cast<int>(row / g.h), ih = static_cast<int>(row % g.h);
+      float* dst = dx + row * g.w * g.c;
+      std::memset(dst, 0, sizeof(float) * g.w * g.c);
+      for (int kh = 0; kh < g.fh; ++kh) {
+        const int t = ih + g.pt - kh * g.dh;
+        if (t < 0 || t % g.sh != 0) continue;
+        const int oh = t / g.sh;
+        if (oh >= g.oh) continue;
+        for (int iw = 0; iw < g.w; ++iw) {
+          float* d = dst + static_cast<int64_t>(iw) * g.c;
+          for (int kw = 0; kw < g.fw; ++kw) {
+            const int u = iw + g.pl - kw * g.dw;
+            if (u < 0 || u % g.sw != 0) continue;
+            const int ow = u / g.sw;
+            if (ow >= g.ow) continue;
+            const float* s = col + ((static_cast<int64_t>(n) * g.oh + oh) * g.ow + ow) * kcols +
+                             (static_cast<int64_t>(kh) * g.fw + kw) * g.c;
+            for (int c = 0; c < g.c; ++c) d[c] += s[c];
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
+  const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
+  const int kcols = g.fh * g.fw * g.c;
+  const float* a = x;
+  if (!is_pointwise(g)) {
+    float* col = scratch(static_cast<size_t>(m) * kcols);
+    im2col(x, col, g);
+    a = col;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, g.k, kcols, 1.f, a, kcols, w, g.k,
+              0.f, y, g.k);
+}
+
+void conv2d_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
+  const int kcols = g.fh * g.fw * g.c;
+  if (is_pointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, kcols, g.k, 1.f, dy, g.k, w, g.k,
+                0.f, dx, kcols);
+    return;
+  }
+  float* col = scratch(static_cast<size_t>(m) * kcols);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, kcols, g.k, 1.f, dy, g.k, w, g.k, 0.f,
+              col, kcols);
+  col2im(col, dx, g);
+}
+
+void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
+  const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
+  const int kcols = g.fh * g.fw * g.c;
+  const float* a = x;
+  if (!is_pointwise(g)) {
+    float* col = scratch(static_cast<size_t>(m) * kcols);
+    im2col(x, col, g);
+    a = col;
+  }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcols, g.k, m, 1.f, a, kcols, dy, g.k,
+              0.f, dw, g.k);
+}
+
+}  // namespace cxr

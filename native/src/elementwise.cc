@@ -1,0 +1,183 @@
+// Element-wise maps, the broadcasts training needs (same shape, a trailing block such as a
+// per-channel vector, a leading block such as a per-row statistic), sums and transposes.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace cxr {
+namespace {
+
+constexpr int64_t kGrain = 1 << 15;
+
+template <typename F>
+void binary_loop(F f, const float* a, const float* b, float* out, int64_t size, int mode,
+                 int64_t inner) {
+  parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
+    switch (mode) {
+      case 0:
+        for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]);
+        break;
+      case 1:
+      case 2: {
+        // Walk in whole rows of `inner` so the inner loop is contiguous and vectorises.
+        int64_t i = s;
+        while (i < e) {
+          const int64_t j0 = i % inner;
+          const int64_t n = (inner - j0) < (e - i) ? (inner - j0) : (e - i);
+          if (mode == 1) {
+            const float* bb = b + j0;
+            for (int64_t j = 0; j < n; ++j) out[i + j] = f(a[i + j], bb[j]);
+          } else {
+            const float* aa = a + j0;
+            for (int64_t j = 0; j < n; ++j) out[i + j] = f(aa[j], b[i + j]);
+          }
+          i += n;
+        }
+        break;
+      }
+      case 3:
+      case 4: {
+        int64_t i = s;
+        while (i < e) {
+          const int64_t row = i / inner;
+          const int64_t n = ((row + 1) * inner - i) < (e - i) ? ((row + 1) * inner - i) : (e - i);
+          if (mode == 3) {
+            const float v = b[row];
+            for (int64_t j = 0; j < n; ++j) out[i + j] = f(a[i + j], v);
+          } else {
+            const float v = a[row];
+            for (int64_t j = 0; j < n; ++j) out[i + j] = f(v, b[i + j]);
+          }
+          i += n;
+        }
+        break;
+      }
+    }
+  });
+}
+
+template <typename F>
+void unary_loop(F f, const float* x, float* out, int64_t size) {
+  parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) out[i] = f(x[i]);
+  });
+}
+
+}  // namespace
+
+void binary(int op, const float* a, const float* b, float* out, int64_t size, int mode,
+            int64_t inner) {
+  switch (op) {
+    case kAdd: return binary_loop([](float x, float y) { return x + y; }, a, b, out, size, mode, inner);
+    case kSub: return binary_loop([](float x, float y) { return x - y; }, a, b, out, size, mode, inner);
+    case kMul: return binary_loop([](float x, float y) { return x * y; }, a, b, out, size, mode, inner);
+    case kDiv: return binary_loop([](float x, float y) { return x / y; }, a, b, out, size, mode, inner);
+    // tfjs propagates NaN through maximum/minimum; so do these.
+    case kMax:
+      return binary_loop([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); },
+                         a, b, out, size, mode, inner);
+    case kMin:
+      return binary_loop([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); },
+                         a, b, out, size, mode, inner);
+    case kSquaredDiff:
+      return binary_loop([](float x, float y) { return (x - y) * (x - y); }, a, b, out, size, mode, inner);
+  }
+}
+
+void unary(int op, const float* x, float* out, int64_t size, float alpha) {
+  switch (op) {
+    case kRelu: return unary_loop([](float v) { return v < 0.f ? 0.f : v; }, x, out, size);
+    case kRelu6:
+      return unary_loop([](float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); }, x, out, size);
+    case kNeg: return unary_loop([](float v) { return -v; }, x, out, size);
+    case kSquare: return unary_loop([](float v) { return v * v; }, x, out, size);
+    case kSqrt: return unary_loop([](float v) { return std::sqrt(v); }, x, out, size);
+    case kRsqrt: return unary_loop([](float v) { return 1.f / std::sqrt(v); }, x, out, size);
+    case kExp: return unary_loop([](float v) { return std::exp(v); }, x, out, size);
+    case kLog: return unary_loop([](float v) { return std::log(v); }, x, out, size);
+    case kAbs: return unary_loop([](float v) { return std::fabs(v); }, x, out, size);
+    case kSigmoid:
+      return unary_loop([](float v) { return 1.f / (1.f + std::exp(-v)); }, x, out, size);
+    case kStep:
+      return unary_loop([alpha](float v) { return v != v ? NAN : (v > 0.f ? 1.f : alpha); }, x,
+                        out, size);
+  }
+}
+
+void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t inner) {
+  if (inner == 1) {
+    parallel_for(outer, r >= 4096 ? 1 : 64, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const float* p = x + o * r;
+        double acc = 0;
+        for (int64_t i = 0; i < r; ++i) acc += p[i];
+        out[o] = static_cast<float>(acc);
+      }
+    });
+    return;
+  }
+  if (outer >= 2 || r < 256) {
+    parallel_for(outer, (r * inner) >= kGrain ? 1 : outer + 1, [&](int64_t b, int64_t e) {
+      std::vector<double> acc(inner);
+      for (int64_t o = b; o < e; ++o) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        const float* p = x + o * r * inner;
+        for (int64_t i = 0; i < r; ++i, p += inner)
+          for (int64_t j = 0; j < inner; ++j) acc[j] += p[j];
+        for (int64_t j = 0; j < inner; ++j) out[o * inner + j] = static_cast<float>(acc[j]);
+      }
+    });
+    return;
+  }
+  // One outer block with many rows (per-channel sums over N*H*W): split the rows.
+  const int t = num_threads();
+  std::vector<double> partial(static_cast<size_t>(t) * inner, 0.0);
+  parallel_for(t, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) {
+      double* acc = partial.data() + c * inner;
+      const float* p = x + (r * c / t) * inner;
+      for (int64_t i = r * c / t; i < r * (c + 1) / t; ++i, p += inner)
+        for (int64_t j = 0; j < inner; ++j) acc[j] += p[j];
+    }
+  });
+  for (int64_t j = 0; j < inner; ++j) {
+    double s = 0;
+    for (int c = 0; c < t; ++c) s += partial[c * inner + j];
+    out[j] = static_cast<float>(s);
+  }
+}
+
+void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm) {
+  int64_t in_strides[8], out_shape[8], src_stride[8];
+  int64_t size = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    in_strides[i] = size;
+    size *= shape[i];
+  }
+  for (int i = 0; i < rank; ++i) {
+    out_shape[i] = shape[perm[i]];
+    src_stride[i] = in_strides[perm[i]];
+  }
+  const int64_t last = out_shape[rank - 1], last_stride = src_stride[rank - 1];
+  const int64_t rows = size / (last == 0 ? 1 : last);
+  parallel_for(rows, 256, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      int64_t rem = row, src = 0;
+      for (int i = rank - 2; i >= 0; --i) {
+        src += (rem % out_shape[i]) * src_stride[i];
+        rem /= out_shape[i];
+      }
+      float* o = out + row * last;
+      if (last_stride == 1) {
+        std::memcpy(o, x + src, sizeof(float) * last);
+      } else {
+        for (int64_t j = 0; j < last; ++j) o[j] = x[src + j * last_stride];
+      }
+    }
+  });
+}
+
+}  // namespace cxr

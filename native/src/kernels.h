@@ -1,0 +1,58 @@
+// Float32 NHWC kernels behind the N-API addon. Every pointer is a caller-owned buffer
+// (a Float32Array's storage); outputs are fully overwritten, never accumulated into.
+#pragma once
+#include <cstdint>
+
+namespace cxr {
+
+// Geometry of a 2-D convolution or pooling window, as tfjs's computeConv2DInfo gives it.
+struct ConvGeom {
+  int n, h, w, c;     // input batch, height, width, channels
+  int oh, ow, k;      // output height, width, channels (k = c for pooling)
+  int fh, fw;         // filter size
+  int sh, sw;         // strides
+  int dh, dw;         // dilations
+  int pt, pl;         // padding top / left
+};
+
+void conv2d(const float* x, const float* w, float* y, const ConvGeom& g);
+void conv2d_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g);
+void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g);
+
+// type 0 = max, 1 = avg (average over the window's in-bounds pixels, as tfjs does).
+void pool2d(const float* x, float* y, const ConvGeom& g, int type);
+void max_pool_grad(const float* dy, const float* x, float* dx, const ConvGeom& g);
+void avg_pool_grad(const float* dy, float* dx, const ConvGeom& g);
+
+// C[b] = op(A[b]) * op(B[b]); a batch of 1 on either side broadcasts.
+void matmul(const float* a, const float* b, float* c, int64_t batch_a, int64_t batch_b, int m,
+            int n, int k, bool trans_a, bool trans_b);
+// y[i, j] = act(y[i, j] + bias[j % bias_len]); act 0 = linear, 1 = relu.
+void bias_act(float* y, const float* bias, int64_t rows, int cols, int bias_len, int act);
+
+// Training-mode batch norm over all axes but the last: x is [m, c].
+void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                float* var, int64_t m, int c, float eps);
+void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean,
+                 const float* var, const float* dmean, const float* dvar, float* dx,
+                 float* dgamma, float* dbeta, int64_t m, int c, float eps);
+// Inference-mode batch norm; each parameter has length 1 or c.
+void bn_inference(const float* x, const float* mean, const float* var, const float* scale,
+                  const float* offset, float* y, int64_t size, int c, int len_mean,
+                  int len_var, int len_scale, int len_offset, float eps);
+
+enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff };
+// mode 0: same shape; 1: b[i % inner]; 2: a[i % inner]; 3: b[i / inner]; 4: a[i / inner].
+void binary(int op, const float* a, const float* b, float* out, int64_t size, int mode,
+            int64_t inner);
+
+enum UnaryOp { kRelu, kNeg, kSquare, kSqrt, kRsqrt, kExp, kLog, kStep, kAbs, kSigmoid, kRelu6 };
+void unary(int op, const float* x, float* out, int64_t size, float alpha);
+
+// out[o, i] = sum_r x[o, r, i].
+void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t inner);
+
+// Permutes a tensor of rank <= 6; shape and perm describe the input.
+void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm);
+
+}  // namespace cxr

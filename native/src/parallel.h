@@ -1,0 +1,17 @@
+// A tiny fork-join pool: the caller runs one chunk, persistent workers run the rest.
+// OpenBLAS keeps its own threads for GEMMs; this pool serves the memory-bound loops
+// (im2col, col2im, pooling, batch norm, element-wise) so they also use every core.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace cxr {
+
+int num_threads();
+void set_num_threads(int n);
+
+// Splits [0, n) into at most num_threads() contiguous chunks and runs fn(begin, end)
+// on each; runs inline when n is below grain (work too small to pay for a wake-up).
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace cxr

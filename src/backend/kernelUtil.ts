@@ -1,0 +1,59 @@
+/**
+ * Shared plumbing for the native kernels: reading a tensor's Float32Array out of the CPU
+ * backend's storage without copying, wrapping a fresh Float32Array as an output, and
+ * packing tfjs's conv/pool geometry for the addon.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NativeAddon } from './native.js';
+
+export type CpuBackend = InstanceType<typeof tf.MathBackendCPU>;
+
+export interface KernelArgs {
+  /** Optional inputs (bias, scale, ...) may be absent at run time despite this type. */
+  inputs: Record<string, tf.TensorInfo>;
+  backend: CpuBackend;
+  attrs: tf.NamedAttrMap;
+}
+
+/**
+ * A native kernel: returns its outputs, or null to hand the call to the reference CPU
+ * kernel (other dtypes, layouts or broadcasts than the native code covers).
+ */
+export type NativeKernel = (args: KernelArgs, addon: NativeAddon) => tf.TensorInfo | tf.TensorInfo[] | null;
+
+/** The tensor's float32 storage, or null when it is not a non-empty float32 tensor. */
+export function f32(backend: CpuBackend, t: tf.TensorInfo | undefined | null): Float32Array | null {
+  if (t == null || t.dtype !== 'float32') return null;
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array && values.length > 0 ? values : null;
+}
+
+export function output(backend: CpuBackend, shape: number[], values: Float32Array): tf.TensorInfo {
+  return backend.makeTensorInfo(shape, 'float32', values);
+}
+
+export function sizeOf(shape: number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+/** Packs the geometry in `ConvGeom` order (native/src/kernels.h). */
+export function geom(info: ConvInfo): Int32Array {
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left,
+  ]);
+}
+
+/** Unary and binary op codes, matching the enums in native/src/kernels.h. */
+export const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 } as const;
+export const UNARY = {
+  Relu: 0, Neg: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Exp: 5, Log: 6, Step: 7, Abs: 8, Sigmoid: 9, Relu6: 10,
+} as const;

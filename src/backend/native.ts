@@ -1,0 +1,98 @@
+/**
+ * Loads the OpenBLAS kernels addon (`native/build/Release/cxr_native.node`), if it was built.
+ * The compiled form of this file lives at `build/src/backend/native.js`, so the repository
+ * root is three levels above it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+/** Conv/pool geometry, 15 int32 fields: see `ConvGeom` in native/src/kernels.h. */
+export type Geom = Int32Array;
+
+/** The addon's functions. Outputs are caller-allocated and fully overwritten. */
+export interface NativeAddon {
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, g: Geom): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Geom): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Geom): void;
+  /** type 0 = max, 1 = avg */
+  pool2d(x: Float32Array, y: Float32Array, g: Geom, type: number): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, g: Geom): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, g: Geom): void;
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number,
+    m: number, n: number, k: number, transA: number, transB: number): void;
+  biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number,
+    biasLen: number, act: number): void;
+  bnForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, m: number, c: number, eps: number): void;
+  bnBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array,
+    variance: Float32Array, dmean: Float32Array, dvariance: Float32Array, dx: Float32Array,
+    dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, eps: number): void;
+  bnInference(x: Float32Array, mean: Float32Array, variance: Float32Array,
+    scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, c: number,
+    eps: number): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number,
+    inner: number): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduceSum(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  setNumThreads(n: number): void;
+  info(): { blas: string; blasThreads: number; threads: number };
+}
+
+/** Where the addon is expected, relative to the repository root. */
+export const ADDON_PATH = 'native/build/Release/cxr_native.node';
+
+let cached: { addon: NativeAddon | null; reason: string } | undefined;
+
+/**
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to its SSE3
+ * "Prescott" kernels, about 5x slower than its AVX-512 ones on the same machine. It reads
+ * OPENBLAS_CORETYPE once, when the library loads, so the choice is made before loading the
+ * addon, from the instruction sets the kernel reports. A value the user set wins.
+ */
+function chooseOpenBlasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux') return;
+  let flags: Set<string>;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return;
+  }
+  if (['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => flags.has(f))) {
+    process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  } else if (flags.has('avx2') && flags.has('fma')) {
+    process.env.OPENBLAS_CORETYPE = 'Haswell';
+  }
+}
+
+/** The repository root: three directories above `build/src/backend/`. */
+export function repoRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '..', '..', '..');
+}
+
+/**
+ * Loads the addon once. `addon` is null when it is absent or fails to load, and `reason`
+ * says why in one line; otherwise `reason` names the BLAS build and thread count.
+ */
+export function loadNative(): { addon: NativeAddon | null; reason: string } {
+  if (cached) return cached;
+  const file = path.join(repoRoot(), ADDON_PATH);
+  if (!existsSync(file)) {
+    cached = { addon: null, reason: `native addon not built (${ADDON_PATH} missing; see native/README.md)` };
+    return cached;
+  }
+  chooseOpenBlasCore();
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(file) as NativeAddon;
+    const info = addon.info();
+    cached = { addon, reason: `${info.blas.trim()}, ${info.threads} threads` };
+  } catch (err) {
+    cached = { addon: null, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return cached;
+}

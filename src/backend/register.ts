@@ -1,0 +1,85 @@
+/**
+ * The accelerated CPU backend: tfjs's own CPU backend class, with the kernels that training
+ * spends its time in replaced by OpenBLAS/N-API ones and every other kernel borrowed from
+ * the 'cpu' backend unchanged.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchNormKernels, registerBatchNormGradient, setBatchNormBackend } from './batchNorm.js';
+import { convKernels } from './convKernels.js';
+import { elementwiseKernels } from './elementwiseKernels.js';
+import type { KernelArgs, NativeKernel } from './kernelUtil.js';
+import { matmulKernels } from './matmulKernels.js';
+import { loadNative } from './native.js';
+import { poolKernels } from './poolKernels.js';
+import { reduceKernels } from './reduceKernels.js';
+
+/** Name of the accelerated backend in tfjs's registry. */
+export const ACCELERATED_BACKEND = 'cxr-cpu';
+
+/** Every kernel with a native implementation, by tfjs kernel name. */
+export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
+  ...convKernels,
+  ...poolKernels,
+  ...matmulKernels,
+  ...elementwiseKernels,
+  ...reduceKernels,
+};
+
+let result: { ok: boolean; reason: string } | undefined;
+
+/**
+ * Registers the 'cxr-cpu' backend once (later calls return the first call's result).
+ * ok is false, with the reason, when the native addon is not built or does not load; the
+ * project then runs on plain tfjs. Does not make the backend active: call
+ * tf.setBackend(ACCELERATED_BACKEND).
+ */
+export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
+  if (result) return result;
+  const { addon, reason } = loadNative();
+  if (!addon) {
+    result = { ok: false, reason };
+    return result;
+  }
+  const cpuKernels = tf.getKernelsForBackend('cpu');
+  if (cpuKernels.length === 0) {
+    result = { ok: false, reason: "tfjs 'cpu' kernels are not registered (is @tensorflow/tfjs imported?)" };
+    return result;
+  }
+  if (tf.findBackendFactory(ACCELERATED_BACKEND) == null) {
+    // Priority 0: registering must not change which backend tfjs picks by itself.
+    tf.registerBackend(ACCELERATED_BACKEND, () => {
+      const backend = new tf.MathBackendCPU();
+      // Silences the CPU backend's "install tfjs-node to speed things up" notice, which
+      // would be wrong here: this backend is that speed-up.
+      (backend as unknown as { firstUse: boolean }).firstUse = false;
+      return backend;
+    }, 0);
+  }
+  for (const k of cpuKernels) {
+    if (tf.getKernel(k.kernelName, ACCELERATED_BACKEND) != null) continue;
+    const native = NATIVE_KERNELS[k.kernelName];
+    const reference = k.kernelFunc;
+    tf.registerKernel({
+      ...k,
+      backendName: ACCELERATED_BACKEND,
+      kernelFunc: native == null ? reference
+        : (args) => native(args as unknown as KernelArgs, addon) ?? reference(args),
+    });
+  }
+  for (const [kernelName, native] of Object.entries(batchNormKernels)) {
+    if (tf.getKernel(kernelName, ACCELERATED_BACKEND) != null) continue;
+    tf.registerKernel({
+      kernelName,
+      backendName: ACCELERATED_BACKEND,
+      kernelFunc: (args) => {
+        const out = native(args as unknown as KernelArgs, addon);
+        if (out == null) throw new Error(`${kernelName}: unsupported inputs`);
+        return out;
+      },
+    });
+  }
+  registerBatchNormGradient();
+  setBatchNormBackend(ACCELERATED_BACKEND);
+  result = { ok: true, reason };
+  return result;
+}

@@ -1,0 +1,147 @@
+/**
+ * The two Barlow Twins views (facebookresearch/barlowtwins main.py `Transform`) as batched tensor ops
+ * on greyscale radiographs `[N, H, W, 1]` in [0, 1]. Every random parameter is drawn in JavaScript from
+ * the `Rng` passed in and applied with tensor ops, so a view is a pure function of (images, seed).
+ *
+ * main.py's pipeline and what the CXR adaptation keeps:
+ * - RandomResizedCrop(scale 0.08–1, ratio 3/4–4/3): kept (torchvision's sampling, 10 tries then a
+ *   centre crop), bilinear via `tf.image.cropAndResize` with one box per sample.
+ * - RandomHorizontalFlip(0.5): kept, folded into the crop box (x1 > x2 mirrors the crop).
+ * - ColorJitter(brightness 0.4, contrast 0.4, saturation 0.2, hue 0.1) with p 0.8: brightness and
+ *   contrast kept, in a random order per image as torchvision does. Saturation and hue are dropped, not
+ *   replaced: on a grey image (R = G = B) saturation blends the image with its own greyscale and a hue
+ *   rotation leaves grey pixels where they are, so both are exactly the identity. RandomGrayscale(0.2)
+ *   is the identity for the same reason.
+ * - GaussianBlur (p 1.0 view 1, 0.1 view 2; σ uniform in [0.1, 2] px at 224 px): kept, σ scaled by
+ *   outSize/224 so the blur covers the same fraction of the image at smaller inputs.
+ * - Solarization (p 0.0 view 1, 0.2 view 2): kept (pixels ≥ 0.5 inverted, PIL's threshold 128).
+ * - Normalize(ImageNet mean/std): left to the caller; views stay in [0, 1].
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../rng.js';
+
+export interface ViewOptions {
+  scale?: [number, number];
+  ratio?: [number, number];
+  flipP?: number;
+  jitterP?: number;
+  brightness?: number;
+  contrast?: number;
+  blurP: number;
+  solarizeP: number;
+  /** σ range in pixels at 224 px input. */
+  sigma?: [number, number];
+}
+
+/** main.py's first view: always blurred, never solarised. */
+export const VIEW_1: ViewOptions = { blurP: 1.0, solarizeP: 0.0 };
+/** main.py's second view: blurred 10% of the time, solarised 20%. */
+export const VIEW_2: ViewOptions = { blurP: 0.1, solarizeP: 0.2 };
+
+/** torchvision RandomResizedCrop.get_params: [top, left, height, width] in pixels. */
+export function sampleCrop(h: number, w: number, rng: Rng, scale: [number, number] = [0.08, 1], ratio: [number, number] = [3 / 4, 4 / 3]): [number, number, number, number] {
+  const area = h * w;
+  const [lr0, lr1] = [Math.log(ratio[0]), Math.log(ratio[1])];
+  for (let t = 0; t < 10; t++) {
+    const target = area * rng.uniform(scale[0], scale[1]);
+    const ar = Math.exp(rng.uniform(lr0, lr1));
+    const cw = Math.round(Math.sqrt(target * ar));
+    const ch = Math.round(Math.sqrt(target / ar));
+    if (cw > 0 && cw <= w && ch > 0 && ch <= h) return [rng.int(h - ch + 1), rng.int(w - cw + 1), ch, cw];
+  }
+  // Fallback: centre crop at the nearest allowed ratio.
+  const inRatio = w / h;
+  let cw = w;
+  let ch = h;
+  if (inRatio < ratio[0]) ch = Math.round(w / ratio[0]);
+  else if (inRatio > ratio[1]) cw = Math.round(h * ratio[1]);
+  return [Math.floor((h - ch) / 2), Math.floor((w - cw) / 2), ch, cw];
+}
+
+function gaussianKernel(sigma: number, radius: number): number[] {
+  const k = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  const s = k.reduce((a, b) => a + b, 0);
+  return k.map((v) => v / s);
+}
+
+/**
+ * One augmented view. images: `[N, H, W, 1]` float32 in [0, 1]; returns `[N, outSize, outSize, 1]` in
+ * [0, 1] (caller owns it). Draws a fixed number of values per image from `rng` in a fixed order.
+ */
+export function barlowTwinsView(images: tf.Tensor4D, outSize: number, rng: Rng, opts: ViewOptions): tf.Tensor4D {
+  const [n, h, w, c] = images.shape;
+  if (c !== 1) throw new Error(`barlowTwinsView: expects [N,H,W,1] greyscale, got [${images.shape}]`);
+  const o = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number], flipP: 0.5, jitterP: 0.8,
+    brightness: 0.4, contrast: 0.4, sigma: [0.1, 2.0] as [number, number], ...opts };
+  const boxes: number[][] = [];
+  const bright: number[] = [];
+  const contr: number[] = [];
+  const contrastFirst: number[] = [];
+  const sigmas: number[] = [];
+  const solar: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const [top, left, ch, cw] = sampleCrop(h, w, rng, o.scale, o.ratio);
+    const y1 = top / Math.max(1, h - 1);
+    const y2 = (top + ch - 1) / Math.max(1, h - 1);
+    let x1 = left / Math.max(1, w - 1);
+    let x2 = (left + cw - 1) / Math.max(1, w - 1);
+    if (rng.next() < o.flipP) [x1, x2] = [x2, x1];
+    boxes.push([y1, x1, y2, x2]);
+    const jitter = rng.next() < o.jitterP;
+    const b = rng.uniform(1 - o.brightness, 1 + o.brightness);
+    const k = rng.uniform(1 - o.contrast, 1 + o.contrast);
+    const order = rng.next();
+    bright.push(jitter ? b : 1);
+    contr.push(jitter ? k : 1);
+    contrastFirst.push(order < 0.5 ? 1 : 0);
+    const blur = rng.next() < o.blurP;
+    const s = rng.uniform(o.sigma[0], o.sigma[1]) * (outSize / 224);
+    sigmas.push(blur ? s : 0);
+    solar.push(rng.next() < o.solarizeP ? 1 : 0);
+  }
+  return tf.tidy((): tf.Tensor4D => {
+    let x: tf.Tensor4D = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D,
+      [outSize, outSize], 'bilinear');
+    const col = (v: number[]): tf.Tensor4D => tf.tensor4d(v, [n, 1, 1, 1]);
+    const bT = col(bright);
+    const cT = col(contr);
+    const brightness = (t: tf.Tensor4D): tf.Tensor4D => tf.clipByValue(tf.mul(t, bT), 0, 1) as tf.Tensor4D;
+    // torchvision adjust_contrast: blend with the image's mean grey level.
+    const contrast = (t: tf.Tensor4D): tf.Tensor4D =>
+      tf.clipByValue(tf.add(tf.mul(t, cT), tf.mul(tf.mean(t, [1, 2, 3], true), tf.sub(1, cT))), 0, 1) as tf.Tensor4D;
+    const bc = contrast(brightness(x));
+    const cb = brightness(contrast(x));
+    x = tf.where(tf.cast(tf.broadcastTo(col(contrastFirst), x.shape), 'bool'), cb, bc) as tf.Tensor4D;
+    if (sigmas.some((s) => s > 0)) x = blurPerSample(x, sigmas);
+    const solMask = tf.logicalAnd(tf.cast(tf.broadcastTo(col(solar), x.shape), 'bool'), tf.greaterEqual(x, 0.5));
+    return tf.where(solMask, tf.sub(1, x), x) as tf.Tensor4D;
+  });
+}
+
+// Separable Gaussian with one kernel per image: the batch is moved to the channel axis so that a
+// depthwise convolution applies each image's own kernel. σ = 0 means a delta (no blur).
+function blurPerSample(x: tf.Tensor4D, sigmas: number[]): tf.Tensor4D {
+  const n = sigmas.length;
+  const radius = Math.max(1, Math.ceil(3 * Math.max(...sigmas)));
+  const taps = 2 * radius + 1;
+  const kernels = sigmas.map((s) => (s > 0 ? gaussianKernel(s, radius) : Array.from({ length: taps }, (_, i) => (i === radius ? 1 : 0))));
+  // filter [taps, 1, n, 1] (vertical) and [1, taps, n, 1] (horizontal); value at tap t, channel i.
+  const flat = new Float32Array(taps * n);
+  for (let t = 0; t < taps; t++) for (let i = 0; i < n; i++) flat[t * n + i] = kernels[i]![t]!;
+  const [, h, w] = x.shape;
+  const r = Math.min(radius, h - 1, w - 1);
+  const cut = radius - r; // kernels wider than the image lose their outer taps (tiny images only)
+  const cropK = (shape: [number, number, number, number]): tf.Tensor4D =>
+    tf.slice(tf.tensor4d(flat, shape), shape[0] > 1 ? [cut, 0, 0, 0] : [0, cut, 0, 0], shape[0] > 1 ? [taps - 2 * cut, 1, n, 1] : [1, taps - 2 * cut, n, 1]);
+  let t = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D; // [1, H, W, N]
+  // Reflect padding as PIL's blur does at the border rather than darkening it with zeros.
+  t = tf.mirrorPad(t, [[0, 0], [r, r], [r, r], [0, 0]], 'reflect');
+  t = tf.depthwiseConv2d(t, cropK([taps, 1, n, 1]), 1, 'valid');
+  t = tf.depthwiseConv2d(t, cropK([1, taps, n, 1]), 1, 'valid');
+  return tf.transpose(t, [3, 1, 2, 0]) as tf.Tensor4D;
+}
+
+/** Both views of main.py for a batch: `[view1, view2]`, each `[N, outSize, outSize, 1]`. */
+export function barlowTwinsViews(images: tf.Tensor4D, outSize: number, rng: Rng): [tf.Tensor4D, tf.Tensor4D] {
+  return [barlowTwinsView(images, outSize, rng, VIEW_1), barlowTwinsView(images, outSize, rng, VIEW_2)];
+}

@@ -1,0 +1,92 @@
+/**
+ * Supervised pretraining on the procedural natural-image PROXY task (src/data/naturalImages.ts): the
+ * stand-in for ImageNet initialisation in the smoke/demo profiles. A ResNet with a `fc` head is trained
+ * with SGD (momentum 0.9 as torch.optim.SGD, cross-entropy) through the common training loop; its backbone then plays the
+ * part of "ImageNet weights" and must be called a proxy wherever it is shown.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../rng.js';
+import type { RawTensor } from './weights.js';
+import type { ResNet } from './resnet.js';
+import type { TrainTask } from '../train/loop.js';
+import { batchIndices } from '../train/pretrain.js';
+
+export interface ProxyTaskOptions {
+  batchSize: number;
+  lr: number;
+  seed: number;
+  /** Random horizontal flips of the training images. */
+  flip?: boolean;
+}
+
+/** Classification of proxy images as a `TrainTask`. images: `[count, H, W, 1]` (the task keeps, the caller frees). */
+export class ProxyPretrainTask implements TrainTask {
+  // torch-style SGD momentum buffers by parameter name (kept here so checkpoints can hold them).
+  private readonly velocity = new Map<string, tf.Variable>();
+  private readonly labels: tf.Tensor1D;
+
+  constructor(readonly model: ResNet, readonly images: tf.Tensor4D, labels: number[], readonly opts: ProxyTaskOptions) {
+    if (!model.store.has('fc.weight')) throw new Error('ProxyPretrainTask: the ResNet needs numClasses > 0');
+    this.labels = tf.tensor1d(labels, 'int32');
+  }
+
+  stateTensors(): Map<string, tf.Tensor> {
+    const m = new Map<string, tf.Tensor>(this.model.store.all().map((p) => [p.name, p.variable]));
+    for (const [name, v] of this.velocity) m.set(`optimizer.velocity.${name}`, v);
+    return m;
+  }
+
+  loadStateTensors(tensors: Map<string, RawTensor>): void {
+    for (const p of this.model.store.all()) {
+      const t = tensors.get(p.name);
+      if (!t) throw new Error(`checkpoint lacks ${p.name}`);
+      p.variable.assign(tf.tensor(t.data, t.shape));
+    }
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+    for (const [name, t] of tensors) {
+      if (name.startsWith('optimizer.velocity.')) this.velocity.set(name.slice(19), tf.variable(tf.tensor(t.data, t.shape), false));
+    }
+  }
+
+  trainStep(step: number, rng: Rng): number {
+    const idx = batchIndices(this.images.shape[0], this.opts.batchSize, step, this.opts.seed);
+    const flips = idx.map(() => (this.opts.flip ?? true) && rng.next() < 0.5);
+    const trainable = this.model.store.trainable();
+    const { value: loss, grads } = tf.variableGrads(() => tf.tidy(() => {
+      const i = tf.tensor1d(idx, 'int32');
+      let x = tf.gather(this.images, i) as tf.Tensor4D;
+      const mask = tf.tensor4d(flips.map((f) => (f ? 1 : 0)), [idx.length, 1, 1, 1]);
+      x = tf.add(tf.mul(tf.reverse(x, 2), mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D;
+      const y = tf.oneHot(tf.gather(this.labels, i), this.model.options.numClasses);
+      return tf.losses.softmaxCrossEntropy(y, this.model.forward(x, { training: true }).logits!) as tf.Scalar;
+    }), trainable.map((p) => p.variable));
+    for (const p of trainable) {
+      const g = grads[p.variable.name]!;
+      let vel = this.velocity.get(p.name);
+      if (!vel) {
+        vel = tf.variable(tf.zerosLike(p.variable), false);
+        this.velocity.set(p.name, vel);
+      }
+      tf.tidy(() => {
+        vel!.assign(tf.add(tf.mul(vel!, 0.9), g));
+        p.variable.assign(tf.sub(p.variable, tf.mul(vel!, this.opts.lr)));
+      });
+    }
+    const v = loss.dataSync()[0]!;
+    tf.dispose([loss, ...Object.values(grads)]);
+    return v;
+  }
+
+  /** Top-1 accuracy on `[N,H,W,1]` images (eval-mode BatchNorm). */
+  accuracy(images: tf.Tensor4D, labels: number[]): number {
+    const pred = tf.tidy(() => tf.argMax(this.model.forward(images, { training: false }).logits!, 1).dataSync());
+    return labels.filter((l, i) => pred[i] === l).length / labels.length;
+  }
+
+  dispose(): void {
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+    this.labels.dispose();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * A training loop that any model plugs into through `TrainTask`: progress lines (step, loss, images/s,
+ * ETA) at a steady rate, an atomic checkpoint at the end of every epoch, resume from the last
+ * checkpoint, a clear stop on a NaN/Inf loss, and a check that the tensor count does not grow.
+ *
+ * Reproducibility across interruptions: step s draws its randomness only from
+ * `makeRng(seed).fork(s)` (data order from per-epoch forks inside the task), and a checkpoint holds
+ * every tensor that carries state (parameters, BatchNorm statistics, optimizer buffers). So a run
+ * resumed from a checkpoint computes the same numbers as one that never stopped (same backend).
+ */
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { tensorCount } from '../engine.js';
+import { type Rng, makeRng } from '../rng.js';
+import { readCheckpoint, saveCheckpoint, type RawTensor } from '../models/weights.js';
+
+/** What the loop needs from a model + optimizer + data. */
+export interface TrainTask {
+  /** Every tensor that must survive a restart, by unique name. Optimizer state may be absent before step 0. */
+  stateTensors(): Map<string, tf.Tensor>;
+  /** Restores what `stateTensors` saved (creating optimizer buffers as needed). */
+  loadStateTensors(tensors: Map<string, RawTensor>): void;
+  /** One optimisation step; frees its tensors and returns the loss. `rng` is this step's own stream. */
+  trainStep(step: number, rng: Rng): number;
+}
+
+export interface LossPoint {
+  step: number;
+  epoch: number;
+  loss: number;
+}
+
+/** JSON state stored in each checkpoint beside the tensors. */
+export interface LoopState {
+  /** Steps completed (the next step to run). */
+  step: number;
+  seed: number;
+  losses: LossPoint[];
+}
+
+export interface TrainLoopOptions {
+  seed: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  /** Images per step, for the images/s figure. */
+  batchSize: number;
+  /** Where the checkpoint lives; resumed from when present. Omit for no checkpoints. */
+  checkpointPath?: string;
+  /** Seconds between progress lines (the first and last step always print). */
+  logEverySeconds?: number;
+  log?: (line: string) => void;
+  /** Stop (as if interrupted) once this many steps in total are done; for tests and time-boxed runs. */
+  stopAtStep?: number;
+  /** Clock in milliseconds (injectable for tests). */
+  now?: () => number;
+  label?: string;
+}
+
+export interface TrainResult {
+  losses: LossPoint[];
+  /** Steps completed in total. */
+  step: number;
+  /** The step the run resumed from, or null for a fresh start. */
+  resumedFrom: number | null;
+  finished: boolean;
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
+}
+
+/** Runs (or resumes) training; see the module comment for the guarantees. */
+export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<TrainResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const now = o.now ?? (() => performance.now());
+  const total = o.epochs * o.stepsPerEpoch;
+  const label = o.label ?? 'train';
+  let state: LoopState = { step: 0, seed: o.seed, losses: [] };
+  let resumedFrom: number | null = null;
+  if (o.checkpointPath && existsSync(o.checkpointPath)) {
+    const ck = readCheckpoint<LoopState>(o.checkpointPath);
+    if (ck.state.seed !== o.seed) {
+      throw new Error(`${label}: checkpoint ${o.checkpointPath} was made with seed ${ck.state.seed}, this run uses ${o.seed}; delete it or use that seed`);
+    }
+    task.loadStateTensors(ck.tensors);
+    state = ck.state;
+    resumedFrom = state.step;
+    log(`${label}: resumed from ${o.checkpointPath} at step ${state.step}/${total}`);
+  }
+  const master = makeRng(o.seed);
+  const t0 = now();
+  let lastLog = -Infinity;
+  let stepsThisRun = 0;
+  let steadyCount: number | null = null;
+  const lastGood = (): string => (o.checkpointPath && existsSync(o.checkpointPath)
+    ? `${o.checkpointPath} (step ${readCheckpoint<LoopState>(o.checkpointPath).state.step})`
+    : 'none (no checkpoint written yet)');
+  while (state.step < total) {
+    if (o.stopAtStep !== undefined && state.step >= o.stopAtStep) break;
+    const step = state.step;
+    const epoch = Math.floor(step / o.stepsPerEpoch);
+    const loss = task.trainStep(step, master.fork(step));
+    if (!Number.isFinite(loss)) {
+      throw new Error(`${label}: loss is ${loss} at step ${step} (epoch ${epoch + 1}); stopped. Last good checkpoint: ${lastGood()}`);
+    }
+    state.losses.push({ step, epoch, loss });
+    state.step = step + 1;
+    stepsThisRun++;
+    // The first step of a run may create optimizer buffers; from then on the count must hold still.
+    const count = tensorCount();
+    if (steadyCount === null) steadyCount = count;
+    else if (count > steadyCount) throw new Error(`${label}: tensor count grew from ${steadyCount} to ${count} at step ${step} (a leak)`);
+    const t = now();
+    if (t - lastLog >= (o.logEverySeconds ?? 10) * 1000 || state.step === total || stepsThisRun === 1) {
+      const elapsed = (t - t0) / 1000;
+      const ips = (stepsThisRun * o.batchSize) / Math.max(elapsed, 1e-9);
+      const eta = (elapsed / stepsThisRun) * (total - state.step);
+      log(`${label}: step ${state.step}/${total} (epoch ${epoch + 1}/${o.epochs}) loss ${loss.toFixed(4)} · ${ips.toFixed(1)} img/s · ETA ${formatSeconds(eta)}`);
+      lastLog = t;
+    }
+    if (o.checkpointPath && state.step % o.stepsPerEpoch === 0) {
+      saveCheckpoint(o.checkpointPath, task.stateTensors(), state);
+    }
+    // Let other work (notebook output, timers) run between steps.
+    await new Promise((r) => setImmediate(r));
+  }
+  return { losses: state.losses, step: state.step, resumedFrom, finished: state.step >= total };
+}

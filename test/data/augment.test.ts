@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine, tensorCount } from '../../src/engine.js';
+import { makeRng } from '../../src/rng.js';
+import { barlowTwinsView, barlowTwinsViews, sampleCrop } from '../../src/data/augment.js';
+
+before(async () => { await initEngine('cpu'); });
+
+function ramp(n: number, size: number): tf.Tensor4D {
+  // A left-to-right ramp: makes flips and crops visible in the values.
+  return tf.tidy(() => tf.tile(tf.reshape(tf.linspace(0, 1, size), [1, 1, size, 1]), [n, size, 1, 1]) as tf.Tensor4D);
+}
+
+test('sampleCrop follows torchvision: inside the image, area 8–100%, aspect 3/4–4/3', () => {
+  const rng = makeRng(1);
+  for (let i = 0; i < 500; i++) {
+    const [top, left, h, w] = sampleCrop(64, 64, rng);
+    assert.ok(top >= 0 && left >= 0 && top + h <= 64 && left + w <= 64);
+    const a = (h * w) / 4096;
+    assert.ok(a >= 0.06 && a <= 1.0 && w / h >= 0.7 && w / h <= 1.4, `${h}x${w}`);
+  }
+});
+
+test('views: shape, range [0,1], same seed -> same views, different seeds differ, no leaks', () => {
+  const x = tf.randomUniform([6, 48, 48, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const before = tensorCount();
+  const [a1, a2] = barlowTwinsViews(x, 32, makeRng(3));
+  const [b1, b2] = barlowTwinsViews(x, 32, makeRng(3));
+  const [c1, c2] = barlowTwinsViews(x, 32, makeRng(4));
+  assert.deepEqual(a1.shape, [6, 32, 32, 1]);
+  assert.ok(tf.tidy(() => a1.min().dataSync()[0]! >= 0 && a2.max().dataSync()[0]! <= 1));
+  assert.deepEqual(a1.dataSync(), b1.dataSync());
+  assert.notDeepEqual(a1.dataSync(), c1.dataSync());
+  tf.dispose([a1, a2, b1, b2, c1, c2]);
+  assert.equal(tensorCount(), before);
+  x.dispose();
+});
+
+test('with every random op off but the crop at full scale, a view is a resize; flip p=1 mirrors it', () => {
+  const x = ramp(2, 32);
+  const off = { blurP: 0, solarizeP: 0, jitterP: 0, flipP: 0, scale: [1, 1] as [number, number], ratio: [1, 1] as [number, number] };
+  const same = barlowTwinsView(x, 32, makeRng(5), off);
+  assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(same, x))).dataSync()[0]!) < 1e-6);
+  const flipped = barlowTwinsView(x, 32, makeRng(5), { ...off, flipP: 1 });
+  assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(flipped, tf.reverse(x, 2)))).dataSync()[0]!) < 1e-6);
+  // Solarise p=1 inverts the bright half only.
+  const sol = barlowTwinsView(x, 32, makeRng(5), { ...off, solarizeP: 1 });
+  const row = Array.from(sol.dataSync().slice(0, 32));
+  assert.ok(row.every((v, i) => (i / 31 >= 0.5 ? Math.abs(v - (1 - i / 31)) < 1e-5 : Math.abs(v - i / 31) < 1e-5)));
+  // Blur p=1 keeps a constant image constant (normalised kernel, reflect padding) and smooths noise.
+  const flat = tf.fill([2, 32, 32, 1], 0.3) as tf.Tensor4D;
+  const blurred = barlowTwinsView(flat, 32, makeRng(6), { ...off, blurP: 1, sigma: [4, 4] });
+  assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(blurred, 0.3))).dataSync()[0]!) < 1e-5);
+  tf.dispose([x, same, flipped, sol, flat, blurred]);
+});
