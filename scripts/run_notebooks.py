@@ -73,7 +73,18 @@ def main():
                 print("---- cell source ----", file=sys.stderr)
                 print(failed.source, file=sys.stderr)
             print("---- error ----", file=sys.stderr)
-            print(str(e).strip()[-4000:], file=sys.stderr)
+            # tslab reports a thrown error on the cell's stderr stream, not in the reply, so show
+            # the cell's own output tail as well.
+            tail = []
+            for o in (failed.get("outputs", []) if failed is not None else []):
+                if o.get("output_type") == "stream":
+                    tail.append(o.get("text", ""))
+                elif o.get("output_type") == "error":
+                    tail.append(f"{o.get('ename')}: {o.get('evalue')}")
+            text = "".join(tail).strip()
+            if text:
+                print("\n".join(text.splitlines()[-40:]), file=sys.stderr)
+            print(str(e).strip()[-2000:], file=sys.stderr)
             print(f"\nPartial executed copy: {out_path}", file=sys.stderr)
             return 1
         nb.metadata["kernelspec"] = {"name": args.display_kernel, "display_name": "TypeScript", "language": "typescript"}

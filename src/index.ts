@@ -47,3 +47,6 @@ export * from './models/weights.js';
 export * from './models/proxyPretrain.js';
 export * from './train/loop.js';
 export * from './train/pretrain.js';
+export * from './train/pretrainRun.js';
+export * from './models/backbones.js';
+export * from './plots/pretraining.js';

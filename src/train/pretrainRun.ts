@@ -1,0 +1,146 @@
+/**
+ * Phase one of the paper as notebook 03 runs it: the ImageNet(-proxy) initialisation, then Barlow
+ * Twins on the NIH training images from scratch and from that initialisation. Each run resumes from
+ * its checkpoint and writes the backbone file later notebooks load.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config.js';
+import { barlowTwinsViews } from '../data/augment.js';
+import { imageBatches } from '../data/images.js';
+import { IssueLog } from '../data/issues.js';
+import { naturalImages } from '../data/naturalImages.js';
+import type { NihDataset } from '../data/nih.js';
+import { backbonePath, loadBackbone, makeBackbone, pretrainFingerprint, saveBackbone, type BackboneInit } from '../models/backbones.js';
+import { BarlowTwins, crossCorrelation } from '../models/barlowTwins.js';
+import { ProxyPretrainTask } from '../models/proxyPretrain.js';
+import type { Rng } from '../rng.js';
+import { trainLoop, type LossPoint } from './loop.js';
+import { PretrainTask, type ImageSource } from './pretrain.js';
+
+export interface ProxyResult {
+  losses: LossPoint[];
+  /** Top-1 accuracy on held-out proxy images (chance = 1 / classes). */
+  heldOutAccuracy: number;
+  classes: number;
+  path: string;
+}
+
+/**
+ * The ImageNet stand-in of smoke/demo: supervised classification of procedurally generated natural
+ * images (shapes, textures; greyscale), then the backbone saved as `imagenet`.
+ */
+export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResult> {
+  const p = config.proxy;
+  const size = config.backbone.inputSize;
+  const data = naturalImages(p.images, size, p.classes, rng.fork('proxy-images'));
+  const held = naturalImages(Math.max(p.classes * 10, Math.round(p.images / 5)), size, p.classes, rng.fork('proxy-heldout'));
+  const images = tf.tensor4d(data.pixels, [p.images, size, size, 1]);
+  const heldImages = tf.tensor4d(held.pixels, [held.labels.length, size, size, 1]);
+  const model = makeBackbone(config, rng.fork('proxy-init'), { numClasses: p.classes });
+  const task = new ProxyPretrainTask(model, images, data.labels, { batchSize: p.batchSize, lr: p.lr, seed: config.seed });
+  try {
+    const fp = pretrainFingerprint(config);
+    const r = await trainLoop(task, {
+      seed: config.seed, epochs: p.epochs, stepsPerEpoch: Math.floor(p.images / p.batchSize), batchSize: p.batchSize,
+      checkpointPath: join(config.paths.checkpoints, `proxy-${fp}.ckpt`), logEverySeconds: config.pretrain.logEverySeconds, label: 'ImageNet-proxy',
+    });
+    const path = backbonePath(config, 'imagenet');
+    saveBackbone(model, path, { kind: 'imagenet-proxy', classes: p.classes });
+    return { losses: r.losses, heldOutAccuracy: task.accuracy(heldImages, held.labels), classes: p.classes, path };
+  } finally {
+    task.dispose();
+    model.dispose();
+    tf.dispose([images, heldImages]);
+  }
+}
+
+/** The NIH train_val images in memory at `size` px as an `ImageSource` (bad files reported to `log`). */
+export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog()): Promise<ImageSource & { tensor: tf.Tensor4D; dispose(): void }> {
+  const ids = nih.records.map((r) => r.imageIndex).filter((id) => nih.trainVal.has(id) && nih.imagePaths.has(id));
+  const parts: tf.Tensor4D[] = [];
+  for await (const b of imageBatches(ids.map((id) => nih.imagePaths.get(id)!), { size, batchSize: 256, log })) parts.push(b.images);
+  const tensor = tf.concat(parts) as tf.Tensor4D;
+  tf.dispose(parts);
+  return {
+    tensor,
+    count: tensor.shape[0],
+    batch: (indices) => tf.tidy(() => tf.gather(tensor, tf.tensor1d(indices, 'int32')) as tf.Tensor4D),
+    dispose: () => tensor.dispose(),
+  };
+}
+
+export interface CorrelationSummary {
+  /** The top-left `k × k` block of the cross-correlation matrix C (for the picture). */
+  block: number[][];
+  /** Mean of C's diagonal (the invariance term pushes it to 1). */
+  meanDiagonal: number;
+  /** Mean |C_ij|, i ≠ j, over the whole matrix (the redundancy term pushes it to 0). */
+  meanAbsOffDiagonal: number;
+}
+
+/** C between the embeddings of two augmented views of a fixed batch, with eval-mode BatchNorm. */
+export function correlationSummary(model: BarlowTwins, images: tf.Tensor4D, inputSize: number, rng: Rng, k = 32): CorrelationSummary {
+  return tf.tidy(() => {
+    const views = barlowTwinsViews(images, inputSize, rng);
+    const z = views.map((v) => model.projector.forward(model.backbone.forward(v, { training: false }).pooled, false));
+    const c = crossCorrelation(z[0]!, z[1]!);
+    const d = c.shape[0];
+    const m = c.arraySync();
+    let diag = 0;
+    let off = 0;
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) if (i === j) diag += m[i]![j]!; else off += Math.abs(m[i]![j]!);
+    const kk = Math.min(k, d);
+    return { block: m.slice(0, kk).map((r) => r.slice(0, kk)), meanDiagonal: diag / d, meanAbsOffDiagonal: off / (d * d - d) };
+  });
+}
+
+export interface BarlowTwinsResult {
+  init: Extract<BackboneInit, 'bt' | 'bt_imagenet'>;
+  losses: LossPoint[];
+  before: CorrelationSummary;
+  after: CorrelationSummary;
+  path: string;
+  resumedFrom: number | null;
+}
+
+/**
+ * Barlow Twins pretraining on `source` starting from random weights (`bt`) or from the `imagenet`
+ * backbone (`bt_imagenet`); LARS with main.py's schedule; checkpoint every epoch; the backbone is
+ * saved for notebooks 04–06.
+ */
+export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_imagenet', source: ImageSource, rng: Rng): Promise<BarlowTwinsResult> {
+  const p = config.pretrain;
+  const backbone = loadBackbone(config, init === 'bt' ? 'none' : 'imagenet', rng.fork(`${init}-backbone`));
+  const model = new BarlowTwins(backbone, p.projector, rng.fork(`${init}-projector`), p.lambda);
+  const full = Math.floor(source.count / p.batchSize);
+  if (full < 1) throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
+  const stepsPerEpoch = p.maxStepsPerEpoch > 0 ? Math.min(full, p.maxStepsPerEpoch) : full;
+  const task = new PretrainTask(model, source, {
+    batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
+    lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
+  });
+  const probe = source.batch([...Array(Math.min(source.count, Math.max(64, p.batchSize))).keys()]);
+  try {
+    const before = correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'));
+    const ckpt = join(config.paths.checkpoints, `${init}-${pretrainFingerprint(config)}.ckpt`);
+    const r = await trainLoop(task, {
+      seed: config.seed, epochs: p.epochs, stepsPerEpoch, batchSize: p.batchSize, checkpointPath: ckpt,
+      logEverySeconds: p.logEverySeconds, label: init === 'bt' ? 'Barlow Twins (scratch)' : 'Barlow Twins (from ImageNet)',
+    });
+    const after = correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'));
+    const path = backbonePath(config, init);
+    saveBackbone(backbone, path, { kind: init, steps: r.step });
+    return { init, losses: r.losses, before, after, path, resumedFrom: r.resumedFrom };
+  } finally {
+    probe.dispose();
+    task.dispose();
+    model.dispose();
+  }
+}
+
+/** True when every backbone notebook 03 writes exists for this config. */
+export function pretrainedBackbonesExist(config: Config): boolean {
+  return (['imagenet', 'bt', 'bt_imagenet'] as const).every((i) => existsSync(backbonePath(config, i)));
+}
