@@ -68,6 +68,22 @@ export interface ProxyPretrainConfig {
   lr: number;
 }
 
+/** The linear-evaluation protocol on the NIH test list (notebook 05). */
+export interface LinearEvalConfig {
+  /** Share of the official test list used to train the classifier (the rest is the evaluation test part). */
+  trainShare: number;
+  /** Share of that training part held out for choosing the epoch (model selection). */
+  valShare: number;
+  /** Label fractions of the training part (the paper: 1%, 10%, 100%). */
+  fractions: number[];
+  /** Smallest training subset, images (1% of a small phantom would be a handful). */
+  minImages: number;
+  /** Linear probe on frozen features. */
+  probe: { epochs: number; batchSize: number; lr: number; weightDecay: number };
+  /** End-to-end fine-tuning; `backboneLrScale` multiplies `lr` for the backbone. */
+  endToEnd: { epochs: number; batchSize: number; lr: number; backboneLrScale: number; weightDecay: number };
+}
+
 export interface PlotConfig {
   /** Default figure size in CSS pixels (also the PNG size). */
   width: number;
@@ -117,6 +133,7 @@ export interface Config {
   wbf: WbfConfig;
   pretrain: PretrainConfig;
   proxy: ProxyPretrainConfig;
+  linearEval: LinearEvalConfig;
   plots: PlotConfig;
 }
 
@@ -133,7 +150,7 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
@@ -145,6 +162,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     pretrain: { projector: [64, 64, 64], lambda: 0.0051, batchSize: 16, epochs: 2, lrWeights: 0.2, lrBiases: 0.0048,
       weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, logEverySeconds: 5 },
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
+    linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
+      probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -155,6 +174,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 20, lrWeights: 0.2, lrBiases: 0.0048,
       weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 0, logEverySeconds: 10 },
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
+    linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
+      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 5, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -167,6 +188,9 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, logEverySeconds: 30 },
     // Unused in `paper`: real ImageNet weights are imported from a user-supplied file instead.
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
+    // The authors: 30 epochs, batch 64, classifier lr 0.3-0.5; the backbone lr for end-to-end is ours.
+    linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
+      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6 } },
   },
 };
 
@@ -236,6 +260,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     wbf: { iouThr: 0.5, skipBoxThr: 1e-4, confType: 'avg', splitFractions: [0.7, 0.15, 0.15] },
     pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector] },
     proxy: { ...sizes.proxy },
+    linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
     plots: {
       width: 900,
       height: 500,
@@ -257,6 +282,7 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.wbf) out.wbf = { ...base.wbf, ...o.wbf };
   if (o.pretrain) out.pretrain = { ...base.pretrain, ...o.pretrain };
   if (o.proxy) out.proxy = { ...base.proxy, ...o.proxy };
+  if (o.linearEval) out.linearEval = { ...base.linearEval, ...o.linearEval };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);

@@ -1,0 +1,252 @@
+/**
+ * The linear-evaluation protocol of the paper on NIH ChestX-ray14 (notebook 05): the official test
+ * list re-split by iterative stratification, classifiers trained on 1 / 10 / 100 % of the training
+ * part with the backbone frozen (linear probe) or fine-tuned end to end, macro ROC AUC on the rest.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config.js';
+import { imageBatches } from '../data/images.js';
+import { IssueLog } from '../data/issues.js';
+import { NIH_LABELS } from '../data/labels.js';
+import type { NihDataset, NihRecord } from '../data/nih.js';
+import { iterativeStratification, nestedStratifiedSubsets, stratifiedSubset } from '../data/split.js';
+import { macroRocAuc } from '../metrics/auc.js';
+import { loadBackbone, type BackboneInit } from '../models/backbones.js';
+import { bceWithLogits, LinearHead } from '../models/classifier.js';
+import type { ResNet } from '../models/resnet.js';
+import type { Rng } from '../rng.js';
+import { fitLinearProbe, type EpochScore, type FeatureSet, type ProbeResult } from './linearProbe.js';
+import { warmupCosine } from './schedule.js';
+import { SgdMomentum } from './sgd.js';
+
+/** `[n][15]` 0/1 rows in NIH_LABELS order (14 findings + No Finding). */
+export function nihLabelMatrix(records: readonly NihRecord[]): number[][] {
+  return records.map((r) => NIH_LABELS.map((l) => (r.labels.includes(l) ? 1 : 0)));
+}
+
+/** The evaluation set: test-list images, their labels, and the fixed train / validation / test parts. */
+export interface EvalSplit {
+  ids: string[];
+  paths: string[];
+  labels: number[][];
+  /** Indices into `ids`: the classifier's training part (subsets are drawn from it). */
+  train: number[];
+  /** Held out from the training part to choose the epoch. */
+  val: number[];
+  /** The evaluation test part (the paper's 20 %). */
+  test: number[];
+}
+
+/**
+ * Re-splits the official test list `trainShare` / rest by iterative stratification, then holds
+ * `valShare` of the training part out for model selection. Ids are sorted first, so the split is a
+ * function of the ids and the seed.
+ */
+export function linearEvalSplit(nih: NihDataset, opts: { trainShare: number; valShare: number }, rng: Rng): EvalSplit {
+  const records = nih.records.filter((r) => nih.test.has(r.imageIndex) && nih.imagePaths.has(r.imageIndex)).sort((a, b) => (a.imageIndex < b.imageIndex ? -1 : 1));
+  if (records.length < 10) throw new Error(`linear evaluation: only ${records.length} test-list images with pixels; need at least 10`);
+  const labels = nihLabelMatrix(records);
+  const [pool, test] = iterativeStratification(labels, [opts.trainShare, 1 - opts.trainShare], rng.fork('eval-split'));
+  const val = stratifiedSubset(labels, pool!, opts.valShare, rng.fork('eval-val'));
+  const inVal = new Set(val);
+  return {
+    ids: records.map((r) => r.imageIndex),
+    paths: records.map((r) => nih.imagePaths.get(r.imageIndex)!),
+    labels,
+    train: pool!.filter((i) => !inVal.has(i)),
+    val,
+    test: test!,
+  };
+}
+
+/**
+ * Nested stratified training subsets for the label fractions (1 % ⊂ 10 % ⊂ 100 %), none smaller than
+ * `minImages`. Returned in the order of `fractions`, each with the fraction actually used.
+ */
+export function trainingSubsets(split: EvalSplit, fractions: readonly number[], minImages: number, rng: Rng): { fraction: number; used: number; indices: number[] }[] {
+  const n = split.train.length;
+  const used = fractions.map((f) => Math.min(1, Math.max(f, minImages / n)));
+  const order = [...used.keys()].sort((a, b) => used[b]! - used[a]!);
+  const nested = nestedStratifiedSubsets(split.labels, split.train, order.map((k) => used[k]!), rng);
+  const out = new Array<{ fraction: number; used: number; indices: number[] }>(fractions.length);
+  order.forEach((k, j) => {
+    out[k] = { fraction: fractions[k]!, used: used[k]!, indices: nested[j]! };
+  });
+  return out;
+}
+
+/** All evaluation images as one `[N, size, size, 1]` tensor (bad files reported to `log`, which then throws). */
+export async function loadEvalImages(split: EvalSplit, size: number): Promise<tf.Tensor4D> {
+  const log = new IssueLog();
+  const parts: tf.Tensor4D[] = [];
+  for await (const b of imageBatches(split.paths, { size, batchSize: 128, log })) parts.push(b.images);
+  if (log.issues.length) {
+    tf.dispose(parts);
+    throw new Error(`linear evaluation: ${log.issues.length} image(s) could not be read, e.g. ${log.issues[0]!.file}: ${log.issues[0]!.reason}`);
+  }
+  const t = tf.concat(parts) as tf.Tensor4D;
+  tf.dispose(parts);
+  return t;
+}
+
+/** Pooled features of every image, eval-mode BatchNorm: `[N * dim]` row-major. */
+export function extractFeatures(backbone: ResNet, images: tf.Tensor4D, batchSize = 64): Float32Array {
+  const n = images.shape[0];
+  const dim = backbone.outChannels;
+  const out = new Float32Array(n * dim);
+  for (let s = 0; s < n; s += batchSize) {
+    const f = tf.tidy(() => backbone.forward(images.slice([s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]), { training: false }).pooled.dataSync() as Float32Array);
+    out.set(f, s * dim);
+  }
+  return out;
+}
+
+/** The rows `indices` of a feature matrix with their labels. */
+export function featureSet(features: Float32Array, dim: number, labels: number[][], indices: readonly number[]): FeatureSet {
+  const L = labels[0]!.length;
+  const x = new Float32Array(indices.length * dim);
+  const y = new Float32Array(indices.length * L);
+  indices.forEach((i, k) => {
+    x.set(features.subarray(i * dim, (i + 1) * dim), k * dim);
+    y.set(labels[i]!, k * L);
+  });
+  return { x, y, n: indices.length, dim, labels: L };
+}
+
+function gatherRows(images: tf.Tensor4D, labels: number[][], idx: readonly number[]): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  return tf.tidy(() => ({ x: tf.gather(images, tf.tensor1d([...idx], 'int32')) as tf.Tensor4D, y: tf.tensor2d(idx.map((i) => labels[i]!)) }));
+}
+
+function scores(backbone: ResNet, head: LinearHead, images: tf.Tensor4D, idx: readonly number[], batchSize: number): number[][] {
+  const out: number[][] = [];
+  for (let s = 0; s < idx.length; s += batchSize) {
+    const part = idx.slice(s, s + batchSize);
+    const p = tf.tidy(() => {
+      const x = tf.gather(images, tf.tensor1d(part, 'int32')) as tf.Tensor4D;
+      return tf.sigmoid(head.apply(backbone.forward(x, { training: false }).pooled)).arraySync() as number[][];
+    });
+    out.push(...p);
+  }
+  return out;
+}
+
+/**
+ * End-to-end fine-tuning: backbone (training-mode BatchNorm, its own learning rate) and head
+ * trained together with SGD momentum and a cosine schedule, random horizontal flips; validation and
+ * test macro AUC after every epoch, the epoch chosen on validation.
+ */
+export function fitEndToEnd(
+  backbone: ResNet,
+  images: tf.Tensor4D,
+  labels: number[][],
+  parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
+  opts: Config['linearEval']['endToEnd'] & { rng: Rng; log?: (line: string) => void },
+): ProbeResult {
+  const head = new LinearHead(backbone.outChannels, labels[0]!.length, opts.rng.fork('head'));
+  const backboneVars = backbone.store.trainable().map((p) => p.variable);
+  const opt = new SgdMomentum(
+    [
+      { variables: backboneVars, lrScale: opts.backboneLrScale, weightDecay: opts.weightDecay },
+      { variables: head.variables(), weightDecay: opts.weightDecay },
+    ],
+    0.9,
+  );
+  const steps = Math.ceil(parts.train.length / opts.batchSize);
+  const total = steps * opts.epochs;
+  const order = [...parts.train];
+  const shuffle = opts.rng.fork('order');
+  const yVal = parts.val.map((i) => labels[i]!);
+  const yTest = parts.test.map((i) => labels[i]!);
+  const epochs: EpochScore[] = [];
+  const perLabel: (number | null)[][] = [];
+  let step = 0;
+  try {
+    for (let e = 1; e <= opts.epochs; e++) {
+      shuffle.shuffle(order);
+      let lossSum = 0;
+      for (let b = 0; b < steps; b++) {
+        const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
+        const flip = shuffle.next() < 0.5;
+        const { x, y } = gatherRows(images, labels, idx);
+        const { value, grads } = tf.variableGrads(() => {
+          const input = flip ? (tf.reverse(x, 2) as tf.Tensor4D) : x;
+          return bceWithLogits(head.apply(backbone.forward(input, { training: true }).pooled), y);
+        }, [...backboneVars, ...head.variables()]);
+        opt.step(grads, warmupCosine(step, { base: opts.lr, totalSteps: total }));
+        lossSum += value.dataSync()[0]! * idx.length;
+        tf.dispose([x, y, value, ...Object.values(grads)]);
+        step++;
+      }
+      const v = macroRocAuc(yVal, scores(backbone, head, images, parts.val, 64));
+      const t = macroRocAuc(yTest, scores(backbone, head, images, parts.test, 64));
+      epochs.push({ epoch: e, trainLoss: lossSum / parts.train.length, valAuc: v.macro, testAuc: t.macro });
+      perLabel.push(t.perLabel);
+      opts.log?.(`  epoch ${e}/${opts.epochs}: loss ${(lossSum / parts.train.length).toFixed(4)}, val AUC ${v.macro.toFixed(4)}, test AUC ${t.macro.toFixed(4)}`);
+    }
+  } finally {
+    opt.dispose();
+    head.dispose();
+  }
+  const best = epochs.reduce((a, b) => (b.valAuc > a.valAuc ? b : a));
+  return { epochs, selectedEpoch: best.epoch, testAuc: best.testAuc, bestTestAuc: Math.max(...epochs.map((x) => x.testAuc)), perLabel: perLabel[best.epoch - 1]! };
+}
+
+/** One classifier trained and scored. */
+export interface LinearEvalRun extends ProbeResult {
+  init: BackboneInit;
+  mode: 'frozen' | 'endToEnd';
+  fraction: number;
+  /** The fraction actually used (raised to `minImages` on small sets). */
+  usedFraction: number;
+  trainImages: number;
+  seed: number;
+}
+
+/**
+ * Every setting of the protocol: for each backbone, seed and label fraction, a linear probe on
+ * cached frozen features and (when `modes` includes it) an end-to-end fine-tuning.
+ */
+export async function runLinearEvaluation(
+  config: Config,
+  nih: NihDataset,
+  opts: { inits: BackboneInit[]; modes: ('frozen' | 'endToEnd')[]; rng: Rng; log?: (line: string) => void },
+): Promise<{ split: { train: number; val: number; test: number }; runs: LinearEvalRun[] }> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const le = config.linearEval;
+  const split = linearEvalSplit(nih, le, opts.rng.fork('split'));
+  const images = await loadEvalImages(split, config.backbone.inputSize);
+  const runs: LinearEvalRun[] = [];
+  try {
+    for (const init of opts.inits) {
+      const frozen = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+      const feats = extractFeatures(frozen, images);
+      const dim = frozen.outChannels;
+      frozen.dispose();
+      for (const seed of config.seeds) {
+        const rng = opts.rng.fork(`${init}:${seed}`);
+        const subsets = trainingSubsets(split, le.fractions, le.minImages, rng.fork('subsets'));
+        for (const sub of subsets) {
+          const base = { init, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed };
+          if (opts.modes.includes('frozen')) {
+            const r = fitLinearProbe(featureSet(feats, dim, split.labels, sub.indices), featureSet(feats, dim, split.labels, split.val), featureSet(feats, dim, split.labels, split.test), { ...le.probe, rng: rng.fork(`probe:${sub.fraction}`) });
+            runs.push({ ...base, mode: 'frozen', ...r });
+            log(`${init} · frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
+          }
+          if (opts.modes.includes('endToEnd')) {
+            const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+            try {
+              const r = fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${sub.fraction}`) });
+              runs.push({ ...base, mode: 'endToEnd', ...r });
+              log(`${init} · end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
+            } finally {
+              model.dispose();
+            }
+          }
+        }
+      }
+    }
+  } finally {
+    images.dispose();
+  }
+  return { split: { train: split.train.length, val: split.val.length, test: split.test.length }, runs };
+}
