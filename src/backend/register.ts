@@ -25,6 +25,19 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   ...reduceKernels,
 };
 
+/**
+ * How many calls of each kernel ran natively and how many fell back to the reference
+ * kernel; tests use it to prove the native code ran, profiles to spot fallbacks.
+ */
+export const kernelCalls: { native: Record<string, number>; fallback: Record<string, number> } = {
+  native: {},
+  fallback: {},
+};
+
+function count(table: Record<string, number>, name: string): void {
+  table[name] = (table[name] ?? 0) + 1;
+}
+
 let result: { ok: boolean; reason: string } | undefined;
 
 /**
@@ -62,8 +75,15 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     tf.registerKernel({
       ...k,
       backendName: ACCELERATED_BACKEND,
-      kernelFunc: native == null ? reference
-        : (args) => native(args as unknown as KernelArgs, addon) ?? reference(args),
+      kernelFunc: native == null ? reference : (args) => {
+        const out = native(args as unknown as KernelArgs, addon);
+        if (out != null) {
+          count(kernelCalls.native, k.kernelName);
+          return out;
+        }
+        count(kernelCalls.fallback, k.kernelName);
+        return reference(args);
+      },
     });
   }
   for (const [kernelName, native] of Object.entries(batchNormKernels)) {
@@ -74,6 +94,7 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
       kernelFunc: (args) => {
         const out = native(args as unknown as KernelArgs, addon);
         if (out == null) throw new Error(`${kernelName}: unsupported inputs`);
+        count(kernelCalls.native, kernelName);
         return out;
       },
     });
