@@ -220,6 +220,34 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+bool int64_list(napi_env env, napi_value arr, int64_t* out, uint32_t max, uint32_t* len) {
+  bool is_array = false;
+  napi_is_array(env, arr, &is_array);
+  if (!is_array) return false;
+  napi_get_array_length(env, arr, len);
+  if (*len == 0 || *len > max) return false;
+  for (uint32_t i = 0; i < *len; ++i) {
+    napi_value v;
+    napi_get_element(env, arr, i, &v);
+    if (napi_get_value_int64(env, v, &out[i]) != napi_ok) return false;
+  }
+  return true;
+}
+
+// binaryStrided(op, a, b, out, shape, aStrides, bStrides)
+napi_value BinaryStrided(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto op = a.i64(0); auto pa = a.f32(1); auto pb = a.f32(2); auto out = a.f32(3);
+  int64_t shape[8], sa[8], sb[8];
+  uint32_t r0 = 0, r1 = 0, r2 = 0;
+  if (a.ok && (a.argc < 7 || !int64_list(env, a.argv[4], shape, 8, &r0) ||
+               !int64_list(env, a.argv[5], sa, 8, &r1) || !int64_list(env, a.argv[6], sb, 8, &r2) ||
+               r0 != r1 || r0 != r2))
+    a.fail("shape and strides of equal rank 1..8", 4);
+  if (a.ok) cxr::binary_strided(static_cast<int>(op), pa, pb, out, static_cast<int>(r0), shape, sa, sb);
+  return Undefined(env);
+}
+
 // unary(op, x, out, alpha)
 napi_value Unary(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -304,6 +332,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnBackward", BnBackward},
       {"bnInference", BnInference},
       {"binary", Binary},
+      {"binaryStrided", BinaryStrided},
       {"unary", Unary},
       {"reduceSum", ReduceSum},
       {"transpose", Transpose},

@@ -41,10 +41,16 @@ void bn_inference(const float* x, const float* mean, const float* var, const flo
                   const float* offset, float* y, int64_t size, int c, int len_mean,
                   int len_var, int len_scale, int len_offset, float eps);
 
-enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff };
+// kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x).
+enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kReluGrad };
 // mode 0: same shape; 1: b[i % inner]; 2: a[i % inner]; 3: b[i / inner]; 4: a[i / inner].
 void binary(int op, const float* a, const float* b, float* out, int64_t size, int mode,
             int64_t inner);
+
+// Any broadcast: out has `shape`; sa/sb are a's and b's strides per output axis (0 where
+// the operand is broadcast).
+void binary_strided(int op, const float* a, const float* b, float* out, int rank,
+                    const int64_t* shape, const int64_t* sa, const int64_t* sb);
 
 enum UnaryOp { kRelu, kNeg, kSquare, kSqrt, kRsqrt, kExp, kLog, kStep, kAbs, kSigmoid, kRelu6 };
 void unary(int op, const float* x, float* out, int64_t size, float alpha);

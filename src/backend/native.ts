@@ -34,6 +34,8 @@ export interface NativeAddon {
     eps: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number,
     inner: number): void;
+  binaryStrided(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[],
+    aStrides: number[], bStrides: number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;

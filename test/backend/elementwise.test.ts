@@ -19,7 +19,7 @@ function shapePair(rng: Rng): [number[], number[]] {
     case 2: return [full.slice(cut), full];
     case 3: return [full, [...full.slice(0, cut), ...full.slice(cut).map(() => 1)]]; // leading block
     case 4: return [[], full];                                                   // scalar
-    default: return [full, full.map((d, i) => (i % 2 ? 1 : d))];                  // general: may fall back
+    default: return [full, full.map((d, i) => (i % 2 ? 1 : d))];                  // general: strided loop
   }
 }
 
@@ -39,9 +39,11 @@ test('binary element-wise ops and their gradients equal the cpu kernels on 140 r
     const differentiable = !['Maximum', 'Minimum'].includes(name) &&
       (name !== 'SquaredDifference' || tf.util.arraysEqual(aShape, bShape));
     const fn = differentiable ? withGrads(binaryOps[name], i) : binaryOps[name];
-    native += countCalls(name, () => compareBackends([a, b], fn, `${name} ${aShape} ${bShape}`)).native;
+    const calls = countCalls(name, () => compareBackends([a, b], fn, `${name} ${aShape} ${bShape}`));
+    assert.equal(calls.fallback, 0, `${name} ${aShape} ${bShape} fell back`);
+    native += calls.native;
   }
-  assert.ok(native >= 120, `binary ops ran natively ${native} times`);
+  assert.ok(native >= 140, `binary ops ran natively ${native} times`);
 });
 
 test('broadcastMode classifies shapes', () => {
@@ -50,7 +52,7 @@ test('broadcastMode classifies shapes', () => {
   assert.deepEqual(broadcastMode([], [2, 3]), { mode: 2, inner: 1, shape: [2, 3] });
   assert.deepEqual(broadcastMode([2, 3, 4], [2, 1, 1]), { mode: 3, inner: 12, shape: [2, 3, 4] });
   assert.deepEqual(broadcastMode([2, 3, 1], [2, 3, 4]), { mode: 4, inner: 4, shape: [2, 3, 4] });
-  assert.equal(broadcastMode([2, 1, 4], [2, 3, 4]), null); // the middle axis repeats: reference kernel
+  assert.equal(broadcastMode([2, 1, 4], [2, 3, 4]), null); // the middle axis repeats: strided loop
   assert.equal(broadcastMode([2, 1], [1, 3]), null);
 });
 
@@ -70,7 +72,10 @@ test('unary element-wise ops equal the cpu kernels on 110 random shapes', { skip
     if (['Sqrt', 'Rsqrt', 'Log'].includes(name)) x.values.forEach((v, j) => { x.values[j] = Math.abs(v) + 0.1; });
     if (pick(rng, [true, false]) && x.values.length > 0) x.values[0] = 0; // relu/step/abs at 0
     const fn = name === 'Step' ? unaryOps[name] : withGrads(unaryOps[name], i);
-    native += countCalls(name, () => compareBackends([x], fn, `${name} ${shape}`)).native;
+    const grad = countCalls('CxrReluGrad', () => {
+      native += countCalls(name, () => compareBackends([x], fn, `${name} ${shape}`)).native;
+    });
+    if (name === 'Relu') assert.deepEqual(grad, { native: 1, fallback: 0 }, 'relu gradient ran natively');
   }
   assert.ok(native >= 110, `unary ops ran natively ${native} times`);
 });
