@@ -160,26 +160,26 @@ napi_value BiasAct(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
-// bnForward(x, gamma, beta, y, mean, var, m, c, eps)
+// bnForward(x, gamma, beta, y, mean, var, m, c, eps, relu)
 napi_value BnForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto x = a.f32(0); auto gamma = a.f32(1); auto beta = a.f32(2); auto y = a.f32(3);
   auto mean = a.f32(4); auto var = a.f32(5); auto m = a.i64(6); auto c = a.i64(7);
-  auto eps = a.f64(8);
+  auto eps = a.f64(8); auto relu = a.i64(9);
   if (a.ok) cxr::bn_forward(x, gamma, beta, y, mean, var, m, static_cast<int>(c),
-                            static_cast<float>(eps));
+                            static_cast<float>(eps), relu != 0);
   return Undefined(env);
 }
 
-// bnBackward(dy, x, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m, c, eps)
+// bnBackward(dy, x, y, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m, c, eps, relu)
 napi_value BnBackward(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto dy = a.f32(0); auto x = a.f32(1); auto gamma = a.f32(2); auto mean = a.f32(3);
-  auto var = a.f32(4); auto dmean = a.f32(5); auto dvar = a.f32(6); auto dx = a.f32(7);
-  auto dgamma = a.f32(8); auto dbeta = a.f32(9); auto m = a.i64(10); auto c = a.i64(11);
-  auto eps = a.f64(12);
-  if (a.ok) cxr::bn_backward(dy, x, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m,
-                             static_cast<int>(c), static_cast<float>(eps));
+  auto dy = a.f32(0); auto x = a.f32(1); auto y = a.f32(2); auto gamma = a.f32(3);
+  auto mean = a.f32(4); auto var = a.f32(5); auto dmean = a.f32(6); auto dvar = a.f32(7);
+  auto dx = a.f32(8); auto dgamma = a.f32(9); auto dbeta = a.f32(10); auto m = a.i64(11);
+  auto c = a.i64(12); auto eps = a.f64(13); auto relu = a.i64(14);
+  if (a.ok) cxr::bn_backward(dy, x, y, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m,
+                             static_cast<int>(c), static_cast<float>(eps), relu != 0);
   return Undefined(env);
 }
 

@@ -30,12 +30,13 @@ void matmul(const float* a, const float* b, float* c, int64_t batch_a, int64_t b
 // y[i, j] = act(y[i, j] + bias[j % bias_len]); act 0 = linear, 1 = relu.
 void bias_act(float* y, const float* bias, int64_t rows, int cols, int bias_len, int act);
 
-// Training-mode batch norm over all axes but the last: x is [m, c].
+// Training-mode batch norm over all axes but the last: x is [m, c]; relu applies max(0, .)
+// to y. The backward pass takes that y (ignored without relu) to mask dy.
 void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                float* var, int64_t m, int c, float eps);
-void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean,
-                 const float* var, const float* dmean, const float* dvar, float* dx,
-                 float* dgamma, float* dbeta, int64_t m, int c, float eps);
+                float* var, int64_t m, int c, float eps, bool relu);
+void bn_backward(const float* dy, const float* x, const float* y, const float* gamma,
+                 const float* mean, const float* var, const float* dmean, const float* dvar,
+                 float* dx, float* dgamma, float* dbeta, int64_t m, int c, float eps, bool relu);
 // Inference-mode batch norm; each parameter has length 1 or c.
 void bn_inference(const float* x, const float* mean, const float* var, const float* scale,
                   const float* offset, float* y, int64_t size, int c, int len_mean,

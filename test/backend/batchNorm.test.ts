@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { batchNormTrain } from '../../src/backend/index.js';
 import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads } from './helpers.js';
 
-test('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and gradients, on 110 shapes', { skip: skipReason }, () => {
+test('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and gradients, with and without relu, on 110 shapes', { skip: skipReason }, () => {
   const rng = mulberry32(51);
   let native = 0;
   for (let i = 0; i < 110; i++) {
@@ -12,6 +12,7 @@ test('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and
     const shape = i % 3 === 0 ? [int(rng, 2, 12), c] : [int(rng, 1, 3), int(rng, 1, 7), int(rng, 1, 7), c];
     if (shape.slice(0, -1).reduce((a, b) => a * b, 1) < 2) shape[0] = 2;
     const eps = pick(rng, [1e-5, 1e-3]);
+    const relu = i % 2 === 1;
     const x = input(rng, shape);
     // An offset mean and a spread scale, as real activations have.
     const offset = 3 * (rng() - 0.5);
@@ -20,11 +21,11 @@ test('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and
     const beta = input(rng, [c]);
     // Weights on all three outputs, so gradients flowing back through mean and variance count too.
     const f = (xt: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-      const r = batchNormTrain(xt, g as tf.Tensor1D, b as tf.Tensor1D, eps);
+      const r = batchNormTrain(xt, g as tf.Tensor1D, b as tf.Tensor1D, eps, { relu });
       return tf.concat([r.y.flatten(), r.mean, r.variance]);
     };
     native += countCalls('CxrBatchNormTrainGrad', () =>
-      compareBackends([x, gamma, beta], withGrads(f, i), `batchNormTrain ${shape} eps=${eps}`, 2e-4)).native;
+      compareBackends([x, gamma, beta], withGrads(f, i), `batchNormTrain ${shape} eps=${eps} relu=${relu}`, 2e-4)).native;
   }
   assert.equal(native, 110);
 });
