@@ -19,14 +19,16 @@ export function runPeer(script: string, args: unknown, timeoutSeconds = 600): Pe
   const r = spawnSync(PEER_PYTHON, [file, JSON.stringify(args)], {
     encoding: 'utf8',
     timeout: timeoutSeconds * 1000,
-    // Same OpenBLAS core choice and thread count as our side, so neither is handicapped.
+    // Same environment as our side, including the OPENBLAS_CORETYPE our loader chose (torch
+    // uses OpenBLAS for its matrix products too), and the same two threads.
     env: { ...process.env, OMP_NUM_THREADS: '2' },
   });
   if (r.error) return { ok: false, reason: r.error.message };
   if (r.status !== 0) return { ok: false, reason: (r.stderr || '').trim().split('\n').slice(-3).join(' | ') };
   try {
     const data = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-    if (typeof data.torch === 'string') peerName = `pytorch ${data.torch}`;
+    const core = process.env.OPENBLAS_CORETYPE;
+    if (typeof data.torch === 'string') peerName = `pytorch ${data.torch}${core ? ` (OPENBLAS_CORETYPE=${core})` : ''}`;
     return { ok: true, data };
   } catch {
     return { ok: false, reason: `unparseable output: ${r.stdout.slice(-200)}` };
