@@ -160,26 +160,26 @@ napi_value BiasAct(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
-// bnForward(x, gamma, beta, y, mean, var, m, c, eps)
+// bnForward(x, gamma, beta, y, mean, var, m, c, eps, relu)
 napi_value BnForward(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto x = a.f32(0); auto gamma = a.f32(1); auto beta = a.f32(2); auto y = a.f32(3);
   auto mean = a.f32(4); auto var = a.f32(5); auto m = a.i64(6); auto c = a.i64(7);
-  auto eps = a.f64(8);
+  auto eps = a.f64(8); auto relu = a.i64(9);
   if (a.ok) cxr::bn_forward(x, gamma, beta, y, mean, var, m, static_cast<int>(c),
-                            static_cast<float>(eps));
+                            static_cast<float>(eps), relu != 0);
   return Undefined(env);
 }
 
-// bnBackward(dy, x, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m, c, eps)
+// bnBackward(dy, x, y, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m, c, eps, relu)
 napi_value BnBackward(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto dy = a.f32(0); auto x = a.f32(1); auto gamma = a.f32(2); auto mean = a.f32(3);
-  auto var = a.f32(4); auto dmean = a.f32(5); auto dvar = a.f32(6); auto dx = a.f32(7);
-  auto dgamma = a.f32(8); auto dbeta = a.f32(9); auto m = a.i64(10); auto c = a.i64(11);
-  auto eps = a.f64(12);
-  if (a.ok) cxr::bn_backward(dy, x, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m,
-                             static_cast<int>(c), static_cast<float>(eps));
+  auto dy = a.f32(0); auto x = a.f32(1); auto y = a.f32(2); auto gamma = a.f32(3);
+  auto mean = a.f32(4); auto var = a.f32(5); auto dmean = a.f32(6); auto dvar = a.f32(7);
+  auto dx = a.f32(8); auto dgamma = a.f32(9); auto dbeta = a.f32(10); auto m = a.i64(11);
+  auto c = a.i64(12); auto eps = a.f64(13); auto relu = a.i64(14);
+  if (a.ok) cxr::bn_backward(dy, x, y, gamma, mean, var, dmean, dvar, dx, dgamma, dbeta, m,
+                             static_cast<int>(c), static_cast<float>(eps), relu != 0);
   return Undefined(env);
 }
 
@@ -217,6 +217,34 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     cxr::binary(static_cast<int>(op), pa, pb, out, static_cast<int64_t>(len),
                 static_cast<int>(mode), inner);
   }
+  return Undefined(env);
+}
+
+bool int64_list(napi_env env, napi_value arr, int64_t* out, uint32_t max, uint32_t* len) {
+  bool is_array = false;
+  napi_is_array(env, arr, &is_array);
+  if (!is_array) return false;
+  napi_get_array_length(env, arr, len);
+  if (*len == 0 || *len > max) return false;
+  for (uint32_t i = 0; i < *len; ++i) {
+    napi_value v;
+    napi_get_element(env, arr, i, &v);
+    if (napi_get_value_int64(env, v, &out[i]) != napi_ok) return false;
+  }
+  return true;
+}
+
+// binaryStrided(op, a, b, out, shape, aStrides, bStrides)
+napi_value BinaryStrided(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto op = a.i64(0); auto pa = a.f32(1); auto pb = a.f32(2); auto out = a.f32(3);
+  int64_t shape[8], sa[8], sb[8];
+  uint32_t r0 = 0, r1 = 0, r2 = 0;
+  if (a.ok && (a.argc < 7 || !int64_list(env, a.argv[4], shape, 8, &r0) ||
+               !int64_list(env, a.argv[5], sa, 8, &r1) || !int64_list(env, a.argv[6], sb, 8, &r2) ||
+               r0 != r1 || r0 != r2))
+    a.fail("shape and strides of equal rank 1..8", 4);
+  if (a.ok) cxr::binary_strided(static_cast<int>(op), pa, pb, out, static_cast<int>(r0), shape, sa, sb);
   return Undefined(env);
 }
 
@@ -304,6 +332,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnBackward", BnBackward},
       {"bnInference", BnInference},
       {"binary", Binary},
+      {"binaryStrided", BinaryStrided},
       {"unary", Unary},
       {"reduceSum", ReduceSum},
       {"transpose", Transpose},

@@ -27,7 +27,7 @@ std::vector<double> row_sums(int64_t m, int c, int nsum, F&& body) {
 }  // namespace
 
 void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                float* var, int64_t m, int c, float eps) {
+                float* var, int64_t m, int c, float eps, bool relu) {
   std::vector<double> s = row_sums(m, c, 2, [&](int64_t b, int64_t e, double* acc) {
     double* sum = acc;
     double* sq = acc + c;
@@ -55,24 +55,37 @@ void bn_forward(const float* x, const float* gamma, const float* beta, float* y,
       const float* xr = x + r * c;
       float* yr = y + r * c;
       for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mean[j]) * scale[j] + beta[j];
+      if (relu)
+        for (int j = 0; j < c; ++j) yr[j] = yr[j] < 0.f ? 0.f : yr[j];
     }
   });
 }
 
 // dx = gamma*inv*(dy - mean(dy) - xhat*mean(dy*xhat)) + dmean/m + dvar*2(x - mean)/m,
 // the last two terms carrying gradients that reach x through the returned statistics.
-void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean,
-                 const float* var, const float* dmean, const float* dvar, float* dx,
-                 float* dgamma, float* dbeta, int64_t m, int c, float eps) {
+// With relu, dy is first masked where the output was clipped (y == 0), as relu's gradient
+// does; the mask is recomputed from y in both passes rather than stored.
+void bn_backward(const float* dy, const float* x, const float* y, const float* gamma,
+                 const float* mean, const float* var, const float* dmean, const float* dvar,
+                 float* dx, float* dgamma, float* dbeta, int64_t m, int c, float eps, bool relu) {
   std::vector<double> s = row_sums(m, c, 2, [&](int64_t b, int64_t e, double* acc) {
     double* sdy = acc;
     double* sdyx = acc + c;
     for (int64_t r = b; r < e; ++r) {
       const float* dr = dy + r * c;
       const float* xr = x + r * c;
-      for (int j = 0; j < c; ++j) {
-        sdy[j] += dr[j];
-        sdyx[j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
+      if (relu) {
+        const float* yr = y + r * c;
+        for (int j = 0; j < c; ++j) {
+          const float d = yr[j] > 0.f ? dr[j] : 0.f;
+          sdy[j] += d;
+          sdyx[j] += static_cast<double>(d) * (xr[j] - mean[j]);
+        }
+      } else {
+        for (int j = 0; j < c; ++j) {
+          sdy[j] += dr[j];
+          sdyx[j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
+        }
       }
     }
   });
@@ -92,7 +105,13 @@ void bn_backward(const float* dy, const float* x, const float* gamma, const floa
       const float* dr = dy + r * c;
       const float* xr = x + r * c;
       float* o = dx + r * c;
-      for (int j = 0; j < c; ++j) o[j] = a[j] * dr[j] + bcoef[j] * (xr[j] - mean[j]) + k0[j];
+      if (relu) {
+        const float* yr = y + r * c;
+        for (int j = 0; j < c; ++j)
+          o[j] = a[j] * (yr[j] > 0.f ? dr[j] : 0.f) + bcoef[j] * (xr[j] - mean[j]) + k0[j];
+      } else {
+        for (int j = 0; j < c; ++j) o[j] = a[j] * dr[j] + bcoef[j] * (xr[j] - mean[j]) + k0[j];
+      }
     }
   });
 }

@@ -15,48 +15,86 @@ constexpr int64_t kGrain = 1 << 15;
 template <typename F>
 void binary_loop(F f, const float* a, const float* b, float* out, int64_t size, int mode,
                  int64_t inner) {
+  if (inner == 1 && (mode == 3 || mode == 4)) mode = 0;  // one value per element: same shape
   parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
-    switch (mode) {
-      case 0:
-        for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]);
-        break;
-      case 1:
-      case 2: {
-        // Walk in whole rows of `inner` so the inner loop is contiguous and vectorises.
-        int64_t i = s;
-        while (i < e) {
-          const int64_t j0 = i % inner;
-          const int64_t n = (inner - j0) < (e - i) ? (inner - j0) : (e - i);
-          if (mode == 1) {
-            const float* bb = b + j0;
-            for (int64_t j = 0; j < n; ++j) out[i + j] = f(a[i + j], bb[j]);
-          } else {
-            const float* aa = a + j0;
-            for (int64_t j = 0; j < n; ++j) out[i + j] = f(aa[j], b[i + j]);
-          }
-          i += n;
-        }
-        break;
+    if (mode == 0) {
+      for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]);
+    } else if (inner == 1) {  // modes 1, 2 with a scalar operand
+      const float v = mode == 1 ? b[0] : a[0];
+      if (mode == 1) {
+        for (int64_t i = s; i < e; ++i) out[i] = f(a[i], v);
+      } else {
+        for (int64_t i = s; i < e; ++i) out[i] = f(v, b[i]);
       }
-      case 3:
-      case 4: {
-        int64_t i = s;
-        while (i < e) {
-          const int64_t row = i / inner;
-          const int64_t n = ((row + 1) * inner - i) < (e - i) ? ((row + 1) * inner - i) : (e - i);
-          if (mode == 3) {
-            const float v = b[row];
-            for (int64_t j = 0; j < n; ++j) out[i + j] = f(a[i + j], v);
-          } else {
-            const float v = a[row];
-            for (int64_t j = 0; j < n; ++j) out[i + j] = f(v, b[i + j]);
-          }
-          i += n;
+    } else if (mode == 1 || mode == 2) {
+      // Walk in whole rows of `inner` so the inner loop is contiguous and vectorises.
+      int64_t i = s;
+      while (i < e) {
+        const int64_t j0 = i % inner;
+        const int64_t n = (inner - j0) < (e - i) ? (inner - j0) : (e - i);
+        if (mode == 1) {
+          const float* bb = b + j0;
+          for (int64_t j = 0; j < n; ++j) out[i + j] = f(a[i + j], bb[j]);
+        } else {
+          const float* aa = a + j0;
+          for (int64_t j = 0; j < n; ++j) out[i + j] = f(aa[j], b[i + j]);
         }
-        break;
+        i += n;
+      }
+    } else {
+      int64_t i = s;
+      while (i < e) {
+        const int64_t row = i / inner;
+        const int64_t n = ((row + 1) * inner - i) < (e - i) ? ((row + 1) * inner - i) : (e - i);
+        if (mode == 3) {
+          const float v = b[row];
+          for (int64_t j = 0; j < n; ++j) out[i + j] = f(a[i + j], v);
+        } else {
+          const float v = a[row];
+          for (int64_t j = 0; j < n; ++j) out[i + j] = f(v, b[i + j]);
+        }
+        i += n;
       }
     }
   });
+}
+
+// Any broadcast: per output row (last axis), offsets into a and b from their strides, which
+// are 0 along broadcast axes.
+template <typename F>
+void strided_loop(F f, const float* a, const float* b, float* out, int rank, const int64_t* shape,
+                  const int64_t* sa, const int64_t* sb) {
+  const int64_t last = shape[rank - 1], la = sa[rank - 1], lb = sb[rank - 1];
+  int64_t rows = 1;
+  for (int i = 0; i < rank - 1; ++i) rows *= shape[i];
+  parallel_for(rows, kGrain / (last + 1) + 1, [&](int64_t s, int64_t e) {
+    for (int64_t row = s; row < e; ++row) {
+      int64_t rem = row, oa = 0, ob = 0;
+      for (int i = rank - 2; i >= 0; --i) {
+        const int64_t idx = rem % shape[i];
+        rem /= shape[i];
+        oa += idx * sa[i];
+        ob += idx * sb[i];
+      }
+      float* o = out + row * last;
+      for (int64_t j = 0; j < last; ++j) o[j] = f(a[oa + j * la], b[ob + j * lb]);
+    }
+  });
+}
+
+template <typename Loop>
+void dispatch_binary(int op, Loop&& loop) {
+  switch (op) {
+    case kAdd: return loop([](float x, float y) { return x + y; });
+    case kSub: return loop([](float x, float y) { return x - y; });
+    case kMul: return loop([](float x, float y) { return x * y; });
+    case kDiv: return loop([](float x, float y) { return x / y; });
+    // tfjs propagates NaN through maximum/minimum; so do these.
+    case kMax: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
+    case kMin: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
+    case kSquaredDiff: return loop([](float x, float y) { return (x - y) * (x - y); });
+    case kReluGrad: return loop([](float d, float x) { return x != x ? NAN : d * (x > 0.f ? 1.f : 0.f); });
+  }
 }
 
 template <typename F>
@@ -70,21 +108,12 @@ void unary_loop(F f, const float* x, float* out, int64_t size) {
 
 void binary(int op, const float* a, const float* b, float* out, int64_t size, int mode,
             int64_t inner) {
-  switch (op) {
-    case kAdd: return binary_loop([](float x, float y) { return x + y; }, a, b, out, size, mode, inner);
-    case kSub: return binary_loop([](float x, float y) { return x - y; }, a, b, out, size, mode, inner);
-    case kMul: return binary_loop([](float x, float y) { return x * y; }, a, b, out, size, mode, inner);
-    case kDiv: return binary_loop([](float x, float y) { return x / y; }, a, b, out, size, mode, inner);
-    // tfjs propagates NaN through maximum/minimum; so do these.
-    case kMax:
-      return binary_loop([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); },
-                         a, b, out, size, mode, inner);
-    case kMin:
-      return binary_loop([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); },
-                         a, b, out, size, mode, inner);
-    case kSquaredDiff:
-      return binary_loop([](float x, float y) { return (x - y) * (x - y); }, a, b, out, size, mode, inner);
-  }
+  dispatch_binary(op, [&](auto f) { binary_loop(f, a, b, out, size, mode, inner); });
+}
+
+void binary_strided(int op, const float* a, const float* b, float* out, int rank,
+                    const int64_t* shape, const int64_t* sa, const int64_t* sb) {
+  dispatch_binary(op, [&](auto f) { strided_loop(f, a, b, out, rank, shape, sa, sb); });
 }
 
 void unary(int op, const float* x, float* out, int64_t size, float alpha) {

@@ -30,21 +30,28 @@ void matmul(const float* a, const float* b, float* c, int64_t batch_a, int64_t b
 // y[i, j] = act(y[i, j] + bias[j % bias_len]); act 0 = linear, 1 = relu.
 void bias_act(float* y, const float* bias, int64_t rows, int cols, int bias_len, int act);
 
-// Training-mode batch norm over all axes but the last: x is [m, c].
+// Training-mode batch norm over all axes but the last: x is [m, c]; relu applies max(0, .)
+// to y. The backward pass takes that y (ignored without relu) to mask dy.
 void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                float* var, int64_t m, int c, float eps);
-void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean,
-                 const float* var, const float* dmean, const float* dvar, float* dx,
-                 float* dgamma, float* dbeta, int64_t m, int c, float eps);
+                float* var, int64_t m, int c, float eps, bool relu);
+void bn_backward(const float* dy, const float* x, const float* y, const float* gamma,
+                 const float* mean, const float* var, const float* dmean, const float* dvar,
+                 float* dx, float* dgamma, float* dbeta, int64_t m, int c, float eps, bool relu);
 // Inference-mode batch norm; each parameter has length 1 or c.
 void bn_inference(const float* x, const float* mean, const float* var, const float* scale,
                   const float* offset, float* y, int64_t size, int c, int len_mean,
                   int len_var, int len_scale, int len_offset, float eps);
 
-enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff };
+// kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x).
+enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kReluGrad };
 // mode 0: same shape; 1: b[i % inner]; 2: a[i % inner]; 3: b[i / inner]; 4: a[i / inner].
 void binary(int op, const float* a, const float* b, float* out, int64_t size, int mode,
             int64_t inner);
+
+// Any broadcast: out has `shape`; sa/sb are a's and b's strides per output axis (0 where
+// the operand is broadcast).
+void binary_strided(int op, const float* a, const float* b, float* out, int rank,
+                    const int64_t* shape, const int64_t* sa, const int64_t* sb);
 
 enum UnaryOp { kRelu, kNeg, kSquare, kSqrt, kRsqrt, kExp, kLog, kStep, kAbs, kSigmoid, kRelu6 };
 void unary(int op, const float* x, float* out, int64_t size, float alpha);

@@ -30,22 +30,22 @@ const bnTrainKernel: NativeKernel = ({ inputs, backend, attrs }: KernelArgs, add
   const y = new Float32Array(xv.length);
   const mean = new Float32Array(c);
   const variance = new Float32Array(c);
-  addon.bnForward(xv, gv, bv, y, mean, variance, xv.length / c, c, attrs.varianceEpsilon as number);
+  addon.bnForward(xv, gv, bv, y, mean, variance, xv.length / c, c, attrs.varianceEpsilon as number, attrs.relu ? 1 : 0);
   return [output(backend, x.shape, y), output(backend, [c], mean), output(backend, [c], variance)];
 };
 
 /** Outputs [dx, dgamma, dbeta]. */
 const bnTrainGradKernel: NativeKernel = ({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon) => {
-  const names = ['dy', 'x', 'gamma', 'mean', 'variance', 'dmean', 'dvariance'] as const;
+  const names = ['dy', 'x', 'y', 'gamma', 'mean', 'variance', 'dmean', 'dvariance'] as const;
   const v = names.map((n) => f32(backend, inputs[n]));
   if (v.some((a) => a == null)) throw new Error(`${BN_TRAIN_GRAD}: inputs must be non-empty float32 tensors`);
-  const [dy, x, gamma, mean, variance, dmean, dvariance] = v as Float32Array[];
+  const [dy, x, y, gamma, mean, variance, dmean, dvariance] = v as Float32Array[];
   const c = gamma.length;
   const dx = new Float32Array(x.length);
   const dgamma = new Float32Array(c);
   const dbeta = new Float32Array(c);
-  addon.bnBackward(dy, x, gamma, mean, variance, dmean, dvariance, dx, dgamma, dbeta, x.length / c, c,
-    attrs.varianceEpsilon as number);
+  addon.bnBackward(dy, x, y, gamma, mean, variance, dmean, dvariance, dx, dgamma, dbeta, x.length / c, c,
+    attrs.varianceEpsilon as number, attrs.relu ? 1 : 0);
   return [output(backend, inputs.x.shape, dx), output(backend, [c], dgamma), output(backend, [c], dbeta)];
 };
 
@@ -60,13 +60,14 @@ export function registerBatchNormGradient(): void {
   tf.registerGradient({
     kernelName: BN_TRAIN,
     inputsToSave: ['x', 'gamma'],
-    outputsToSave: [false, true, true],
+    // y is saved for the relu mask; it is alive anyway as the next layer's input.
+    outputsToSave: [true, true, true],
     gradFunc: (dys, saved, attrs) => {
       const [dy, dmean, dvariance] = dys as tf.Tensor[];
-      const [x, gamma, mean, variance] = saved;
+      const [x, gamma, y, mean, variance] = saved;
       // One kernel yields all three gradients; tfjs asks for them one closure at a time.
       const [dx, dgamma, dbeta] = tf.engine().runKernel(BN_TRAIN_GRAD,
-        { dy, x, gamma, mean, variance, dmean, dvariance } as unknown as tf.NamedTensorMap,
+        { dy, x, y, gamma, mean, variance, dmean, dvariance } as unknown as tf.NamedTensorMap,
         attrs) as tf.Tensor[];
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
@@ -76,22 +77,24 @@ export function registerBatchNormGradient(): void {
 /**
  * Batch normalisation in training mode over every axis but the last.
  * x: [..., c] (NHWC activations or [batch, c] features); gamma, beta: [c].
- * Returns y (shape of x) and the batch statistics mean and variance ([c], biased variance, as
+ * Returns y (shape of x; relu(y) with `opts.relu`, fused because batch norm is followed by
+ * relu in most layers) and the batch statistics mean and variance ([c], biased variance, as
  * tf.moments gives them), all differentiable with respect to x, gamma and beta.
  * Uses the native kernels when the active backend is the accelerated one, else tf.moments +
- * tf.batchNorm; both give the same numbers within float32 rounding.
+ * tf.batchNorm (+ tf.relu); both give the same numbers within float32 rounding.
  */
-export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5)
-  : { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5,
+  opts: { relu?: boolean } = {}): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const relu = opts.relu ?? false;
   if (tf.getBackend() === activeBackendName && tf.getKernel(BN_TRAIN, activeBackendName) != null) {
     const [y, mean, variance] = tf.engine().runKernel(BN_TRAIN,
-      { x, gamma, beta } as unknown as tf.NamedTensorMap, { varianceEpsilon: eps }) as tf.Tensor[];
+      { x, gamma, beta } as unknown as tf.NamedTensorMap, { varianceEpsilon: eps, relu }) as tf.Tensor[];
     return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   return tf.tidy(() => {
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const { mean, variance } = tf.moments(x, axes);
     const y = tf.batchNorm(x, mean, variance, beta, gamma, eps);
-    return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+    return { y: relu ? tf.relu(y) : y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   });
 }

@@ -1,8 +1,7 @@
 /**
- * Element-wise kernels. Binary ops run natively for the broadcasts that training produces:
- * equal shapes, one operand repeating along the leading axes (a per-channel vector, a
- * scalar) or along the trailing axes (a per-row statistic); anything else, and any dtype
- * but float32, goes to the reference kernel.
+ * Element-wise kernels, float32 only (other dtypes go to the reference kernel). Binary ops
+ * have fast loops for the broadcasts training produces (equal shapes, a scalar, a
+ * per-channel vector, a per-row statistic) and a strided loop for any other broadcast.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BINARY, UNARY, f32, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
@@ -35,6 +34,17 @@ export function broadcastMode(aShape: number[], bShape: number[]): { mode: numbe
   return fits(bShape, aShape, 1) ?? fits(aShape, bShape, 2);
 }
 
+/** Strides of `shape` read as `outShape` (leading axes added, 0 where it broadcasts). */
+function broadcastStrides(shape: number[], outShape: number[]): number[] {
+  const strides = new Array<number>(outShape.length).fill(0);
+  let stride = 1;
+  for (let i = shape.length - 1, o = outShape.length - 1; i >= 0; i--, o--) {
+    strides[o] = shape[i] === 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
 function binary(op: number): NativeKernel {
   return ({ inputs, backend }: KernelArgs, addon: NativeAddon) => {
     const { a, b } = inputs;
@@ -42,10 +52,16 @@ function binary(op: number): NativeKernel {
     const bv = f32(backend, b);
     if (!av || !bv) return null;
     const bc = broadcastMode(a.shape, b.shape);
-    if (!bc) return null;
-    const out = new Float32Array(sizeOf(bc.shape));
-    addon.binary(op, av, bv, out, bc.mode, bc.inner);
-    return output(backend, bc.shape, out);
+    if (bc) {
+      const out = new Float32Array(sizeOf(bc.shape));
+      addon.binary(op, av, bv, out, bc.mode, bc.inner);
+      return output(backend, bc.shape, out);
+    }
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (shape.length > 8 || sizeOf(shape) === 0) return null;
+    const out = new Float32Array(sizeOf(shape));
+    addon.binaryStrided(op, av, bv, out, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+    return output(backend, shape, out);
   };
 }
 

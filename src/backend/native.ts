@@ -24,16 +24,20 @@ export interface NativeAddon {
     m: number, n: number, k: number, transA: number, transB: number): void;
   biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number,
     biasLen: number, act: number): void;
+  /** relu: 1 applies max(0, .) to y. */
   bnForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
-    mean: Float32Array, variance: Float32Array, m: number, c: number, eps: number): void;
-  bnBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array,
+    mean: Float32Array, variance: Float32Array, m: number, c: number, eps: number, relu: number): void;
+  /** y: the forward output, read only with relu = 1 (to mask dy). */
+  bnBackward(dy: Float32Array, x: Float32Array, y: Float32Array, gamma: Float32Array, mean: Float32Array,
     variance: Float32Array, dmean: Float32Array, dvariance: Float32Array, dx: Float32Array,
-    dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, eps: number): void;
+    dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, eps: number, relu: number): void;
   bnInference(x: Float32Array, mean: Float32Array, variance: Float32Array,
     scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, c: number,
     eps: number): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number,
     inner: number): void;
+  binaryStrided(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[],
+    aStrides: number[], bStrides: number[]): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;

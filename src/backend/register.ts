@@ -12,6 +12,7 @@ import { matmulKernels } from './matmulKernels.js';
 import { loadNative } from './native.js';
 import { poolKernels } from './poolKernels.js';
 import { reduceKernels } from './reduceKernels.js';
+import { registerReluGradient, reluGradKernels } from './reluGrad.js';
 
 /** Name of the accelerated backend in tfjs's registry. */
 export const ACCELERATED_BACKEND = 'cxr-cpu';
@@ -24,6 +25,38 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   ...elementwiseKernels,
   ...reduceKernels,
 };
+
+/**
+ * How many calls of each kernel ran natively and how many fell back to the reference
+ * kernel; tests use it to prove the native code ran, profiles to spot fallbacks.
+ */
+export const kernelCalls: { native: Record<string, number>; fallback: Record<string, number> } = {
+  native: {},
+  fallback: {},
+};
+
+function count(table: Record<string, number>, name: string): void {
+  table[name] = (table[name] ?? 0) + 1;
+}
+
+/** Milliseconds spent in each kernel while profiling is on (see setKernelProfiling). */
+export const kernelTimes: Record<string, number> = {};
+let profiling = false;
+
+/** Turns per-kernel timing of the accelerated backend on or off (off by default). */
+export function setKernelProfiling(on: boolean): void {
+  profiling = on;
+}
+
+function timed(name: string, f: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    if (!profiling) return f(args);
+    const t0 = performance.now();
+    const out = f(args);
+    kernelTimes[name] = (kernelTimes[name] ?? 0) + performance.now() - t0;
+    return out;
+  };
+}
 
 let result: { ok: boolean; reason: string } | undefined;
 
@@ -62,23 +95,32 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     tf.registerKernel({
       ...k,
       backendName: ACCELERATED_BACKEND,
-      kernelFunc: native == null ? reference
-        : (args) => native(args as unknown as KernelArgs, addon) ?? reference(args),
+      kernelFunc: timed(k.kernelName, native == null ? reference : (args) => {
+        const out = native(args as unknown as KernelArgs, addon);
+        if (out != null) {
+          count(kernelCalls.native, k.kernelName);
+          return out;
+        }
+        count(kernelCalls.fallback, k.kernelName);
+        return reference(args);
+      }),
     });
   }
-  for (const [kernelName, native] of Object.entries(batchNormKernels)) {
+  for (const [kernelName, native] of Object.entries({ ...batchNormKernels, ...reluGradKernels })) {
     if (tf.getKernel(kernelName, ACCELERATED_BACKEND) != null) continue;
     tf.registerKernel({
       kernelName,
       backendName: ACCELERATED_BACKEND,
-      kernelFunc: (args) => {
+      kernelFunc: timed(kernelName, (args) => {
         const out = native(args as unknown as KernelArgs, addon);
         if (out == null) throw new Error(`${kernelName}: unsupported inputs`);
+        count(kernelCalls.native, kernelName);
         return out;
-      },
+      }),
     });
   }
   registerBatchNormGradient();
+  registerReluGradient(ACCELERATED_BACKEND);
   setBatchNormBackend(ACCELERATED_BACKEND);
   result = { ok: true, reason };
   return result;

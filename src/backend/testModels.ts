@@ -69,8 +69,7 @@ export function createResNet(spec: ResNetSpec, seed: number): ResNet {
 
   const apply = (p: ConvBn, x: tf.Tensor4D, relu: boolean): tf.Tensor4D => {
     const z = tf.conv2d(x, p.w as tf.Tensor4D, p.stride, p.pad);
-    const { y } = batchNormTrain(z, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D);
-    return (relu ? tf.relu(y) : y) as tf.Tensor4D;
+    return batchNormTrain(z, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, 1e-5, { relu }).y as tf.Tensor4D;
   };
 
   return {

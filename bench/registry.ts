@@ -1,0 +1,53 @@
+/**
+ * The bench registry. A bench group measures something of ours and, beside it, the same
+ * thing on a peer (PyTorch from Debian) in the same invocation, so every figure comes with
+ * a comparison taken under the same machine load. Later issues add a group: write
+ * bench/<name>.ts exporting a BenchGroup and add it to bench/groups.ts.
+ */
+
+/** One line of bench-results.json. ratio > 1 means ours is better than the peer. */
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  peer: string;
+  peerValue: number | null;
+  ratio: number | null;
+}
+
+export interface BenchGroup {
+  /** Selector for `npm run bench -- --only <id>,...`. */
+  id: string;
+  description: string;
+  run(): Promise<BenchResult[]>;
+}
+
+/** A result where higher is better (throughput): ratio = ours / peer. */
+export function faster(name: string, value: number, unit: string, peer: string, peerValue: number | null): BenchResult {
+  return { name, value, unit, peer, peerValue, ratio: peerValue ? value / peerValue : null };
+}
+
+/** A result where lower is better (memory, time): ratio = peer / ours. */
+export function smaller(name: string, value: number, unit: string, peer: string, peerValue: number | null): BenchResult {
+  return { name, value, unit, peer, peerValue, ratio: peerValue ? peerValue / value : null };
+}
+
+/** Median seconds per call of fn after `warmup` calls; runs at least `minReps` times and ~minSeconds. */
+export function timeIt(fn: () => void, opts: { warmup?: number; minReps?: number; minSeconds?: number } = {}): number {
+  const { warmup = 2, minReps = 3, minSeconds = 0.5 } = opts;
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minReps || (performance.now() - start) / 1000 < minSeconds) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

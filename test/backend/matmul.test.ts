@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads } from './helpers.js';
+
+test('BatchMatMul and its gradients equal the cpu kernel on 120 random shapes', { skip: skipReason }, () => {
+  const rng = mulberry32(21);
+  let native = 0;
+  for (let i = 0; i < 120; i++) {
+    const [m, k, n] = [int(rng, 1, 40), int(rng, 1, 40), int(rng, 1, 40)];
+    const ta = rng() < 0.5;
+    const tb = rng() < 0.5;
+    const batch = pick(rng, [[], [], [3], [2, 2]]);
+    // One side a single matrix now and then: batches broadcast.
+    const batchB = batch.length > 0 && rng() < 0.3 ? [] : batch;
+    const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
+    const bShape = [...batchB, ...(tb ? [n, k] : [k, n])];
+    const mm = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb);
+    const what = `matMul a=${aShape} b=${bShape} ta=${ta} tb=${tb}`;
+    // tfjs's matMul gradient does not broadcast batches; check those forward only.
+    const fn = batchB.length === batch.length ? withGrads(mm, i) : mm;
+    native += countCalls('BatchMatMul', () => compareBackends([input(rng, aShape), input(rng, bShape)], fn, what)).native;
+  }
+  assert.ok(native >= 120, `BatchMatMul ran natively ${native} times`);
+});
+
+test('_FusedMatMul with bias and relu equals the cpu kernel on 40 random shapes', { skip: skipReason }, () => {
+  const rng = mulberry32(22);
+  let native = 0;
+  for (let i = 0; i < 40; i++) {
+    const [m, k, n] = [int(rng, 1, 30), int(rng, 1, 30), int(rng, 1, 30)];
+    const activation = pick(rng, ['linear', 'relu'] as const);
+    const f = (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor) =>
+      tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation });
+    native += countCalls('_FusedMatMul', () =>
+      compareBackends([input(rng, [m, k]), input(rng, [k, n]), input(rng, [n])], f, `fused ${m}x${k}x${n} ${activation}`)).native;
+  }
+  assert.equal(native, 40);
+});
