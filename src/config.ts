@@ -47,6 +47,27 @@ export interface PlotConfig {
   chromium: string;
 }
 
+/**
+ * Where Ablation-CAM cuts the detector: ResNet stages (`layer1`..`layer4`, torchvision names) or one
+ * FPN output level (`fpn.p2`..`fpn.p5`, strides 4..32). The paper's authors used `layer3`.
+ */
+export type CamLayer = 'layer1' | 'layer2' | 'layer3' | 'layer4' | 'fpn.p2' | 'fpn.p3' | 'fpn.p4' | 'fpn.p5';
+export const CAM_LAYERS: readonly CamLayer[] = ['layer1', 'layer2', 'layer3', 'layer4', 'fpn.p2', 'fpn.p3', 'fpn.p4', 'fpn.p5'];
+
+/** Ablation-CAM settings (notebook 06, `src/explain/`). */
+export interface CamConfig {
+  /** The layer whose channels are ablated. */
+  targetLayer: CamLayer;
+  /** Ablated copies of the activations per forward pass (pytorch-grad-cam's default is 32). */
+  batchSize: number;
+  /** Fraction of the channels ablated, largest activations first; the rest get weight 0. */
+  channelFraction: number;
+  /** A detection explains a reference box only when their IoU exceeds this (0.5). */
+  iouThr: number;
+  /** Pointing game: the heat map's peak counts as a hit this many pixels outside a box (Zhang et al. use 15 at ~224 px; scaled with the image). */
+  pointingTolerance: number;
+}
+
 export interface Paths {
   /** Repository root. */
   root: string;
@@ -72,6 +93,7 @@ export interface Config {
   paths: Paths;
   data: DataConfig;
   backbone: BackboneConfig;
+  cam: CamConfig;
   plots: PlotConfig;
 }
 
@@ -88,7 +110,7 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize'> };
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'cam'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
@@ -97,6 +119,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [17],
     data: { nihImages: 200, vindrImages: 60, imageSize: 64 },
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
+    cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -104,6 +127,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [2024, 2025, 2026],
     data: { nihImages: 2000, vindrImages: 600, imageSize: 128 },
     backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 96 },
+    cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -111,6 +135,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [2024, 2025, 2026, 2027, 2028],
     data: { nihImages: 0, vindrImages: 0, imageSize: 1024 },
     backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
+    cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15 },
   },
 };
 
@@ -175,6 +200,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
       ...sizes.data,
     },
     backbone: { ...sizes.backbone, blocks: [...sizes.backbone.blocks] },
+    cam: { ...sizes.cam },
     plots: {
       width: 900,
       height: 500,
@@ -193,7 +219,10 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.paths) out.paths = { ...base.paths, ...o.paths };
   if (o.data) out.data = { ...base.data, ...o.data };
   if (o.backbone) out.backbone = { ...base.backbone, ...o.backbone };
+  if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
+  if (!CAM_LAYERS.includes(out.cam.targetLayer)) throw new Error(`config: cam.targetLayer ${out.cam.targetLayer} is not one of ${CAM_LAYERS.join(', ')}`);
+  if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);
   }

@@ -18,3 +18,5 @@ export * from './plots/figure.js';
 export * from './plots/html.js';
 export * from './plots/show.js';
 export * from './plots/table.js';
+export * from './explain/index.js';
+export * from './plots/cam.js';
