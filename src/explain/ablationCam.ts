@@ -103,7 +103,9 @@ export function channelsToAblate(activations: tf.Tensor4D, fraction = 1): Int32A
   if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`channelsToAblate: fraction must be in (0, 1], got ${fraction}`);
   const k = activations.shape[3];
   if (fraction === 1) return Int32Array.from({ length: k }, (_, i) => i);
-  const magnitude = tf.tidy(() => tf.sum(tf.abs(activations), [0, 1, 2])).dataSync();
+  const sums = tf.tidy(() => tf.sum(tf.abs(activations), [0, 1, 2]));
+  const magnitude = sums.dataSync();
+  sums.dispose();
   const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => magnitude[b]! - magnitude[a]! || a - b);
   return Int32Array.from(order.slice(0, Math.max(1, Math.floor(fraction * k))));
 }
