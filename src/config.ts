@@ -105,6 +105,27 @@ export interface WbfConfig {
   splitFractions: [number, number, number];
 }
 
+/**
+ * Where Ablation-CAM cuts the detector: ResNet stages (`layer1`..`layer4`, torchvision names) or one
+ * FPN output level (`fpn.p2`..`fpn.p5`, strides 4..32). The paper's authors used `layer3`.
+ */
+export type CamLayer = 'layer1' | 'layer2' | 'layer3' | 'layer4' | 'fpn.p2' | 'fpn.p3' | 'fpn.p4' | 'fpn.p5';
+export const CAM_LAYERS: readonly CamLayer[] = ['layer1', 'layer2', 'layer3', 'layer4', 'fpn.p2', 'fpn.p3', 'fpn.p4', 'fpn.p5'];
+
+/** Ablation-CAM settings (notebook 06, `src/explain/`). */
+export interface CamConfig {
+  /** The layer whose channels are ablated. */
+  targetLayer: CamLayer;
+  /** Ablated copies of the activations per forward pass (pytorch-grad-cam's default is 32). */
+  batchSize: number;
+  /** Fraction of the channels ablated, largest activations first; the rest get weight 0. */
+  channelFraction: number;
+  /** A detection explains a reference box only when their IoU exceeds this (0.5). */
+  iouThr: number;
+  /** Pointing game: the heat map's peak counts as a hit this many pixels outside a box (Zhang et al. use 15 at ~224 px; scaled with the image). */
+  pointingTolerance: number;
+}
+
 export interface Paths {
   /** Repository root. */
   root: string;
@@ -134,6 +155,7 @@ export interface Config {
   pretrain: PretrainConfig;
   proxy: ProxyPretrainConfig;
   linearEval: LinearEvalConfig;
+  cam: CamConfig;
   plots: PlotConfig;
 }
 
@@ -150,7 +172,7 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval' | 'cam'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
@@ -164,6 +186,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
+    cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -176,6 +199,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 5, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
+    cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -191,6 +215,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // The authors: 30 epochs, batch 64, classifier lr 0.3-0.5; the backbone lr for end-to-end is ours.
     linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6 } },
+    cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15 },
   },
 };
 
@@ -261,6 +286,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector] },
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
+    cam: { ...sizes.cam },
     plots: {
       width: 900,
       height: 500,
@@ -283,7 +309,10 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.pretrain) out.pretrain = { ...base.pretrain, ...o.pretrain };
   if (o.proxy) out.proxy = { ...base.proxy, ...o.proxy };
   if (o.linearEval) out.linearEval = { ...base.linearEval, ...o.linearEval };
+  if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
+  if (!CAM_LAYERS.includes(out.cam.targetLayer)) throw new Error(`config: cam.targetLayer ${out.cam.targetLayer} is not one of ${CAM_LAYERS.join(', ')}`);
+  if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);
   }

@@ -53,3 +53,5 @@ export * from './train/pretrain.js';
 export * from './train/pretrainRun.js';
 export * from './models/backbones.js';
 export * from './plots/pretraining.js';
+export * from './explain/index.js';
+export * from './plots/cam.js';

@@ -54,3 +54,13 @@ test('notebook overrides replace fields section by section and do not leak into 
   assert.notEqual(makeConfig({ notebook: 't', env: {} }).backbone.blocks[0], 99);
   assert.throws(() => makeConfig({ notebook: 't', env: {}, data: { nihImages: 0 } }), /nihImages/);
 });
+
+test('cam: the authors\' layer3 by default, overrides merge, bad values are errors', () => {
+  const c = makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0.5 } });
+  assert.equal(c.cam.targetLayer, 'layer3');
+  assert.equal(c.cam.channelFraction, 0.5);
+  assert.equal(c.cam.iouThr, 0.5);
+  assert.equal(makeConfig({ notebook: 't', env: {}, cam: { targetLayer: 'fpn.p4' } }).cam.targetLayer, 'fpn.p4');
+  assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0 } }), /channelFraction/);
+  assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { targetLayer: 'conv5' as never } }), /targetLayer/);
+});

@@ -1,0 +1,4 @@
+/** Ablation-CAM and the numbers that judge its heat maps (notebook 06). */
+export * from './ablationCam.js';
+export * from './detectorTarget.js';
+export * from './localisation.js';
