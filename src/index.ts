@@ -18,3 +18,6 @@ export * from './plots/figure.js';
 export * from './plots/html.js';
 export * from './plots/show.js';
 export * from './plots/table.js';
+export * from './boxes/index.js';
+export * from './metrics/index.js';
+export * from './models/fasterRcnn/index.js';
