@@ -53,9 +53,50 @@ export function makeDense(name: string, nIn: number, nOut: number, init: Init, r
   }));
 }
 
-/** `x` `[N, H, W, cin]` -> `[N, H', W', cout]`, 'same' padding (k = 1 or 3). */
+// The 'same' patches of x as rows: [N * H' * W', k * k * cin], in the filter's (ky, kx, c) order.
+function im2col(x: tf.Tensor4D, k: number, stride: number, outH: number, outW: number): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  const padH = Math.max((outH - 1) * stride + k - h, 0);
+  const padW = Math.max((outW - 1) * stride + k - w, 0);
+  const xp = tf.pad(x, [[0, 0], [Math.floor(padH / 2), padH - Math.floor(padH / 2)], [Math.floor(padW / 2), padW - Math.floor(padW / 2)], [0, 0]]);
+  const taps: tf.Tensor4D[] = [];
+  for (let ky = 0; ky < k; ky++) {
+    for (let kx = 0; kx < k; kx++) {
+      // plain slices where possible: the CPU StridedSlice kernel is generic and several times slower
+      taps.push(stride === 1 ? tf.slice(xp, [0, ky, kx, 0], [n, outH, outW, c]) : (tf.stridedSlice(xp, [0, ky, kx, 0], [n, ky + (outH - 1) * stride + 1, kx + (outW - 1) * stride + 1, c], [1, stride, stride, 1]) as tf.Tensor4D));
+    }
+  }
+  return tf.reshape(taps.length === 1 ? taps[0]! : tf.concat(taps, 3), [n * outH * outW, k * k * c]);
+}
+
+/**
+ * `tf.conv2d` ('same') whose filter gradient is one matmul of the im2col patches with dy: the tfjs
+ * CPU kernel Conv2DBackpropFilter runs at ~0.01 GFLOP/s here (DESIGN.md) and dominated a training
+ * step ~20x over everything else.
+ */
+function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[2] as tf.GradSaveFunc;
+    const value = tf.conv2d(args[0] as tf.Tensor4D, args[1] as tf.Tensor4D, stride, 'same');
+    save([args[0] as tf.Tensor, args[1] as tf.Tensor]);
+    const [, outH, outW] = value.shape;
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const xi = saved[0] as tf.Tensor4D;
+      const f = saved[1] as tf.Tensor4D;
+      const [k, , cin, cout] = f.shape;
+      const dx = tf.conv2dTranspose(dy as tf.Tensor4D, f, xi.shape, stride, 'same');
+      const cols = im2col(xi, k, stride, outH, outW);
+      const df = tf.reshape(tf.matMul(cols, tf.reshape(dy, [-1, cout]), true, false), [k, k, cin, cout]);
+      return [dx, df];
+    };
+    return { value, gradFunc };
+  });
+  return op(x, filter) as tf.Tensor4D;
+}
+
+/** `x` `[N, H, W, cin]` -> `[N, ceil(H/stride), ceil(W/stride), cout]`, 'same' padding. */
 export function conv(x: tf.Tensor4D, p: ConvParams, stride = 1): tf.Tensor4D {
-  return tf.add(tf.conv2d(x, p.w as tf.Tensor4D, stride, 'same'), p.b);
+  return tf.add(conv2dSame(x, p.w as tf.Tensor4D, stride), p.b);
 }
 
 /** `x` `[K, in]` -> `[K, out]`. */

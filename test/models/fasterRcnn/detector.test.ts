@@ -10,7 +10,7 @@ import { makePhantoms } from './phantoms.js';
 
 // Small widths for a CPU test; everything else is MMDetection's default except the proposal counts.
 const SMALL: Partial<FasterRcnnOptions> = {
-  numClasses: 3, fpnChannels: 32, boxFcWidth: 128, boxBatchSizePerImage: 128,
+  numClasses: 3, fpnChannels: 32, boxFcWidth: 128, boxBatchSizePerImage: 64,
   rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100,
 };
 
@@ -56,12 +56,12 @@ test('warmupCosineLr: linear warm-up from 0.001 x base, cosine to minLr', () => 
 test('FasterRcnn learns a handful of phantom images until it finds their boxes (mAP50 near 1)', () => {
   const model = tinyDetector(3);
   const { images, targets } = makePhantoms(6, 64, makeRng(4));
-  const steps = Number(process.env.DET_TEST_STEPS ?? 150);
+  const steps = Number(process.env.DET_TEST_STEPS ?? 80);
   const opt = tf.train.momentum(0.02, 0.9);
   const t0 = Date.now();
   let last = 0;
   for (let s = 0; s < steps; s++) {
-    opt.setLearningRate(warmupCosineLr(s, { baseLr: 0.02, totalSteps: steps, warmupSteps: 10, minLr: 0.002 }));
+    opt.setLearningRate(warmupCosineLr(s, { baseLr: 0.02, totalSteps: steps, warmupSteps: 5, minLr: 0.002 }));
     const i = (s * 2) % 6;
     const batch = images.slice([i, 0, 0, 0], [2, -1, -1, -1]);
     last = detectionTrainStep(model, opt, batch, targets.slice(i, i + 2), { step: s }).total;
