@@ -56,12 +56,12 @@ test('warmupCosineLr: linear warm-up from 0.001 x base, cosine to minLr', () => 
 test('FasterRcnn learns a handful of phantom images until it finds their boxes (mAP50 near 1)', () => {
   const model = tinyDetector(3);
   const { images, targets } = makePhantoms(6, 64, makeRng(4));
-  const steps = Number(process.env.DET_TEST_STEPS ?? 80);
-  const opt = tf.train.momentum(0.02, 0.9);
+  const steps = Number(process.env.DET_TEST_STEPS ?? 90);
+  const opt = tf.train.momentum(0.03, 0.9);
   const t0 = Date.now();
   let last = 0;
   for (let s = 0; s < steps; s++) {
-    opt.setLearningRate(warmupCosineLr(s, { baseLr: 0.02, totalSteps: steps, warmupSteps: 5, minLr: 0.002 }));
+    opt.setLearningRate(warmupCosineLr(s, { baseLr: 0.03, totalSteps: steps, warmupSteps: 5, minLr: 0.002 }));
     const i = (s * 2) % 6;
     const batch = images.slice([i, 0, 0, 0], [2, -1, -1, -1]);
     last = detectionTrainStep(model, opt, batch, targets.slice(i, i + 2), { step: s }).total;
