@@ -40,8 +40,7 @@ export function makeTinyBackbone(rng: Rng, widths: [number, number, number, numb
           h = tf.relu(conv(h, s, 2));
           outs.push(h);
         }
-        // stage 1 keeps stride 4 in ResNet: the first stage conv is strided here, so the stem is
-        // one of the two halvings and C2..C5 land on strides 4..32
+        // stem (stride 2) + one halving per stage puts C2..C5 at strides 4..32, as in a ResNet
         return { c2: outs[0]!, c3: outs[1]!, c4: outs[2]!, c5: outs[3]! };
       });
     },
