@@ -55,3 +55,4 @@ export * from './models/backbones.js';
 export * from './plots/pretraining.js';
 export * from './explain/index.js';
 export * from './plots/cam.js';
+export * from './models/fasterRcnn/index.js';

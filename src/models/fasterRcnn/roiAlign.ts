@@ -1,0 +1,255 @@
+/**
+ * RoIAlign with torchvision 0.14 `ops.roi_align` semantics, on NHWC feature maps, differentiable
+ * with respect to the features.
+ *
+ * Why not `tf.image.cropAndResize`: it samples at different points (bin edges instead of bin
+ * centres, no per-bin averaging) and has no gradient in TensorFlow.js. Why not `tf.gather`: its
+ * gradient is `unsortedSegmentSum`, which the tfjs CPU kernel computes with one full pass per
+ * segment (one segment per feature-map cell), far too slow for FPN maps. So the op is a
+ * `tf.customGrad` whose forward pass and backward pass (the transposed scatter-add) run over one
+ * precomputed sampling plan in JavaScript, in time proportional to the samples taken.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Options of {@link roiAlign}, as torchvision's `roi_align` arguments. */
+export interface RoiAlignOptions {
+  /** `[ph, pw]`: output bins per RoI. */
+  outputSize: [number, number];
+  /** Multiplies box coordinates to get feature-map coordinates (1/stride, e.g. 0.25 for P2). */
+  spatialScale: number;
+  /** Samples per bin along each axis; `<= 0` is adaptive: `ceil(roiSize / bins)`. */
+  samplingRatio: number;
+  /** Pixel-centre model: subtract 0.5 from the scaled box and do not enlarge tiny RoIs to 1 cell. */
+  aligned: boolean;
+}
+
+/**
+ * A sampling plan: for every output cell, feature positions and weights. Cells are in output order
+ * `(k, py, px)`; cell `i` uses `entries[start[i] .. start[i+1])`.
+ */
+interface Plan {
+  start: Int32Array;
+  /** Flat position `(b * H + y) * W + x` of a feature vector. */
+  pos: Int32Array;
+  weight: Float32Array;
+}
+
+const f32 = Math.fround;
+
+/** One axis of one bin: the rows (or columns) it samples and their summed bilinear weights. */
+interface AxisTaps {
+  idx: number[];
+  w: number[];
+}
+
+function addTap(t: AxisTaps, i: number, w: number): void {
+  if (w === 0) return;
+  const at = t.idx.indexOf(i);
+  if (at >= 0) t.w[at]! += w;
+  else {
+    t.idx.push(i);
+    t.w.push(w);
+  }
+}
+
+/**
+ * Taps of one bin along one axis. A sample outside [-1, size] invalidates the whole sample, which
+ * is separable: it zeroes this axis factor, so the 2-D weight (a product) is zero too.
+ */
+function axisTaps(start: number, binSize: number, bin: number, grid: number, size: number): AxisTaps {
+  const t: AxisTaps = { idx: [], w: [] };
+  for (let i = 0; i < grid; i++) {
+    // float32 at every step, in the C++ evaluation order, so samples land where torchvision's do
+    let v = f32(f32(start + f32(bin * binSize)) + f32(f32((i + 0.5) * binSize) / grid));
+    if (v < -1 || v > size) continue;
+    if (v <= 0) v = 0;
+    let lo = Math.floor(v);
+    let hi: number;
+    if (lo >= size - 1) {
+      lo = hi = size - 1;
+      v = lo;
+    } else hi = lo + 1;
+    const l = v - lo;
+    addTap(t, lo, 1 - l);
+    addTap(t, hi, l);
+  }
+  return t;
+}
+
+function makePlan(shape: number[], rois: number[][], opts: RoiAlignOptions): Plan {
+  const [n, h, w] = shape as [number, number, number, number];
+  const [ph, pw] = opts.outputSize;
+  const offset = opts.aligned ? 0.5 : 0;
+  const start = new Int32Array(rois.length * ph * pw + 1);
+  const pos: number[] = [];
+  const weight: number[] = [];
+  let cell = 0;
+  for (let k = 0; k < rois.length; k++) {
+    const r = rois[k]!;
+    if (r.length !== 5) throw new Error(`roiAlign: rois[${k}] must be [batchIndex, x1, y1, x2, y2]`);
+    const b = r[0]!;
+    if (!Number.isInteger(b) || b < 0 || b >= n) throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
+    // torchvision computes the RoI geometry in float32; the adaptive grid ceil(roiSize / bins)
+    // depends on it (8.000001 / 2 -> 5 samples, not 4).
+    const scale = f32(opts.spatialScale);
+    const x1 = f32(f32(f32(r[1]!) * scale) - offset);
+    const y1 = f32(f32(f32(r[2]!) * scale) - offset);
+    let rw = f32(f32(f32(f32(r[3]!) * scale) - offset) - x1);
+    let rh = f32(f32(f32(f32(r[4]!) * scale) - offset) - y1);
+    if (!opts.aligned) {
+      rw = Math.max(rw, 1);
+      rh = Math.max(rh, 1);
+    }
+    const binH = f32(rh / ph);
+    const binW = f32(rw / pw);
+    const gh = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rh / ph));
+    const gw = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rw / pw));
+    const count = Math.max(gh * gw, 1);
+    const cols: AxisTaps[] = [];
+    for (let px = 0; px < pw; px++) cols.push(axisTaps(x1, binW, px, gw, w));
+    for (let py = 0; py < ph; py++) {
+      const rowsT = axisTaps(y1, binH, py, gh, h);
+      for (let px = 0; px < pw; px++) {
+        const colsT = cols[px]!;
+        for (let a = 0; a < rowsT.idx.length; a++) {
+          const rowBase = (b * h + rowsT.idx[a]!) * w;
+          for (let c = 0; c < colsT.idx.length; c++) {
+            pos.push(rowBase + colsT.idx[c]!);
+            weight.push((rowsT.w[a]! * colsT.w[c]!) / count);
+          }
+        }
+        start[++cell] = pos.length;
+      }
+    }
+  }
+  return { start, pos: Int32Array.from(pos), weight: Float32Array.from(weight) };
+}
+
+/** out[cell] = sum of weight * features[pos] (per channel). */
+function gatherPlan(plan: Plan, x: Float32Array | Int32Array | Uint8Array, channels: number, cells: number): Float32Array {
+  const out = new Float32Array(cells * channels);
+  for (let i = 0; i < cells; i++) {
+    const o = i * channels;
+    for (let e = plan.start[i]!; e < plan.start[i + 1]!; e++) {
+      const wgt = plan.weight[e]!;
+      const base = plan.pos[e]! * channels;
+      for (let c = 0; c < channels; c++) out[o + c]! += wgt * x[base + c]!;
+    }
+  }
+  return out;
+}
+
+/** The transpose of {@link gatherPlan}: scatter-add weight * dy[cell] into the feature gradient. */
+function scatterPlan(plan: Plan, dy: Float32Array | Int32Array | Uint8Array, channels: number, cells: number, size: number): Float32Array {
+  const dx = new Float32Array(size);
+  for (let i = 0; i < cells; i++) {
+    const o = i * channels;
+    for (let e = plan.start[i]!; e < plan.start[i + 1]!; e++) {
+      const wgt = plan.weight[e]!;
+      const base = plan.pos[e]! * channels;
+      for (let c = 0; c < channels; c++) dx[base + c]! += wgt * dy[o + c]!;
+    }
+  }
+  return dx;
+}
+
+/**
+ * RoIAlign (He et al., Mask R-CNN) exactly as torchvision 0.14 `ops.roi_align`, but NHWC.
+ *
+ * Each RoI is cut into `ph x pw` bins; each bin is the mean of `gh x gw` bilinear samples at the
+ * sub-bin centres. A sample with y < -1 or y > H (x likewise) counts as 0; coordinates in [-1, 0]
+ * are clamped to 0 and those past H - 1 to H - 1. The gradient flows into `features` (not into the
+ * box coordinates, which are plain numbers, as in Faster R-CNN where proposals are constants).
+ *
+ * @param features `[N, H, W, C]` float32 feature maps (NHWC).
+ * @param rois `[K][5]` rows `[batchIndex, x1, y1, x2, y2]`, boxes in input-image pixels.
+ * @param opts output size, spatial scale, sampling ratio, aligned flag (see {@link RoiAlignOptions}).
+ * @returns `[K, ph, pw, C]` pooled features.
+ */
+export function roiAlign(features: tf.Tensor4D, rois: number[][], opts: RoiAlignOptions): tf.Tensor4D {
+  const [, , , channels] = features.shape;
+  const [ph, pw] = opts.outputSize;
+  if (!(ph > 0 && pw > 0 && Number.isInteger(ph) && Number.isInteger(pw))) {
+    throw new Error(`roiAlign: outputSize must be two positive integers, got ${opts.outputSize}`);
+  }
+  const plan = makePlan(features.shape, rois, opts);
+  const cells = rois.length * ph * pw;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const value = tf.tensor4d(gatherPlan(plan, x.dataSync(), channels, cells), [rois.length, ph, pw, channels]);
+    const gradFunc = (dy: tf.Tensor): tf.Tensor => tf.tensor(scatterPlan(plan, dy.dataSync(), channels, cells, x.size), x.shape);
+    return { value, gradFunc };
+  });
+  return op(features) as tf.Tensor4D;
+}
+
+/**
+ * MMDetection's `SingleRoIExtractor.map_roi_levels`: the FPN level of each box,
+ * `clamp(floor(log2(sqrt(w * h) / finestScale + 1e-6)), 0, numLevels - 1)` (0 = P2). With
+ * `finestScale` 56 the boundaries fall at sqrt(area) = 112, 224, 448 pixels.
+ * @param boxes `[K][4+]` boxes; the last four numbers of a row are `[x1, y1, x2, y2]` (so rows of
+ *   `[batchIndex, x1, y1, x2, y2]` work too).
+ */
+export function mapRoiLevels(boxes: number[][], finestScale = 56, numLevels = 4): number[] {
+  return boxes.map((b) => {
+    const o = b.length - 4;
+    const scale = Math.sqrt((b[o + 2]! - b[o]!) * (b[o + 3]! - b[o + 1]!));
+    const lvl = Math.floor(Math.log2(scale / finestScale + 1e-6));
+    return Math.min(Math.max(lvl, 0), numLevels - 1);
+  });
+}
+
+// Row permutation with the inverse permutation as its gradient: tf.gather's own gradient goes
+// through the CPU kernel of unsortedSegmentSum, which is quadratic in the row count.
+function permuteRows(x: tf.Tensor, perm: number[]): tf.Tensor {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.gather(args[0] as tf.Tensor, perm),
+    gradFunc: (dy: tf.Tensor) => tf.gather(dy, inv),
+  }));
+  return op(x);
+}
+
+/** Options of {@link multiLevelRoiAlign}: RoIAlign settings plus the level rule. */
+export interface MultiLevelRoiAlignOptions {
+  /** Stride of each feature map in pixels, finest first (P2–P5: `[4, 8, 16, 32]`). */
+  strides: number[];
+  outputSize: [number, number];
+  /** 0 = adaptive, as MMDetection's `RoIAlign(output_size=7, sampling_ratio=0)`. */
+  samplingRatio: number;
+  /** MMCV's RoIAlign defaults to aligned = true. */
+  aligned: boolean;
+  /** Box side mapped to the finest level, 56 in MMDetection. */
+  finestScale: number;
+}
+
+/**
+ * RoIAlign over an FPN: each RoI is pooled from the level {@link mapRoiLevels} picks, with one
+ * {@link roiAlign} call per level (no per-box ops), and the rows are put back in input order.
+ * @param features per level `[N, Hl, Wl, C]` (NHWC), finest first.
+ * @param rois `[K][5]` rows `[batchIndex, x1, y1, x2, y2]` in input pixels.
+ * @returns `[K, ph, pw, C]`, row i pooled from `rois[i]`.
+ */
+export function multiLevelRoiAlign(features: tf.Tensor4D[], rois: number[][], opts: MultiLevelRoiAlignOptions): tf.Tensor4D {
+  if (features.length !== opts.strides.length) throw new Error(`multiLevelRoiAlign: ${features.length} maps but ${opts.strides.length} strides`);
+  const levels = mapRoiLevels(rois, opts.finestScale, features.length);
+  return tf.tidy(() => {
+    const parts: tf.Tensor4D[] = [];
+    const order: number[] = [];
+    features.forEach((f, l) => {
+      const idx: number[] = [];
+      levels.forEach((lv, i) => lv === l && idx.push(i));
+      if (idx.length === 0) return;
+      order.push(...idx);
+      parts.push(roiAlign(f, idx.map((i) => rois[i]!), { outputSize: opts.outputSize, spatialScale: 1 / opts.strides[l]!, samplingRatio: opts.samplingRatio, aligned: opts.aligned }));
+    });
+    const c = features[0]!.shape[3];
+    if (parts.length === 0) return tf.zeros([0, opts.outputSize[0], opts.outputSize[1], c]) as tf.Tensor4D;
+    const sorted = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    // inverse of `order`: output row i is sorted row pos[i]
+    const pos = new Array<number>(order.length);
+    order.forEach((o, j) => (pos[o] = j));
+    return permuteRows(sorted, pos) as tf.Tensor4D;
+  });
+}

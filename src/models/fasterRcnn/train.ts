@@ -1,0 +1,74 @@
+/**
+ * One detector training step and its learning-rate schedule: SGD with momentum 0.9 and weight
+ * decay 1e-4 on every parameter (MMDetection's optimizer for faster_rcnn_r50_fpn), linear warm-up
+ * then cosine decay.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../rng.js';
+import type { DetectionTarget, FasterRcnn, ImageSizes } from './detector.js';
+
+/** Loss values of one step (plain numbers, already read back). */
+export interface StepLosses {
+  total: number;
+  rpnCls: number;
+  rpnBox: number;
+  roiCls: number;
+  roiBox: number;
+}
+
+/**
+ * Computes the losses, adds `weightDecay * w` to every gradient (PyTorch SGD's coupled decay) and
+ * applies the optimizer. Leaves the tensor count unchanged (apart from optimizer slots created on
+ * the first step). Throws on a non-finite loss, naming the step.
+ * @param optimizer e.g. `tf.train.momentum(lr, 0.9)` (same update as torch.optim.SGD).
+ */
+export function detectionTrainStep(model: FasterRcnn, optimizer: tf.Optimizer, images: tf.Tensor4D, targets: DetectionTarget[], opts: ImageSizes & { weightDecay?: number; rng?: Rng; step?: number } = {}): StepLosses {
+  const wd = opts.weightDecay ?? 1e-4;
+  const vars = model.trainableVariables();
+  let parts: tf.Scalar[] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const l = model.loss(images, targets, opts);
+    parts = [l.rpnCls, l.rpnBox, l.roiCls, l.roiBox].map((t) => tf.keep(t));
+    return l.total;
+  }, vars);
+  const [rpnCls, rpnBox, roiCls, roiBox] = parts.map((t) => t.dataSync()[0]!);
+  const total = value.dataSync()[0]!;
+  if (!Number.isFinite(total)) {
+    tf.dispose([value, ...parts, ...Object.values(grads)]);
+    throw new Error(`detectionTrainStep: loss is ${total} at step ${opts.step ?? '?'} (rpnCls ${rpnCls}, rpnBox ${rpnBox}, roiCls ${roiCls}, roiBox ${roiBox})`);
+  }
+  tf.tidy(() => {
+    const decayed: Record<string, tf.Tensor> = {};
+    for (const v of vars) {
+      const g = grads[v.name];
+      if (g) decayed[v.name] = wd > 0 ? tf.add(g, tf.mul(v, wd)) : g;
+    }
+    optimizer.applyGradients(decayed as tf.NamedTensorMap);
+  });
+  tf.dispose([value, ...parts, ...Object.values(grads)]);
+  return { total, rpnCls: rpnCls!, rpnBox: rpnBox!, roiCls: roiCls!, roiBox: roiBox! };
+}
+
+/** Schedule settings: MMDetection-style linear warm-up from `warmupStartFactor * baseLr`, then cosine to `minLr`. */
+export interface WarmupCosineOptions {
+  baseLr: number;
+  totalSteps: number;
+  warmupSteps: number;
+  /** Warm-up starts at this fraction of baseLr (MMDetection: 0.001). */
+  warmupStartFactor?: number;
+  minLr?: number;
+}
+
+/**
+ * Learning rate at `step` (0-based): linear from `warmupStartFactor * baseLr` to `baseLr` over the
+ * warm-up steps, then `minLr + (baseLr - minLr) * (1 + cos(pi * t)) / 2` with t the fraction of the
+ * remaining steps done.
+ */
+export function warmupCosineLr(step: number, o: WarmupCosineOptions): number {
+  const start = o.warmupStartFactor ?? 0.001;
+  const minLr = o.minLr ?? 0;
+  if (step < o.warmupSteps) return o.baseLr * (start + ((1 - start) * step) / o.warmupSteps);
+  const span = Math.max(o.totalSteps - o.warmupSteps, 1);
+  const t = Math.min((step - o.warmupSteps) / span, 1);
+  return minLr + ((o.baseLr - minLr) * (1 + Math.cos(Math.PI * t))) / 2;
+}

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { mapRoiLevels, multiLevelRoiAlign, roiAlign } from '../../../src/models/fasterRcnn/roiAlign.js';
+import { assertAllClose, loadReference } from '../../helpers/reference.js';
+
+// Outputs are float32 from torchvision; we accumulate in float32 too but in another order, so a
+// few ulps of the largest magnitudes (|x| < ~3 here) is the honest tolerance.
+const TOL = 2e-5;
+
+test('roiAlign reproduces torchvision 0.14.1 roi_align on every reference case (NHWC)', () => {
+  const ref = loadReference('roi_align');
+  assert.ok(ref.cases.length > 0);
+  for (const c of ref.cases) {
+    const i = c.input;
+    const before = tf.memory().numTensors;
+    const feats = tf.tensor4d(i.features_nhwc);
+    const out = roiAlign(feats, i.rois, { outputSize: i.output_size, spatialScale: i.spatial_scale, samplingRatio: i.sampling_ratio, aligned: i.aligned });
+    assert.deepEqual(out.shape, [i.rois.length, i.output_size[0], i.output_size[1], i.features_nhwc[0][0][0].length], c.name);
+    assertAllClose(out.arraySync(), c.expected.output_nhwc, TOL, c.name);
+    tf.dispose([feats, out]);
+    assert.equal(tf.memory().numTensors, before, `${c.name}: tensors leaked`);
+  }
+});
+
+test('roiAlign gradient is the exact transpose of the (linear) forward map', () => {
+  // RoIAlign is linear in the features, so d sum(out * R) / dF[j] = L(F + e_j) - L(F) exactly
+  // (up to float32 rounding). Boxes cover inside, border-straddling and outside cases.
+  const f = tf.randomNormal([2, 5, 6, 2], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const rois = [[0, 1, 1, 9, 7], [1, -3, 2, 30, 12], [0, 10, 10, 40, 40], [1, 2.5, 3.5, 3, 4]];
+  const opts = { outputSize: [2, 3] as [number, number], spatialScale: 0.5, samplingRatio: -1, aligned: true };
+  const r = tf.randomNormal([4, 2, 3, 2], 0, 1, 'float32', 9);
+  const loss = (x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, opts), r));
+  const grad = tf.grad(loss)(f);
+  const g = grad.dataSync();
+  const base = loss(f).dataSync()[0]!;
+  const fv = f.dataSync();
+  for (let j = 0; j < f.size; j++) {
+    const e = fv.slice();
+    e[j]! += 1;
+    const bumped = tf.tensor4d(e, f.shape);
+    const diff = loss(bumped).dataSync()[0]! - base;
+    assert.ok(Math.abs(diff - g[j]!) < 1e-4, `grad[${j}] = ${g[j]} vs difference ${diff}`);
+    bumped.dispose();
+  }
+  tf.dispose([f, r, grad]);
+});
+
+test('roiAlign: an RoI of one whole cell with one sample reads that cell; no RoIs gives [0, ph, pw, C]', () => {
+  // aligned=true shifts by half a cell, so box [2, 1, 3, 2] at scale 1 has its single sample at the
+  // centre (2, 1) of the sampled area, i.e. exactly on feature cell (y=1, x=2).
+  const f = tf.tensor4d([...Array(12).keys()], [1, 3, 4, 1]);
+  const out = roiAlign(f, [[0, 2, 1, 3, 2]], { outputSize: [1, 1], spatialScale: 1, samplingRatio: 1, aligned: true });
+  assert.deepEqual(out.arraySync(), [[[[6]]]]);
+  const none = roiAlign(f, [], { outputSize: [7, 7], spatialScale: 1, samplingRatio: 0, aligned: true });
+  assert.deepEqual(none.shape, [0, 7, 7, 1]);
+  assert.throws(() => roiAlign(f, [[1, 0, 0, 1, 1]], { outputSize: [1, 1], spatialScale: 1, samplingRatio: 1, aligned: true }), /batch index/);
+  tf.dispose([f, out, none]);
+});
+
+test('mapRoiLevels reproduces the MMDetection level rule (det_components.json roi_level_mapping)', () => {
+  const c = loadReference('det_components').cases.find((x) => x.name === 'roi_level_mapping');
+  assert.ok(c);
+  assert.deepEqual(mapRoiLevels(c.input.boxes_xyxy), c.expected.mmdet_level_index_float64);
+});
+
+test('multiLevelRoiAlign pools each RoI from its own level and keeps input order', () => {
+  // Level l is filled with the constant l + 1, so each output equals its RoI's level + 1.
+  const feats = [80, 40, 20, 10].map((s, l) => tf.fill([1, s, s, 1], l + 1) as tf.Tensor4D);
+  const rois = [[0, 0, 0, 300, 300], [0, 0, 0, 20, 20], [0, 0, 0, 150, 150], [0, 0, 0, 60, 60]];
+  const out = multiLevelRoiAlign(feats, rois, { strides: [4, 8, 16, 32], outputSize: [2, 2], samplingRatio: 2, aligned: false, finestScale: 56 });
+  const firstCell = (out.arraySync() as number[][][][]).map((r) => r[0]![0]![0]);
+  assert.deepEqual(firstCell, [3, 1, 2, 1]);
+  // and the gradient reaches every level that was used (each output cell is a mean: weights sum to 1)
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    tf.sum(multiLevelRoiAlign([a, b, c, feats[3]!] as tf.Tensor4D[], rois, { strides: [4, 8, 16, 32], outputSize: [2, 2], samplingRatio: 2, aligned: false, finestScale: 56 })))(feats.slice(0, 3));
+  const sums = grads.map((g) => g.sum().dataSync()[0]!);
+  assert.deepEqual(sums.map((v) => Math.round(v)), [8, 4, 4]); // 2 RoIs x 4 cells on P2, 1 x 4 on P3, P4
+  tf.dispose([...feats, out, ...grads]);
+});
