@@ -75,6 +75,8 @@ function im2col(x: tf.Tensor4D, k: number, stride: number, outH: number, outW: n
  * step ~20x over everything else.
  */
 function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D {
+  // Only plain tfjs `cpu` needs the detour: cxr-cpu and tfjs-node have fast native filter gradients.
+  if (tf.getBackend() !== 'cpu') return tf.conv2d(x, filter, stride, 'same');
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[2] as tf.GradSaveFunc;
     const value = tf.conv2d(args[0] as tf.Tensor4D, args[1] as tf.Tensor4D, stride, 'same');

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { FasterRcnn, type FasterRcnnOptions } from '../../../src/models/fasterRcnn/detector.js';
@@ -7,6 +7,12 @@ import { detectionTrainStep, warmupCosineLr } from '../../../src/models/fasterRc
 import { evaluateDetections } from '../../../src/metrics/map/index.js';
 import { makeRng } from '../../../src/rng.js';
 import { makePhantoms } from './phantoms.js';
+import { initEngine } from '../../../src/engine.js';
+
+// The fastest backend that loads (cxr-cpu where the native addon is built): training here is real work.
+before(async () => {
+  await initEngine('auto');
+});
 
 // Small widths for a CPU test; everything else is MMDetection's default except the proposal counts.
 const SMALL: Partial<FasterRcnnOptions> = {
