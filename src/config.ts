@@ -84,6 +84,33 @@ export interface LinearEvalConfig {
   endToEnd: { epochs: number; batchSize: number; lr: number; backboneLrScale: number; weightDecay: number };
 }
 
+/** Faster R-CNN + FPN fine-tuning on the fused VinDr boxes (notebook 04). */
+export interface DetectionConfig {
+  /** Square input sides (the paper: 224 and 640); images are resized keeping aspect, then padded. */
+  inputSizes: number[];
+  epochs: number;
+  batchSize: number;
+  /** SGD momentum 0.9, linear warm-up then cosine (the authors: 0.005 at batch 32). */
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  /** FPN and box-head widths (MMDetection: 256 and 1024); smaller in smoke/demo. */
+  fpnChannels: number;
+  boxFcWidth: number;
+  /** Proposals kept per image before/after NMS in training and at test (MMDetection: 2000/1000, 1000/1000). */
+  rpnPreNmsTopNTrain: number;
+  rpnPostNmsTopNTrain: number;
+  rpnPreNmsTopNTest: number;
+  rpnPostNmsTopNTest: number;
+  /** RoIs sampled per image for the box head (512). */
+  boxBatchSizePerImage: number;
+  /** MMDetection's ResNet settings: BatchNorm in eval mode, the stem and stage 1 frozen. */
+  normEval: boolean;
+  frozenStages: number;
+  /** Bootstrap resamples of the test images for the per-run confidence interval. */
+  bootstrap: number;
+}
+
 export interface PlotConfig {
   /** Default figure size in CSS pixels (also the PNG size). */
   width: number;
@@ -155,6 +182,7 @@ export interface Config {
   pretrain: PretrainConfig;
   proxy: ProxyPretrainConfig;
   linearEval: LinearEvalConfig;
+  detection: DetectionConfig;
   cam: CamConfig;
   plots: PlotConfig;
 }
@@ -172,7 +200,7 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval' | 'cam'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
+type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval' | 'cam' | 'detection'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
@@ -186,6 +214,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
+    detection: { inputSizes: [96], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, fpnChannels: 32, boxFcWidth: 128,
+      rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
     cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
@@ -199,6 +229,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 5, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
+    detection: { inputSizes: [128, 192], epochs: 6, batchSize: 8, lr: 0.01, warmupSteps: 20, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
+      rpnPreNmsTopNTrain: 1000, rpnPostNmsTopNTrain: 500, rpnPreNmsTopNTest: 500, rpnPostNmsTopNTest: 300, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
     cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
@@ -215,6 +247,9 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // The authors: 30 epochs, batch 64, classifier lr 0.3-0.5; the backbone lr for end-to-end is ours.
     linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6 } },
+    // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
+    detection: { inputSizes: [224, 640], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, fpnChannels: 256, boxFcWidth: 1024,
+      rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
     cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15 },
   },
 };
@@ -287,6 +322,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
     cam: { ...sizes.cam },
+    detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes] },
     plots: {
       width: 900,
       height: 500,
@@ -309,6 +345,7 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.pretrain) out.pretrain = { ...base.pretrain, ...o.pretrain };
   if (o.proxy) out.proxy = { ...base.proxy, ...o.proxy };
   if (o.linearEval) out.linearEval = { ...base.linearEval, ...o.linearEval };
+  if (o.detection) out.detection = { ...base.detection, ...o.detection };
   if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
   if (!CAM_LAYERS.includes(out.cam.targetLayer)) throw new Error(`config: cam.targetLayer ${out.cam.targetLayer} is not one of ${CAM_LAYERS.join(', ')}`);

@@ -27,6 +27,8 @@ export * from './train/linearProbe.js';
 export * from './train/linearEval.js';
 export * from './plots/linearEval.js';
 export * from './paper.js';
+export * from './train/detectionRun.js';
+export * from './plots/detection.js';
 export * from './train/schedule.js';
 export * from './train/sgd.js';
 export { renderFilm, type PhantomFilm } from './data/phantom/render.js';

@@ -1,0 +1,279 @@
+/**
+ * Phase two of the paper as notebook 04 runs it: Faster R-CNN + FPN on each pretrained backbone,
+ * fine-tuned on the fused VinDr boxes, mAP@0.5 on validation after every epoch and on test at the
+ * end. Every finished run is saved at once, so an interrupted notebook resumes where it stopped.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config.js';
+import { fusedSplitPaths, readFusedCsv } from '../data/annotations.js';
+import { readImage, resizeImage } from '../data/images.js';
+import { IssueLog } from '../data/issues.js';
+import { VINDR_NO_FINDING } from '../data/labels.js';
+import type { VindrDataset } from '../data/vindr.js';
+import { writeJsonAtomic } from '../io.js';
+import { bootstrapCi } from '../metrics/ci.js';
+import { evaluateDetections } from '../metrics/map/index.js';
+import { loadBackbone, pretrainFingerprint, type BackboneInit } from '../models/backbones.js';
+import type { Backbone } from '../models/fasterRcnn/backbone.js';
+import { FasterRcnn } from '../models/fasterRcnn/detector.js';
+import type { Detections } from '../models/fasterRcnn/roiHeads.js';
+import { detectionTrainStep, warmupCosineLr } from '../models/fasterRcnn/train.js';
+import type { ResNet } from '../models/resnet.js';
+import { assignTensors, readCheckpoint, saveCheckpoint } from '../models/weights.js';
+import type { Rng } from '../rng.js';
+
+/** One image of a detection split: pixels on disk and fused boxes in original pixels. */
+export interface DetImage {
+  imageId: string;
+  path: string;
+  width: number;
+  height: number;
+  boxes: number[][];
+  labels: number[];
+}
+
+/** The train / val / test images notebook 02 wrote, joined with the image files. */
+export function detectionSplits(config: Config, vindr: VindrDataset): Record<'train' | 'val' | 'test', DetImage[]> {
+  const paths = new Map(vindr.images.filter((im) => im.path).map((im) => [im.imageId, im.path!]));
+  const out = {} as Record<'train' | 'val' | 'test', DetImage[]>;
+  for (const split of ['train', 'val', 'test'] as const) {
+    const csv = fusedSplitPaths(config.paths.results, split).csv;
+    if (!existsSync(csv)) throw new Error(`missing ${csv}: run notebook 02_wbf first (profile ${config.profile})`);
+    const log = new IssueLog();
+    const fused = readFusedCsv(csv, log);
+    if (log.issues.length) throw new Error(`${csv}: ${log.issues.length} unreadable row(s), e.g. line ${log.issues[0]!.line}: ${log.issues[0]!.reason}`);
+    out[split] = fused.map((f) => {
+      const path = paths.get(f.imageId);
+      if (!path) throw new Error(`${csv}: image ${f.imageId} has no file in ${vindr.dir}`);
+      return { imageId: f.imageId, path, width: f.width, height: f.height, boxes: f.boxes, labels: f.labels };
+    });
+  }
+  return out;
+}
+
+/** A split's images resized to `size`×`size` (square, as the paper's 224×224 and 640×640) with boxes scaled to match. */
+export interface DetBatchSet {
+  images: tf.Tensor4D;
+  targets: { boxes: number[][]; labels: number[] }[];
+  ids: string[];
+}
+
+/** Reads and resizes every image of a split into one tensor (small sets; the paper profile streams instead). */
+export async function loadDetectionSet(images: readonly DetImage[], size: number): Promise<DetBatchSet> {
+  const buf = new Float32Array(images.length * size * size);
+  for (let i = 0; i < images.length; i++) {
+    const img = resizeImage(await readImage(images[i]!.path), size, size);
+    buf.set(img.data, i * size * size);
+  }
+  return {
+    images: tf.tensor4d(buf, [images.length, size, size, 1]),
+    targets: images.map((im) => {
+      const sx = size / im.width;
+      const sy = size / im.height;
+      return { boxes: im.boxes.map((b) => [b[0]! * sx, b[1]! * sy, b[2]! * sx, b[3]! * sy]), labels: [...im.labels] };
+    }),
+    ids: images.map((im) => im.imageId),
+  };
+}
+
+/**
+ * The ResNet as the detector's backbone, with MMDetection's ResNet settings: `frozenStages` (the stem
+ * and the first `n` stages get no updates) and `normEval` (BatchNorm uses its running statistics
+ * while fine-tuning, since detection batches are too small for good batch statistics).
+ */
+export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozenStages: number }): Backbone {
+  const frozen = (name: string): boolean =>
+    opts.frozenStages >= 0 && (name.startsWith('conv1.') || name.startsWith('bn1.') || Array.from({ length: opts.frozenStages }, (_, i) => `layer${i + 1}.`).some((p) => name.startsWith(p)));
+  resnet.store.freeze(frozen);
+  return {
+    channels: resnet.featureChannels,
+    forward: (x, { training }) => {
+      const f = resnet.forward(x, { training: training && !opts.normEval });
+      f.pooled.dispose();
+      f.logits?.dispose();
+      return { c2: f.c2, c3: f.c3, c4: f.c4, c5: f.c5 };
+    },
+    trainableVariables: () => resnet.store.trainable().map((p) => p.variable),
+  };
+}
+
+/** A detector on the `init` backbone with the config's sizes (14 VinDr classes). */
+export function buildDetector(config: Config, init: BackboneInit, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
+  const d = config.detection;
+  const resnet = loadBackbone(config, init, rng.fork('backbone'));
+  const detector = new FasterRcnn(resnetBackbone(resnet, d), {
+    numClasses: VINDR_NO_FINDING, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
+    rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain, rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
+  }, rng.fork('heads'));
+  return { detector, resnet };
+}
+
+/** Detections for every image of a set, in batches, eval mode. */
+export function detectAll(detector: FasterRcnn, set: DetBatchSet, batchSize: number): Detections[] {
+  const out: Detections[] = [];
+  const n = set.images.shape[0];
+  for (let s = 0; s < n; s += batchSize) {
+    const x = set.images.slice([s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]);
+    out.push(...detector.detect(x));
+    x.dispose();
+  }
+  return out;
+}
+
+/** mAP@0.5, COCO-style (101-point interpolation, 100 detections per image, classes with ground truth). */
+export function map50(dets: Detections[], set: DetBatchSet): { map: number; perClass: (number | null)[] } {
+  return evaluateDetections(dets, set.targets, { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 });
+}
+
+/** One fine-tuning run. */
+export interface DetectionRun {
+  init: BackboneInit;
+  seed: number;
+  inputSize: number;
+  epochs: { epoch: number; loss: number; valMap: number }[];
+  /** Validation mAP50 after the last epoch. */
+  valMap: number;
+  testMap: number;
+  testPerClass: (number | null)[];
+  /** Percentile bootstrap over test images of this run's test mAP50. */
+  testBootstrap: { low: number; high: number; iterations: number };
+  seconds: number;
+}
+
+function runKey(config: Config, init: BackboneInit, size: number, seed: number): string {
+  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), det: config.detection, wbf: config.wbf })).digest('hex').slice(0, 10);
+  return `${init}_${size}px_seed${seed}-${fp}`;
+}
+
+/** Where a run's result and (for the first seed) its detector weights are kept. */
+export function detectionRunPaths(config: Config, init: BackboneInit, size: number, seed: number): { result: string; weights: string } {
+  const key = runKey(config, init, size, seed);
+  return { result: join(config.paths.results, '04_detection', 'runs', `${key}.json`), weights: join(config.paths.checkpoints, `detector_${key}.safetensors`) };
+}
+
+function detectorTensors(resnet: ResNet, detector: FasterRcnn): Map<string, tf.Tensor> {
+  const m = new Map<string, tf.Tensor>(resnet.store.all().map((p) => [`backbone.${p.name}`, p.variable]));
+  [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()].forEach((v, i) => m.set(`head.${i}`, v));
+  return m;
+}
+
+/** Saves a trained detector (backbone by name, heads by position: the same config rebuilds the same list). */
+export function saveDetector(path: string, resnet: ResNet, detector: FasterRcnn, state: Record<string, unknown>): void {
+  saveCheckpoint(path, detectorTensors(resnet, detector), state);
+}
+
+/** Rebuilds the detector of a finished run (notebook 06). */
+export function loadDetector(config: Config, init: BackboneInit, size: number, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
+  const seed = config.seeds[0]!;
+  const { weights } = detectionRunPaths(config, init, size, seed);
+  if (!existsSync(weights)) throw new Error(`detector '${init}' at ${size}px not found (${weights}): run notebook 04_detection first (profile ${config.profile})`);
+  const built = buildDetector(config, init, rng);
+  const target = detectorTensors(built.resnet, built.detector) as Map<string, tf.Variable>;
+  assignTensors(target, readCheckpoint(weights).tensors, weights);
+  return built;
+}
+
+/**
+ * Fine-tunes one detector: SGD momentum 0.9 with weight decay, warm-up then cosine, horizontal
+ * flips with probability 0.5; validation mAP50 after each epoch, test mAP50 (with a bootstrap CI
+ * over test images) at the end.
+ */
+export function trainDetector(
+  config: Config,
+  init: BackboneInit,
+  seed: number,
+  sets: { train: DetBatchSet; val: DetBatchSet; test: DetBatchSet },
+  rng: Rng,
+  opts: { log?: (line: string) => void; save?: string } = {},
+): DetectionRun {
+  const d = config.detection;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const size = sets.train.images.shape[1];
+  const t0 = performance.now();
+  const { detector, resnet } = buildDetector(config, init, rng);
+  const optimizer = tf.train.momentum(d.lr, 0.9);
+  const n = sets.train.images.shape[0];
+  const stepsPerEpoch = Math.ceil(n / d.batchSize);
+  const total = stepsPerEpoch * d.epochs;
+  const order = [...Array(n).keys()];
+  const shuffle = rng.fork('order');
+  const epochs: DetectionRun['epochs'] = [];
+  let step = 0;
+  try {
+    for (let e = 1; e <= d.epochs; e++) {
+      shuffle.shuffle(order);
+      let lossSum = 0;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        const idx = order.slice(b * d.batchSize, (b + 1) * d.batchSize);
+        const flip = shuffle.next() < 0.5;
+        const x = tf.tidy(() => {
+          const g = tf.gather(sets.train.images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D;
+          return flip ? (tf.reverse(g, 2) as tf.Tensor4D) : g;
+        });
+        const targets = idx.map((i) => {
+          const t = sets.train.targets[i]!;
+          return flip ? { boxes: t.boxes.map((bx) => [size - bx[2]!, bx[1]!, size - bx[0]!, bx[3]!]), labels: t.labels } : t;
+        });
+        optimizer.setLearningRate(warmupCosineLr(step, { baseLr: d.lr, totalSteps: total, warmupSteps: d.warmupSteps }));
+        const l = detectionTrainStep(detector, optimizer, x, targets, { weightDecay: d.weightDecay, rng: rng.fork(`step:${step}`), step });
+        x.dispose();
+        lossSum += l.total;
+        step++;
+      }
+      const valMap = map50(detectAll(detector, sets.val, d.batchSize), sets.val).map;
+      epochs.push({ epoch: e, loss: lossSum / stepsPerEpoch, valMap });
+      log(`  ${init} ${size}px seed ${seed}: epoch ${e}/${d.epochs} loss ${(lossSum / stepsPerEpoch).toFixed(4)} val mAP50 ${valMap.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)}s)`);
+    }
+    const dets = detectAll(detector, sets.test, d.batchSize);
+    const test = map50(dets, sets.test);
+    const bs = bootstrapCi(
+      (idx) => evaluateDetections(idx.map((i) => dets[i]!), idx.map((i) => sets.test.targets[i]!), { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 }).map,
+      { n: dets.length, rng: rng.fork('bootstrap'), iterations: d.bootstrap },
+    );
+    if (opts.save) saveDetector(opts.save, resnet, detector, { init, seed, inputSize: size });
+    return {
+      init, seed, inputSize: size, epochs, valMap: epochs[epochs.length - 1]!.valMap, testMap: test.map, testPerClass: test.perClass,
+      testBootstrap: { low: bs.low, high: bs.high, iterations: bs.iterations }, seconds: Math.round((performance.now() - t0) / 100) / 10,
+    };
+  } finally {
+    optimizer.dispose();
+    for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
+    resnet.dispose();
+  }
+}
+
+/**
+ * Every setting: backbone inits × input sizes × seeds. A run whose result file exists (same
+ * settings) is read back instead of retrained; each new run is saved as soon as it finishes, and
+ * the first seed's detectors are kept for notebook 06.
+ */
+export async function runDetection(config: Config, vindr: VindrDataset, opts: { inits: BackboneInit[]; rng: Rng; log?: (line: string) => void }): Promise<DetectionRun[]> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const splits = detectionSplits(config, vindr);
+  const runs: DetectionRun[] = [];
+  for (const size of config.detection.inputSizes) {
+    const sets = { train: await loadDetectionSet(splits.train, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
+    try {
+      for (const init of opts.inits) {
+        for (const seed of config.seeds) {
+          const p = detectionRunPaths(config, init, size, seed);
+          if (existsSync(p.result)) {
+            runs.push(JSON.parse(readFileSync(p.result, 'utf8')) as DetectionRun);
+            log(`${init} ${size}px seed ${seed}: already done (${p.result})`);
+            continue;
+          }
+          const r = trainDetector(config, init, seed, sets, opts.rng.fork(`${init}:${size}:${seed}`), { log, save: seed === config.seeds[0] ? p.weights : undefined });
+          writeJsonAtomic(p.result, r);
+          runs.push(r);
+          log(`${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} (bootstrap 95% CI ${r.testBootstrap.low.toFixed(4)}–${r.testBootstrap.high.toFixed(4)}), ${r.seconds}s`);
+        }
+      }
+    } finally {
+      tf.dispose([sets.train.images, sets.val.images, sets.test.images]);
+    }
+  }
+  return runs;
+}
