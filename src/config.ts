@@ -151,6 +151,8 @@ export interface CamConfig {
   iouThr: number;
   /** Pointing game: the heat map's peak counts as a hit this many pixels outside a box (Zhang et al. use 15 at ~224 px; scaled with the image). */
   pointingTolerance: number;
+  /** Test images scored for the localisation comparison (those with ground-truth boxes, in order). */
+  images: number;
 }
 
 export interface Paths {
@@ -216,7 +218,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
     detection: { inputSizes: [96], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, fpnChannels: 32, boxFcWidth: 128,
       rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
-    cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4 },
+    cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -231,7 +233,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 5, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
     detection: { inputSizes: [128, 192], epochs: 6, batchSize: 8, lr: 0.01, warmupSteps: 20, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 1000, rpnPostNmsTopNTrain: 500, rpnPreNmsTopNTest: 500, rpnPostNmsTopNTest: 300, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
-    cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8 },
+    cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8, images: 12 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -250,7 +252,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
     detection: { inputSizes: [224, 640], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, fpnChannels: 256, boxFcWidth: 1024,
       rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
-    cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15 },
+    cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15, images: 100 },
   },
 };
 

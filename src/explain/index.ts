@@ -2,3 +2,5 @@
 export * from './ablationCam.js';
 export * from './detectorTarget.js';
 export * from './localisation.js';
+export * from './detectorLayers.js';
+export * from './camRun.js';

@@ -116,16 +116,32 @@ export class ResNet {
     }
     return tf.tidy((): tf.TensorContainer => {
       const s = this.store;
-      const training = opts.training;
-      const upd = opts.updateStats ?? true;
-      const bn = (prefix: string, t: tf.Tensor): tf.Tensor4D => batchNorm(s, prefix, t, training, upd) as tf.Tensor4D;
-      const conv = (name: string, t: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D =>
-        tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D;
+      const { bn, conv } = this.ops(opts);
       // Explicit symmetric padding as torch (tfjs 'same' pads asymmetrically at stride 2).
       let h = tf.relu(bn('bn1', conv('conv1.weight', x, 2, 3)));
       h = tf.maxPool(h, 3, 2, 1);
+      const feats = this.stagesFrom(h, 0, opts);
+      const pooled = tf.mean(feats[3]!, [1, 2]) as tf.Tensor2D;
+      const out: ResNetFeatures = { c2: feats[0]!, c3: feats[1]!, c4: feats[2]!, c5: feats[3]!, pooled };
+      if (s.has('fc.weight')) {
+        out.logits = tf.add(tf.matMul(pooled, s.get('fc.weight') as tf.Tensor2D), s.get('fc.bias')) as tf.Tensor2D;
+      }
+      return out as unknown as tf.TensorContainer;
+    }) as unknown as ResNetFeatures;
+  }
+
+  /**
+   * Runs stages `first`..3 (torchvision `layer{first+1}`..`layer4`) on `h`, the input of stage
+   * `first` (for `first` 0: the max-pooled stem output). Returns the output of each stage run. Used
+   * to continue the network from an intermediate layer (Ablation-CAM). The caller owns the tensors.
+   */
+  stagesFrom(h: tf.Tensor4D, first: number, opts: ForwardOptions): tf.Tensor4D[] {
+    if (!(Number.isInteger(first) && first >= 0 && first <= 3)) throw new Error(`ResNet.stagesFrom: first stage must be 0..3, got ${first}`);
+    return tf.tidy(() => {
+      const s = this.store;
+      const { bn, conv } = this.ops(opts);
       const feats: tf.Tensor4D[] = [];
-      for (let stage = 0; stage < 4; stage++) {
+      for (let stage = first; stage < 4; stage++) {
         for (let b = 0; b < this.options.blocks[stage]!; b++) {
           const p = `layer${stage + 1}.${b}`;
           const stride = b === 0 && stage > 0 ? 2 : 1;
@@ -140,13 +156,20 @@ export class ResNet {
         }
         feats.push(h);
       }
-      const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
-      const out: ResNetFeatures = { c2: feats[0]!, c3: feats[1]!, c4: feats[2]!, c5: feats[3]!, pooled };
-      if (s.has('fc.weight')) {
-        out.logits = tf.add(tf.matMul(pooled, s.get('fc.weight') as tf.Tensor2D), s.get('fc.bias')) as tf.Tensor2D;
-      }
-      return out as unknown as tf.TensorContainer;
-    }) as unknown as ResNetFeatures;
+      return feats;
+    });
+  }
+
+  private ops(opts: ForwardOptions): {
+    bn: (prefix: string, t: tf.Tensor) => tf.Tensor4D;
+    conv: (name: string, t: tf.Tensor4D, stride: number, pad: number) => tf.Tensor4D;
+  } {
+    const s = this.store;
+    const upd = opts.updateStats ?? true;
+    return {
+      bn: (prefix, t) => batchNorm(s, prefix, t, opts.training, upd) as tf.Tensor4D,
+      conv: (name, t, stride, pad) => tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D,
+    };
   }
 
   /** Trainable variables (not frozen, not running statistics), for optimizers. */

@@ -135,7 +135,7 @@ export function camGridFigure(rows: readonly CamGridRow[], opts: CamStyle & { co
   rows.forEach((r, i) => {
     if (r.cells.length !== nCols) throw new Error(`camGridFigure: row ${i} (${r.label}) has ${r.cells.length} cells for ${nCols} columns`);
   });
-  const cell = opts.cellSize ?? 260;
+  const cell = opts.cellSize ?? 300;
   const gap = 0.02;
   const colW = (1 - gap * (nCols - 1)) / nCols;
   const rowH = (1 - gap * (nRows - 1)) / nRows;
@@ -165,7 +165,7 @@ export function camGridFigure(rows: readonly CamGridRow[], opts: CamStyle & { co
   data.push({ type: 'scatter', mode: 'lines', x: [null], y: [null], name: 'detected', line: { color: PRED_COLOR, dash: 'dash', width: 2 } } as Data);
   return {
     data,
-    layout: baseLayout(opts.title ?? 'Fig. 5 — Ablation-CAM heat maps of the detected boxes, by backbone (ground truth solid, detections dashed)', {
+    layout: baseLayout(opts.title ?? 'Fig. 5 — Ablation-CAM heat maps by backbone', {
       width: cell * nCols + 200,
       height: cell * nRows + 110,
       margin: { l: 40, r: 20, t: 80, b: 30 },
@@ -175,4 +175,51 @@ export function camGridFigure(rows: readonly CamGridRow[], opts: CamStyle & { co
       ...axes,
     } as Partial<Layout>),
   };
+}
+
+/** Grid rows for Fig. 5 from notebook 06's heat maps (cells in the order of the images' backbones). */
+export function camGridRows(images: readonly { imageId: string; split: string; pixels: ArrayLike<number>; size: number; gtBoxes: number[][]; cells: readonly { cam: CamMap; score: number; localisation: { mass: number }; detections: { box: number[]; label: string; score: number }[] }[] }[]): CamGridRow[] {
+  return images.map((im) => ({
+    label: `${im.split} ${im.imageId.slice(0, 10)}`,
+    image: im.pixels,
+    width: im.size,
+    height: im.size,
+    gtBoxes: im.gtBoxes,
+    cells: im.cells.map((c) => ({
+      cam: c.cam,
+      predBoxes: c.detections.map((d) => ({ box: d.box, label: d.label, score: d.score })),
+      note: c.score > 0 ? `mass in truth ${c.localisation.mass.toFixed(2)}` : 'no matching detection',
+    })),
+  }));
+}
+
+/** The localisation comparison as a table: each backbone's mean with its 95 % CI, the paired difference, chance. */
+export function localisationTable(
+  cmp: { n: number; chance: number; mass: PairedLike; hit: PairedLike },
+  names: [string, string],
+): { columns: string[]; rows: (string | number | null)[][] } {
+  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+  const row = (metric: string, p: PairedLike, chance: string): (string | number | null)[] => [
+    metric,
+    `${f(p.a.mean)} (${f(p.a.low)}, ${f(p.a.high)})`,
+    `${f(p.b.mean)} (${f(p.b.low)}, ${f(p.b.high)})`,
+    `${f(p.diff.mean)} (t: ${f(p.diff.t.low)}, ${f(p.diff.t.high)}; bootstrap: ${f(p.diff.bootstrap.low)}, ${f(p.diff.bootstrap.high)})`,
+    chance,
+    cmp.n,
+  ];
+  return {
+    columns: ['measure', `${names[0]} (95% CI)`, `${names[1]} (95% CI)`, `difference ${names[0]} − ${names[1]} (95% CI)`, 'chance', 'images'],
+    rows: [row('heat-map mass inside the ground-truth boxes', cmp.mass, f(cmp.chance)), row('pointing game hit rate', cmp.hit, '—')],
+  };
+}
+
+interface IntervalLike {
+  mean: number;
+  low: number;
+  high: number;
+}
+interface PairedLike {
+  a: IntervalLike;
+  b: IntervalLike;
+  diff: { mean: number; t: IntervalLike; bootstrap: { low: number; high: number } };
 }

@@ -199,12 +199,30 @@ export class FasterRcnn {
     const sizes = this.sizes(images, opts);
     const { feats, paddedHw } = this.features(images, false);
     try {
-      const out = this.rpn.forward(feats);
-      const props = this.rpn.proposals(out, this.anchors(feats, paddedHw), sizes, false).map((p) => p.boxes);
-      tf.dispose([out.logits, out.deltas]);
-      return this.roiHeads.detect(feats.slice(0, 4), props, sizes);
+      return this.detectFromFeatures(feats, paddedHw, sizes);
     } finally {
       tf.dispose(feats);
     }
+  }
+
+  /**
+   * Detections from backbone outputs C2–C5 computed elsewhere (e.g. with one layer's channels
+   * ablated, for Ablation-CAM). `paddedHw` is the (padded) input size they came from, `sizes` each
+   * image's unpadded size. Does not dispose its inputs.
+   */
+  detectFromBackbone(c: { c2: tf.Tensor4D; c3: tf.Tensor4D; c4: tf.Tensor4D; c5: tf.Tensor4D }, paddedHw: [number, number], sizes: [number, number][]): Detections[] {
+    const feats = this.fpn.forward([c.c2, c.c3, c.c4, c.c5]);
+    try {
+      return this.detectFromFeatures(feats, paddedHw, sizes);
+    } finally {
+      tf.dispose(feats);
+    }
+  }
+
+  private detectFromFeatures(feats: tf.Tensor4D[], paddedHw: [number, number], sizes: [number, number][]): Detections[] {
+    const out = this.rpn.forward(feats);
+    const props = this.rpn.proposals(out, this.anchors(feats, paddedHw), sizes, false).map((p) => p.boxes);
+    tf.dispose([out.logits, out.deltas]);
+    return this.roiHeads.detect(feats.slice(0, 4), props, sizes);
   }
 }
