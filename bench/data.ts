@@ -9,15 +9,8 @@ import { join } from 'node:path';
 import { imageBatches } from '../src/data/images.js';
 import { generateNihPhantom, generateVindrPhantom } from '../src/data/synthetic.js';
 import { loadVindr } from '../src/data/vindr.js';
+import type { BenchResult } from './registry.js';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  peer: string | null;
-  peerValue: number | null;
-  ratio: number | null;
-}
 
 const row = (name: string, value: number): BenchResult => ({ name, value: Math.round(value * 10) / 10, unit: 'images/s', peer: null, peerValue: null, ratio: null });
 

@@ -16,16 +16,8 @@ import { FasterRcnn } from '../src/models/fasterRcnn/detector.js';
 import { makeTinyBackbone } from '../src/models/fasterRcnn/backbone.js';
 import { detectionTrainStep } from '../src/models/fasterRcnn/train.js';
 import { makeRng } from '../src/rng.js';
+import type { BenchResult as BenchRow } from './registry.js';
 
-/** One bench row. */
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  peer: string;
-  peerValue: number | null;
-  ratio: number | null;
-}
 
 function peerTimes(sizes: number[]): Record<string, { train_ips: number; infer_ips: number }> | null {
   // build/bench/detection.js -> <repo>/bench/peers/...

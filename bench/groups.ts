@@ -3,15 +3,9 @@ import { convBench } from './conv.js';
 import type { BenchGroup, BenchResult } from './registry.js';
 import { resnetBench } from './resnet.js';
 
-type ModuleResult = Omit<BenchResult, 'peer'> & { peer: string | null };
-
 /** A group backed by a module exporting `run()` (loaded only when the group runs). */
-function moduleGroup(id: string, description: string, load: () => Promise<{ run(): Promise<ModuleResult[]> }>): BenchGroup {
-  return {
-    id,
-    description,
-    run: async () => (await (await load()).run()).map((r) => ({ ...r, peer: r.peer ?? 'none (no peer for this figure)' })),
-  };
+function moduleGroup(id: string, description: string, load: () => Promise<{ run(): Promise<BenchResult[]> }>): BenchGroup {
+  return { id, description, run: async () => (await load()).run() };
 }
 
 export const BENCH_GROUPS: BenchGroup[] = [
@@ -21,5 +15,6 @@ export const BENCH_GROUPS: BenchGroup[] = [
   moduleGroup('data', 'phantom generation and image loading throughput at 224 px', () => import('./data.js')),
   moduleGroup('wbf', 'Weighted Boxes Fusion of a VinDr-sized annotation set vs ensemble_boxes', () => import('./wbf.js')),
   moduleGroup('map', 'mAP@0.5 evaluation time vs MMDetection eval_map and pycocotools', () => import('./map.js')),
+  moduleGroup('detection', 'Faster R-CNN training and inference images/s at 224 and 640 px vs torchvision', () => import('./detection.js')),
   moduleGroup('cam', 'Ablation-CAM channels ablated per second vs the same loop in PyTorch', () => import('./cam.js')),
 ];

@@ -14,15 +14,8 @@ import { initEngine } from '../src/engine.js';
 import { makeRng } from '../src/rng.js';
 import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
 import { ResNet } from '../src/models/resnet.js';
+import type { BenchResult as PretrainBenchResult } from './registry.js';
 
-export interface PretrainBenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  peer: string;
-  peerValue: number | null;
-  ratio: number | null;
-}
 
 const PROJECTOR = [2048, 2048, 2048];
 

@@ -10,7 +10,8 @@ export interface BenchResult {
   name: string;
   value: number;
   unit: string;
-  peer: string;
+  /** The peer measured in the same run, or null where there is none (a message says why). */
+  peer: string | null;
   peerValue: number | null;
   ratio: number | null;
 }
@@ -23,12 +24,12 @@ export interface BenchGroup {
 }
 
 /** A result where higher is better (throughput): ratio = ours / peer. */
-export function faster(name: string, value: number, unit: string, peer: string, peerValue: number | null): BenchResult {
+export function faster(name: string, value: number, unit: string, peer: string | null, peerValue: number | null): BenchResult {
   return { name, value, unit, peer, peerValue, ratio: peerValue ? value / peerValue : null };
 }
 
 /** A result where lower is better (memory, time): ratio = peer / ours. */
-export function smaller(name: string, value: number, unit: string, peer: string, peerValue: number | null): BenchResult {
+export function smaller(name: string, value: number, unit: string, peer: string | null, peerValue: number | null): BenchResult {
   return { name, value, unit, peer, peerValue, ratio: peerValue ? peerValue / value : null };
 }
 

@@ -9,17 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** One benchmark measurement, beside the peer's measurement of the same work in the same run. */
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  /** Peer implementation measured, or null when it could not be run (a message says why). */
-  peer: string | null;
-  peerValue: number | null;
-  /** value / peerValue (so > 1 means faster for a rate, slower for a time); null without a peer. */
-  ratio: number | null;
-}
+export type { BenchResult } from '../registry.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
