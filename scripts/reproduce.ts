@@ -15,6 +15,7 @@ interface Args {
   profile: ProfileName;
   only: string[] | null;
   timeout: number;
+  quiet: boolean;
 }
 
 function fail(msg: string): never {
@@ -27,6 +28,7 @@ function parseArgs(argv: string[]): Args {
   let profile = (env && env !== '' ? env : 'demo') as ProfileName;
   let only: string[] | null = null;
   let timeout = 3600;
+  let quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -37,14 +39,15 @@ function parseArgs(argv: string[]): Args {
     if (a.startsWith('--profile')) profile = value() as ProfileName;
     else if (a.startsWith('--only')) only = value().split(',').map((s) => s.trim()).filter(Boolean);
     else if (a.startsWith('--timeout')) timeout = Number(value());
+    else if (a === '--quiet') quiet = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run reproduce -- [--profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS_PER_CELL]');
+      console.log('usage: npm run reproduce -- [--profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS_PER_CELL] [--quiet]');
       process.exit(0);
     } else fail(`unknown argument ${a} (try --help)`);
   }
   if (!PROFILE_NAMES.includes(profile)) fail(`profile '${profile}' is not one of ${PROFILE_NAMES.join(', ')}`);
   if (!(timeout > 0)) fail('--timeout must be a positive number of seconds');
-  return { profile, only, timeout };
+  return { profile, only, timeout, quiet };
 }
 
 /** A Python that has nbclient and nbformat (Debian's first: `python3` on PATH may be a bare pyenv one). */
@@ -109,7 +112,7 @@ function main(): void {
   };
   const r = spawnSync(
     py,
-    [join(root, 'scripts', 'run_notebooks.py'), '--kernel', KERNEL, '--out', out, '--timeout', String(args.timeout), ...notebooks.map((n) => join(nbDir, n))],
+    [join(root, 'scripts', 'run_notebooks.py'), '--kernel', KERNEL, '--out', out, '--timeout', String(args.timeout), ...(args.quiet ? [] : ['--echo']), ...notebooks.map((n) => join(nbDir, n))],
     { stdio: 'inherit', env },
   );
   if (r.error) fail(`could not start ${py}: ${r.error.message}`);

@@ -14,6 +14,18 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 
+class EchoingClient(NotebookClient):
+    """Echoes the cells' text output (progress lines of long training runs) to the terminal as it arrives."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "stream":
+            for line in content.get("text", "").splitlines():
+                if line.strip():
+                    print(f"      | {line[:160]}", flush=True)
+        return super().output(outs, msg, display_id, cell_index)
+
+
 def fmt(seconds):
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}m{s:02d}s" if m else f"{seconds:.1f}s"
@@ -32,6 +44,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     ap.add_argument("--display-kernel", default="tslab", help="kernelspec name recorded in the executed copies")
+    ap.add_argument("--echo", action="store_true", help="echo the cells' text output (progress) to the terminal")
     ap.add_argument("notebooks", nargs="+")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -53,7 +66,7 @@ def main():
             took = time.time() - state["t"]
             print(f"    cell {state['n']}/{len(code_cells)} {fmt(took):>7}  {first_line(cell.source)}", flush=True)
 
-        client = NotebookClient(
+        client = (EchoingClient if args.echo else NotebookClient)(
             nb,
             kernel_name=args.kernel,
             timeout=args.timeout,
