@@ -17,17 +17,45 @@ export interface CutDetector {
 }
 
 const STAGE: Partial<Record<CamLayer, number>> = { layer1: 0, layer2: 1, layer3: 2, layer4: 3 };
+const LEVEL: Partial<Record<CamLayer, number>> = { 'fpn.p2': 0, 'fpn.p3': 1, 'fpn.p4': 2, 'fpn.p5': 3 };
+
+/**
+ * The cut at an FPN output level: the level's activations are ablated and the other levels
+ * (P6 included, which the RPN reads from P5's max-pool in the unablated image) stay as computed.
+ */
+function cutAtLevel(detector: FasterRcnn, image: tf.Tensor4D, level: number): CutDetector {
+  const [, h, w] = image.shape;
+  const { feats, paddedHw } = detector.pyramid(image);
+  const activations = feats[level]!;
+  return {
+    activations,
+    detector: {
+      fromLayer: (acts) => {
+        const b = acts.shape[0];
+        const tiled = feats.map((f, i) => (i === level ? acts : (tf.tile(f, [b, 1, 1, 1]) as tf.Tensor4D)));
+        try {
+          return detector.detectFromPyramid(tiled, paddedHw, Array.from({ length: b }, () => [h, w] as [number, number]));
+        } finally {
+          tf.dispose(tiled.filter((t) => t !== acts));
+        }
+      },
+    },
+    dispose: () => tf.dispose(feats),
+  };
+}
 
 /**
  * @param image `[1, H, W, C]` with H and W multiples of 32 (the detector's size divisor), so no padding
  *   is involved.
- * @param layer a ResNet stage (`layer1`..`layer4`); FPN levels are not supported here yet.
+ * @param layer a ResNet stage (`layer1`..`layer4`) or an FPN output level (`fpn.p2`..`fpn.p5`).
  */
 export function cutDetectorAt(detector: FasterRcnn, resnet: ResNet, image: tf.Tensor4D, layer: CamLayer): CutDetector {
-  const stage = STAGE[layer];
-  if (stage === undefined) throw new Error(`Ablation-CAM on '${layer}' is not supported by cutDetectorAt yet; use layer1..layer4`);
   const [, h, w] = image.shape;
   if (h % 32 !== 0 || w % 32 !== 0) throw new Error(`cutDetectorAt: image ${h}x${w} must be a multiple of 32`);
+  const level = LEVEL[layer];
+  if (level !== undefined) return cutAtLevel(detector, image, level);
+  const stage = STAGE[layer];
+  if (stage === undefined) throw new Error(`cutDetectorAt: unknown layer '${layer}'`);
   const f = resnet.forward(image, { training: false });
   const cs = [f.c2, f.c3, f.c4, f.c5];
   f.pooled.dispose();

@@ -219,6 +219,16 @@ export class FasterRcnn {
     }
   }
 
+  /** The FPN outputs P2–P6 for images (eval mode), for cutting the detector at an FPN level. The caller disposes them. */
+  pyramid(images: tf.Tensor4D): { feats: tf.Tensor4D[]; paddedHw: [number, number] } {
+    return this.features(images, false);
+  }
+
+  /** Detections from FPN outputs P2–P6 computed elsewhere (see `pyramid`). Does not dispose its inputs. */
+  detectFromPyramid(feats: tf.Tensor4D[], paddedHw: [number, number], sizes: [number, number][]): Detections[] {
+    return this.detectFromFeatures(feats, paddedHw, sizes);
+  }
+
   private detectFromFeatures(feats: tf.Tensor4D[], paddedHw: [number, number], sizes: [number, number][]): Detections[] {
     const out = this.rpn.forward(feats);
     const props = this.rpn.proposals(out, this.anchors(feats, paddedHw), sizes, false).map((p) => p.boxes);
