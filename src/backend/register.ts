@@ -12,7 +12,7 @@ import { matmulKernels } from './matmulKernels.js';
 import { loadNative } from './native.js';
 import { poolKernels } from './poolKernels.js';
 import { reduceKernels } from './reduceKernels.js';
-import { reverseKernels } from './reverseKernel.js';
+import { copyKernels } from './copyKernels.js';
 import { registerReluGradient, reluGradKernels } from './reluGrad.js';
 
 /** Name of the accelerated backend in tfjs's registry. */
@@ -25,7 +25,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   ...matmulKernels,
   ...elementwiseKernels,
   ...reduceKernels,
-  ...reverseKernels,
+  ...copyKernels,
 };
 
 /**
