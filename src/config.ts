@@ -86,8 +86,13 @@ export interface LinearEvalConfig {
 
 /** Faster R-CNN + FPN fine-tuning on the fused VinDr boxes (notebook 04). */
 export interface DetectionConfig {
-  /** Square input sides (the paper: 224 and 640); images are resized keeping aspect, then padded. */
+  /** Square input sides (the paper: 224 and 640; images are resized to them). */
   inputSizes: number[];
+  /**
+   * Backbones trained at the input sizes after the first: the paper ran only ImageNet and Barlow
+   * Twins from ImageNet at 640 px.
+   */
+  laterSizeInits: ('none' | 'imagenet' | 'bt' | 'bt_imagenet')[];
   epochs: number;
   batchSize: number;
   /** SGD momentum 0.9, linear warm-up then cosine (the authors: 0.005 at batch 32). */
@@ -216,7 +221,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
-    detection: { inputSizes: [96], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, fpnChannels: 32, boxFcWidth: 128,
+    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, fpnChannels: 32, boxFcWidth: 128,
       rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
     cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
   },
@@ -224,14 +229,14 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
   demo: {
     seed: 2024,
     seeds: [2024, 2025, 2026],
-    data: { nihImages: 2000, vindrImages: 600, imageSize: 128, vindrImageSize: 192 },
-    backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 96 },
-    pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 20, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 0, logEverySeconds: 10 },
-    proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
+    data: { nihImages: 2000, vindrImages: 400, imageSize: 128, vindrImageSize: 192 },
+    backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 64 },
+    pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 10, lrWeights: 0.2, lrBiases: 0.0048,
+      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 10, logEverySeconds: 15 },
+    proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
-      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 5, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
-    detection: { inputSizes: [128, 192], epochs: 6, batchSize: 8, lr: 0.01, warmupSteps: 20, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
+      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
+    detection: { inputSizes: [96, 128], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 3, batchSize: 8, lr: 0.01, warmupSteps: 20, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 1000, rpnPostNmsTopNTrain: 500, rpnPreNmsTopNTest: 500, rpnPostNmsTopNTest: 300, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
     cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8, images: 12 },
   },
@@ -250,7 +255,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6 } },
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
-    detection: { inputSizes: [224, 640], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, fpnChannels: 256, boxFcWidth: 1024,
+    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, fpnChannels: 256, boxFcWidth: 1024,
       rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
     cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15, images: 100 },
   },
@@ -324,7 +329,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
     cam: { ...sizes.cam },
-    detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes] },
+    detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes], laterSizeInits: [...sizes.detection.laterSizeInits] },
     plots: {
       width: 900,
       height: 500,

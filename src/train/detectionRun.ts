@@ -246,7 +246,8 @@ export function trainDetector(
 }
 
 /**
- * Every setting: backbone inits × input sizes × seeds. A run whose result file exists (same
+ * Every setting: backbone inits × input sizes × seeds (at the sizes after the first, only the inits
+ * of `config.detection.laterSizeInits`, as the paper). A run whose result file exists (same
  * settings) is read back instead of retrained; each new run is saved as soon as it finishes, and
  * the first seed's detectors are kept for notebook 06.
  */
@@ -254,10 +255,11 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
   const log = opts.log ?? ((l: string) => console.log(l));
   const splits = detectionSplits(config, vindr);
   const runs: DetectionRun[] = [];
-  for (const size of config.detection.inputSizes) {
+  for (const [k, size] of config.detection.inputSizes.entries()) {
+    const inits = k === 0 ? opts.inits : opts.inits.filter((i) => config.detection.laterSizeInits.includes(i));
     const sets = { train: await loadDetectionSet(splits.train, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
     try {
-      for (const init of opts.inits) {
+      for (const init of inits) {
         for (const seed of config.seeds) {
           const p = detectionRunPaths(config, init, size, seed);
           if (existsSync(p.result)) {
