@@ -236,7 +236,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
-    detection: { inputSizes: [96, 128], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 3, batchSize: 8, lr: 0.01, warmupSteps: 20, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
+    detection: { inputSizes: [96, 128], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 3, batchSize: 8, lr: 0.004, warmupSteps: 30, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 1000, rpnPostNmsTopNTrain: 500, rpnPreNmsTopNTest: 500, rpnPostNmsTopNTest: 300, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
     cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8, images: 12 },
   },
