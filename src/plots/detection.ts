@@ -33,7 +33,7 @@ export function mapCurvesFigure(runs: readonly DetectionRun[], profile: ProfileN
   const data: Figure['data'] = [];
   sizes.forEach((size, k) => {
     const sfx = k === 0 ? '' : String(k + 1);
-    layout[`xaxis${sfx}`] = { domain: [k * (w + gap), k * (w + gap) + w], title: { text: `epoch (${size}×${size} px)` }, anchor: `y${sfx}` };
+    layout[`xaxis${sfx}`] = { domain: [k * (w + gap), k * (w + gap) + w], title: { text: `epoch (${size}×${size} px)` }, anchor: `y${sfx}`, dtick: 1 };
     layout[`yaxis${sfx}`] = { title: { text: k === 0 ? 'mAP50 (validation)' : '' }, anchor: `x${sfx}`, rangemode: 'tozero' };
     for (const init of inits) {
       const rs = runs.filter((r) => r.init === init && r.inputSize === size);
