@@ -15,7 +15,7 @@ import { loadBackbone, type BackboneInit } from '../models/backbones.js';
 import { bceWithLogits, LinearHead } from '../models/classifier.js';
 import type { ResNet } from '../models/resnet.js';
 import type { Rng } from '../rng.js';
-import { fitLinearProbe, type EpochScore, type FeatureSet, type ProbeResult } from './linearProbe.js';
+import { fitLinearProbe, selectEpoch, type EpochScore, type FeatureSet, type ProbeResult } from './linearProbe.js';
 import { warmupCosine } from './schedule.js';
 import { SgdMomentum } from './sgd.js';
 
@@ -187,8 +187,7 @@ export function fitEndToEnd(
     opt.dispose();
     head.dispose();
   }
-  const best = epochs.reduce((a, b) => (b.valAuc > a.valAuc ? b : a));
-  return { epochs, selectedEpoch: best.epoch, testAuc: best.testAuc, bestTestAuc: Math.max(...epochs.map((x) => x.testAuc)), perLabel: perLabel[best.epoch - 1]! };
+  return selectEpoch(epochs, perLabel);
 }
 
 /** One classifier trained and scored. */

@@ -53,6 +53,22 @@ function rows(data: Float32Array, n: number, width: number): number[][] {
   return Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * width, (i + 1) * width)));
 }
 
+/**
+ * Model selection shared by the probe and end-to-end training: the epoch with the best validation
+ * AUC (ties go to the earlier epoch, so the choice does not hang on float noise in later ones), its
+ * test AUC and per-label AUC, and, for comparison only, the best test AUC (the authors' protocol).
+ */
+export function selectEpoch(epochs: EpochScore[], perLabelByEpoch: (number | null)[][]): ProbeResult {
+  const best = epochs.reduce((a, b) => (b.valAuc > a.valAuc ? b : a));
+  return {
+    epochs,
+    selectedEpoch: best.epoch,
+    testAuc: best.testAuc,
+    bestTestAuc: Math.max(...epochs.map((e) => e.testAuc)),
+    perLabel: perLabelByEpoch[best.epoch - 1]!,
+  };
+}
+
 /** Sigmoid scores `[n, labels]` of the head on a feature set. */
 export function probeScores(head: LinearHead, set: FeatureSet): number[][] {
   const s = tf.tidy(() => tf.sigmoid(head.apply(tf.tensor2d(set.x, [set.n, set.dim]))).dataSync() as Float32Array);
@@ -109,13 +125,5 @@ export function fitLinearProbe(train: FeatureSet, val: FeatureSet, test: Feature
     opt.dispose();
     head.dispose();
   }
-  // Ties go to the earlier epoch, so the choice does not depend on float noise in later ones.
-  const best = epochs.reduce((a, b) => (b.valAuc > a.valAuc ? b : a));
-  return {
-    epochs,
-    selectedEpoch: best.epoch,
-    testAuc: best.testAuc,
-    bestTestAuc: Math.max(...epochs.map((e) => e.testAuc)),
-    perLabel: perLabelByEpoch[best.epoch - 1]!,
-  };
+  return selectEpoch(epochs, perLabelByEpoch);
 }
