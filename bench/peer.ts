@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { repoRoot } from '../src/backend/native.js';
+import { repoRoot } from '../src/config.js';
 
 export const PEER_PYTHON = '/usr/bin/python3';
 

@@ -1,7 +1,7 @@
 /** ResNet-50 training throughput and peak memory, ours vs torchvision's, each in a fresh process. */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { repoRoot } from '../src/backend/native.js';
+import { repoRoot } from '../src/config.js';
 import { peerName, runPeer } from './peer.js';
 import { faster, smaller, type BenchGroup, type BenchResult } from './registry.js';
 

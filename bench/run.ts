@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { registerAcceleratedBackend } from '../src/backend/index.js';
-import { repoRoot } from '../src/backend/native.js';
+import { repoRoot } from '../src/config.js';
 import { BENCH_GROUPS } from './groups.js';
 import type { BenchResult } from './registry.js';
 

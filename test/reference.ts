@@ -1,16 +1,5 @@
-/** Reads the peer reference vectors in `<repo>/../shared/reference/` (see its README). */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-function repoRootFromHere(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('reference: no package.json above the compiled test');
-}
+/** Typed access to the peer reference vectors; the reading itself is `test/helpers/reference.ts`. */
+import { loadReference as loadFile } from './helpers/reference.js';
 
 export interface ReferenceFile<C> {
   source: unknown;
@@ -18,9 +7,7 @@ export interface ReferenceFile<C> {
   cases: C[];
 }
 
-/** Parses `shared/reference/<name>`. */
+/** Parses `shared/reference/<name>` (name with or without `.json`). */
 export function loadReference<C>(name: string): ReferenceFile<C> {
-  const path = join(repoRootFromHere(), '..', 'shared', 'reference', name);
-  if (!existsSync(path)) throw new Error(`reference file missing: ${path}`);
-  return JSON.parse(readFileSync(path, 'utf8')) as ReferenceFile<C>;
+  return loadFile(name.replace(/\.json$/, '')) as ReferenceFile<C>;
 }

@@ -6,20 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../../src/config.js';
 
 export type { BenchResult } from '../registry.js';
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('bench: no package.json above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
 /** The peers cache folder. */
 export function peersDir(): string {

@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
+import { repoRoot } from '../config.js';
 
 /** Conv/pool geometry, 15 int32 fields: see `ConvGeom` in native/src/kernels.h. */
 export type Geom = Int32Array;
@@ -72,11 +72,6 @@ function chooseOpenBlasCore(): void {
   }
 }
 
-/** The repository root: three directories above `build/src/backend/`. */
-export function repoRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, '..', '..', '..');
-}
 
 /**
  * Loads the addon once. `addon` is null when it is absent or fails to load, and `reason`
