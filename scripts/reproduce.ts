@@ -2,12 +2,14 @@
  * `npm run reproduce [-- --profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS]`
  *
  * Executes the notebooks in order through Jupyter (nbclient) on the tslab kernel and writes executed
- * copies to executed/<profile>/. The source notebooks stay output-free.
+ * copies to executed/<profile>/. The source notebooks stay output-free. After a demo run, the tables
+ * and timings in REPRODUCTION.md are rewritten from what the run wrote (scripts/reproduction.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { PROFILE_NAMES, repoRoot, type ProfileName } from '../src/config.js';
+import { updateReproduction } from './reproduction.js';
 
 const KERNEL = 'cxr-tslab';
 
@@ -116,6 +118,10 @@ function main(): void {
     { stdio: 'inherit', env },
   );
   if (r.error) fail(`could not start ${py}: ${r.error.message}`);
+  if (r.status === 0 && args.profile === 'demo') {
+    const done = updateReproduction(root);
+    if (done.length) console.log(`REPRODUCTION.md: tables and timings rewritten (${done.join(', ')})`);
+  }
   process.exit(r.status ?? 1);
 }
 

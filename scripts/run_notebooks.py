@@ -7,6 +7,7 @@ The source notebooks are never modified.
 import argparse
 import os
 import sys
+import json
 import time
 
 import nbformat
@@ -36,6 +37,21 @@ def first_line(src):
         if line.strip() and not line.strip().startswith("//"):
             return line.strip()[:70]
     return ""
+
+
+def record_timing(out_dir, name, seconds):
+    """Keeps each notebook's last wall time in <out>/timings.json (REPRODUCTION.md quotes it)."""
+    path = os.path.join(out_dir, "timings.json")
+    try:
+        with open(path) as f:
+            timings = json.load(f)
+    except (OSError, ValueError):
+        timings = {}
+    timings[name] = {"seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(dict(sorted(timings.items())), f, indent=2)
+    os.replace(tmp, path)
 
 
 def main():
@@ -102,6 +118,7 @@ def main():
             return 1
         nb.metadata["kernelspec"] = {"name": args.display_kernel, "display_name": "TypeScript", "language": "typescript"}
         nbformat.write(nb, out_path)
+        record_timing(args.out, name, time.time() - start)
         print(f"    done in {fmt(time.time() - start)} -> {out_path}", flush=True)
     print(f"all {len(args.notebooks)} notebook(s) done in {fmt(time.time() - total_start)}", flush=True)
     return 0

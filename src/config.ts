@@ -20,6 +20,11 @@ export interface DataConfig {
   nihDir: string;
   /** VinDr-CXR root (holds train.csv and train/). */
   vindrDir: string;
+  /**
+   * The user's ImageNet ResNet weights (torchvision/timm `.safetensors` or Keras `.h5`), the `imagenet`
+   * initialisation; '' means the ImageNet-proxy of smoke/demo. Required by `paper`.
+   */
+  imagenetWeights: string;
   /** Phantom size: NIH-format images to generate. */
   nihImages: number;
   /** Phantom size: VinDr-format images to generate. */
@@ -99,6 +104,8 @@ export interface DetectionConfig {
   lr: number;
   warmupSteps: number;
   weightDecay: number;
+  /** Clip the loss gradients to this global L2 norm (0: no clipping; MMDetection configs often use 35). */
+  gradClipNorm: number;
   /** FPN and box-head widths (MMDetection: 256 and 1024); smaller in smoke/demo. */
   fpnChannels: number;
   boxFcWidth: number;
@@ -221,7 +228,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
-    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, fpnChannels: 32, boxFcWidth: 128,
+    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, gradClipNorm: 0, fpnChannels: 32, boxFcWidth: 128,
       rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
     cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
   },
@@ -236,7 +243,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
-    detection: { inputSizes: [96, 128], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 3, batchSize: 8, lr: 0.004, warmupSteps: 30, weightDecay: 1e-4, fpnChannels: 64, boxFcWidth: 256,
+    detection: { inputSizes: [96, 128], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 3, batchSize: 8, lr: 0.004, warmupSteps: 30, weightDecay: 1e-4, gradClipNorm: 0, fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 1000, rpnPostNmsTopNTrain: 500, rpnPreNmsTopNTest: 500, rpnPostNmsTopNTest: 300, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
     cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 1, iouThr: 0.5, pointingTolerance: 8, images: 12 },
   },
@@ -255,7 +262,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6 } },
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
-    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, fpnChannels: 256, boxFcWidth: 1024,
+    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, gradClipNorm: 0, fpnChannels: 256, boxFcWidth: 1024,
       rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
     cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15, images: 100 },
   },
@@ -290,7 +297,7 @@ function parseSeed(value: string | undefined, fallback: number): number {
 
 /**
  * Builds the config for a notebook: profile from `opts.profile`, else `CXR_PROFILE`, else `demo`;
- * then the environment (`CXR_BACKEND`, `CXR_SEED`, `CXR_NIH_DIR`, `CXR_VINDR_DIR`, `CXR_CHROMIUM`,
+ * then the environment (`CXR_BACKEND`, `CXR_SEED`, `CXR_NIH_DIR`, `CXR_VINDR_DIR`, `CXR_IMAGENET_WEIGHTS`, `CXR_CHROMIUM`,
  * `CXR_NO_PNG`); then the notebook's overrides, section by section.
  */
 export function makeConfig(opts: MakeConfigOptions): Config {
@@ -319,6 +326,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
       source: real ? 'real' : 'synthetic',
       nihDir: env.CXR_NIH_DIR ? resolve(env.CXR_NIH_DIR) : join(synthRoot, 'nih'),
       vindrDir: env.CXR_VINDR_DIR ? resolve(env.CXR_VINDR_DIR) : join(synthRoot, 'vindr'),
+      imagenetWeights: env.CXR_IMAGENET_WEIGHTS ? resolve(env.CXR_IMAGENET_WEIGHTS) : '',
       ...sizes.data,
     },
     backbone: { ...sizes.backbone, blocks: [...sizes.backbone.blocks] },

@@ -26,7 +26,7 @@ export function backboneLabel(init: BackboneInit, profile: Config['profile']): s
  * checkpoint made under other settings is never picked up by mistake.
  */
 export function pretrainFingerprint(config: Config): string {
-  const key = JSON.stringify({ seed: config.seed, backbone: config.backbone, pretrain: config.pretrain, proxy: config.proxy, data: config.data.source === 'synthetic' ? config.data : config.data.nihDir });
+  const key = JSON.stringify({ seed: config.seed, backbone: config.backbone, pretrain: config.pretrain, proxy: config.proxy, data: config.data.source === 'synthetic' ? config.data : config.data.nihDir, imagenet: config.data.imagenetWeights });
   return createHash('sha256').update(key).digest('hex').slice(0, 10);
 }
 

@@ -75,15 +75,15 @@ export class Projector {
     }
   }
 
-  /** h: `[B, inFeatures]` → `[B, projector.at(-1)]`. */
-  forward(h: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  /** h: `[B, inFeatures]` → `[B, projector.at(-1)]`. `updateStats` false: batch statistics without moving the running ones. */
+  forward(h: tf.Tensor2D, training: boolean, updateStats = true): tf.Tensor2D {
     return tf.tidy(() => {
       let x: tf.Tensor = h;
       let idx = 0;
       for (let i = 0; i < this.sizes.length - 1; i++) {
         x = tf.matMul(x as tf.Tensor2D, this.store.get(`projector.${idx}.weight`) as tf.Tensor2D);
         if (i < this.sizes.length - 2) {
-          x = tf.relu(batchNorm(this.store, `projector.${idx + 1}`, x, training));
+          x = tf.relu(batchNorm(this.store, `projector.${idx + 1}`, x, training, updateStats));
           idx += 3;
         }
       }

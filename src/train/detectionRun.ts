@@ -218,7 +218,7 @@ export function trainDetector(
           return flip ? { boxes: t.boxes.map((bx) => [size - bx[2]!, bx[1]!, size - bx[0]!, bx[3]!]), labels: t.labels } : t;
         });
         optimizer.setLearningRate(warmupCosineLr(step, { baseLr: d.lr, totalSteps: total, warmupSteps: d.warmupSteps }));
-        const l = detectionTrainStep(detector, optimizer, x, targets, { weightDecay: d.weightDecay, rng: rng.fork(`step:${step}`), step });
+        const l = detectionTrainStep(detector, optimizer, x, targets, { weightDecay: d.weightDecay, clipNorm: d.gradClipNorm, rng: rng.fork(`step:${step}`), step });
         x.dispose();
         lossSum += l.total;
         step++;

@@ -15,6 +15,7 @@ import type { NihDataset } from '../data/nih.js';
 import { backbonePath, loadBackbone, makeBackbone, pretrainFingerprint, saveBackbone, type BackboneInit } from '../models/backbones.js';
 import { BarlowTwins, crossCorrelation } from '../models/barlowTwins.js';
 import { ProxyPretrainTask } from '../models/proxyPretrain.js';
+import { loadKerasResNetWeights, loadTorchResNetWeights, type ImportReport } from '../models/weights.js';
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
 import { PretrainTask, type ImageSource } from './pretrain.js';
@@ -56,6 +57,35 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
   }
 }
 
+/** What the `imagenet` initialisation came from: the user's file (`paper`) or the proxy (smoke/demo). */
+export type ImagenetInitResult = ({ kind: 'file'; file: string; report: ImportReport; path: string }) | ({ kind: 'proxy' } & ProxyResult);
+
+/**
+ * The `imagenet` backbone notebooks 03–06 start from: the user's ImageNet weight file when
+ * `config.data.imagenetWeights` is set (CXR_IMAGENET_WEIGHTS; torchvision/timm safetensors or Keras
+ * HDF5, conv1 summed over RGB for the 1-channel input), else the proxy. `paper` requires the file:
+ * a proxy there would be silently wrong.
+ */
+export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetInitResult> {
+  const file = config.data.imagenetWeights;
+  if (!file) {
+    if (config.profile === 'paper') {
+      throw new Error('the paper profile starts from real ImageNet weights: set CXR_IMAGENET_WEIGHTS to a torchvision/timm ResNet-50 .safetensors or a Keras resnet50 ... notop .h5 file (see REPRODUCTION.md)');
+    }
+    return { kind: 'proxy', ...(await pretrainProxy(config, rng)) };
+  }
+  if (!existsSync(file)) throw new Error(`CXR_IMAGENET_WEIGHTS=${file}: no such file`);
+  const model = makeBackbone(config, rng.fork('imagenet-init'));
+  try {
+    const report = /\.h5$|\.hdf5$/i.test(file) ? await loadKerasResNetWeights(model, file) : loadTorchResNetWeights(model, file);
+    const path = backbonePath(config, 'imagenet');
+    saveBackbone(model, path, { kind: 'imagenet-file', file });
+    return { kind: 'file', file, report, path };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** The NIH train_val images in memory at `size` px as an `ImageSource` (bad files reported to `log`). */
 export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog()): Promise<ImageSource & { tensor: tf.Tensor4D; dispose(): void }> {
   const ids = nih.records.map((r) => r.imageIndex).filter((id) => nih.trainVal.has(id) && nih.imagePaths.has(id));
@@ -80,11 +110,15 @@ export interface CorrelationSummary {
   meanAbsOffDiagonal: number;
 }
 
-/** C between the embeddings of two augmented views of a fixed batch, with eval-mode BatchNorm. */
+/**
+ * C between the embeddings of two augmented views of a fixed probe batch, as the loss sees it: BatchNorm
+ * on batch statistics (running statistics left untouched), so the picture is not blurred by running
+ * averages that lag a fast-moving short run.
+ */
 export function correlationSummary(model: BarlowTwins, images: tf.Tensor4D, inputSize: number, rng: Rng, k = 32): CorrelationSummary {
   return tf.tidy(() => {
     const views = barlowTwinsViews(images, inputSize, rng);
-    const z = views.map((v) => model.projector.forward(model.backbone.forward(v, { training: false }).pooled, false));
+    const z = views.map((v) => model.projector.forward(model.backbone.forward(v, { training: true, updateStats: false }).pooled, true, false));
     const c = crossCorrelation(z[0]!, z[1]!);
     const d = c.shape[0];
     const m = c.arraySync();
@@ -121,7 +155,9 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
     batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
     lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
   });
-  const probe = source.batch([...Array(Math.min(source.count, Math.max(64, p.batchSize))).keys()]);
+  // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
+  // below which the off-diagonal cannot visibly fall.
+  const probe = source.batch([...Array(Math.min(source.count, Math.max(256, p.batchSize))).keys()]);
   try {
     const before = correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'));
     const ckpt = join(config.paths.checkpoints, `${init}-${pretrainFingerprint(config)}.ckpt`);

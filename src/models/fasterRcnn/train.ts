@@ -17,13 +17,14 @@ export interface StepLosses {
 }
 
 /**
- * Computes the losses, adds `weightDecay * w` to every gradient (PyTorch SGD's coupled decay) and
- * applies the optimizer. Leaves the tensor count unchanged (apart from optimizer slots created on
+ * Computes the losses, optionally clips their gradients to a global norm of `clipNorm`, adds
+ * `weightDecay * w` to every gradient (PyTorch SGD's coupled decay) and applies the optimizer. Leaves the tensor count unchanged (apart from optimizer slots created on
  * the first step). Throws on a non-finite loss, naming the step.
  * @param optimizer e.g. `tf.train.momentum(lr, 0.9)` (same update as torch.optim.SGD).
  */
-export function detectionTrainStep(model: FasterRcnn, optimizer: tf.Optimizer, images: tf.Tensor4D, targets: DetectionTarget[], opts: ImageSizes & { weightDecay?: number; rng?: Rng; step?: number } = {}): StepLosses {
+export function detectionTrainStep(model: FasterRcnn, optimizer: tf.Optimizer, images: tf.Tensor4D, targets: DetectionTarget[], opts: ImageSizes & { weightDecay?: number; rng?: Rng; step?: number; clipNorm?: number } = {}): StepLosses {
   const wd = opts.weightDecay ?? 1e-4;
+  const clip = opts.clipNorm ?? 0;
   const vars = model.trainableVariables();
   let parts: tf.Scalar[] = [];
   const { value, grads } = tf.variableGrads(() => {
@@ -38,10 +39,19 @@ export function detectionTrainStep(model: FasterRcnn, optimizer: tf.Optimizer, i
     throw new Error(`detectionTrainStep: loss is ${total} at step ${opts.step ?? '?'} (rpnCls ${rpnCls}, rpnBox ${rpnBox}, roiCls ${roiCls}, roiBox ${roiBox})`);
   }
   tf.tidy(() => {
+    // torch.nn.utils.clip_grad_norm_ semantics (MMDetection's optimizer_config grad_clip): the
+    // loss gradients are scaled as a whole when their global L2 norm exceeds `clip`; decay is added after.
+    let scale = 1;
+    if (clip > 0) {
+      const norm = Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+      if (norm > clip) scale = clip / (norm + 1e-6);
+    }
     const decayed: Record<string, tf.Tensor> = {};
     for (const v of vars) {
-      const g = grads[v.name];
-      if (g) decayed[v.name] = wd > 0 ? tf.add(g, tf.mul(v, wd)) : g;
+      let g = grads[v.name];
+      if (!g) continue;
+      if (scale !== 1) g = tf.mul(g, scale);
+      decayed[v.name] = wd > 0 ? tf.add(g, tf.mul(v, wd)) : g;
     }
     optimizer.applyGradients(decayed as tf.NamedTensorMap);
   });
