@@ -2,3 +2,4 @@
 export * from './auc.js';
 export * from './ci.js';
 export * from './map/index.js';
+export * from './compare.js';

@@ -1,6 +1,7 @@
 /** Figures and tables of the detection notebook (04): Fig. 4 and Table 1. */
 import type { ProfileName } from '../config.js';
 import { studentTCi } from '../metrics/ci.js';
+import { differenceSentence, pairedDifference, type SeededResult } from '../metrics/compare.js';
 import { backboneLabel, type BackboneInit } from '../models/backbones.js';
 import { PAPER_TABLE1 } from '../paper.js';
 import type { DetectionRun } from '../train/detectionRun.js';
@@ -102,4 +103,23 @@ export function detectionExampleFigure(
     ...keep.map(([s, i]) => ({ box: dets.boxes[i]!, label: `detected: ${opts.classNames[dets.labels[i]!]} ${s.toFixed(2)}`, color: PALETTE[1]!, dash: 'dash' as const, width: 2 })),
   ];
   return imageWithBoxesFigure(pixels, size, size, overlays, { title: opts.title, size: 420 });
+}
+
+/** The pairs the paper's Table 1 argues from: each pretraining against the one below it. */
+const DETECTION_PAIRS: [BackboneInit, BackboneInit][] = [['bt_imagenet', 'imagenet'], ['bt', 'none'], ['imagenet', 'none'], ['bt_imagenet', 'bt']];
+
+/**
+ * One sentence per comparison of Table 1 at `size` (test mAP50, paired by seed), each with the
+ * paper's difference at `paperSize`; settings that did not run are left out.
+ */
+export function detectionComparisons(runs: readonly DetectionRun[], size: number, paperSize: number, profile: ProfileName): string[] {
+  const result = (init: BackboneInit): SeededResult => ({
+    name: backboneLabel(init, profile),
+    bySeed: new Map(runs.filter((r) => r.init === init && r.inputSize === size).map((r) => [r.seed, r.testMap])),
+  });
+  const paper = (init: BackboneInit): number | undefined => PAPER_TABLE1.find((x) => x.backbone === init && x.inputSize === paperSize)?.test.mean;
+  return DETECTION_PAIRS.filter(([a, b]) => result(a).bySeed.size && result(b).bySeed.size).map(([a, b]) => {
+    const [pa, pb] = [paper(a), paper(b)];
+    return differenceSentence(pairedDifference(result(a), result(b)), pa !== undefined && pb !== undefined ? pa - pb : undefined, 4);
+  });
 }

@@ -1,5 +1,6 @@
 /** Figures and tables of the linear evaluation (notebook 05): Figs. 6–7 and Tables 2–3. */
 import { studentTCi } from '../metrics/ci.js';
+import { differenceSentence, pairedDifference, type SeededResult } from '../metrics/compare.js';
 import { backboneLabel, type BackboneInit } from '../models/backbones.js';
 import { PAPER_LINEAR_EVAL } from '../paper.js';
 import type { LinearEvalRun } from '../train/linearEval.js';
@@ -103,4 +104,20 @@ export function perLabelAucTable(runs: readonly LinearEvalRun[], mode: LinearEva
     }),
   ]);
   return { columns: ['label', ...inits.map((i) => backboneLabel(i, profile))], rows };
+}
+
+/**
+ * One sentence per label fraction comparing `a` with `b` (test AUC, epoch chosen on validation,
+ * paired by seed), with the paper's difference where it reports both (it reports Barlow Twins from
+ * ImageNet and ImageNet only).
+ */
+export function linearEvalComparisons(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], a: BackboneInit, b: BackboneInit, profile: ProfileName): string[] {
+  const g = groups(runs, mode);
+  const fractions = [...(g.get(a)?.keys() ?? [])].filter((f) => g.get(b)?.has(f)).sort((x, y) => x - y);
+  const paper = PAPER_LINEAR_EVAL[mode] as Record<string, Record<string, { mean: number }> | undefined>;
+  return fractions.map((f) => {
+    const result = (init: BackboneInit): SeededResult => ({ name: backboneLabel(init, profile), bySeed: new Map(g.get(init)!.get(f)!.map((r) => [r.seed, r.testAuc])) });
+    const [pa, pb] = [paper[a]?.[String(f)]?.mean, paper[b]?.[String(f)]?.mean];
+    return `${pct(f)}: ${differenceSentence(pairedDifference(result(a), result(b)), pa !== undefined && pb !== undefined ? pa - pb : undefined, 4)}`;
+  });
 }

@@ -257,7 +257,8 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
   const runs: DetectionRun[] = [];
   for (const [k, size] of config.detection.inputSizes.entries()) {
     const inits = k === 0 ? opts.inits : opts.inits.filter((i) => config.detection.laterSizeInits.includes(i));
-    const sets = { train: await loadDetectionSet(splits.train, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
+    const trainImages = config.detection.filterEmptyGt ? splits.train.filter((im) => im.boxes.length > 0) : splits.train;
+    const sets = { train: await loadDetectionSet(trainImages, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
     try {
       for (const init of inits) {
         for (const seed of config.seeds) {

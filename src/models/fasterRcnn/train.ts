@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.js';
+import { warmupCosine } from '../../train/schedule.js';
 import type { DetectionTarget, FasterRcnn, ImageSizes } from './detector.js';
 
 /** Loss values of one step (plain numbers, already read back). */
@@ -69,16 +70,7 @@ export interface WarmupCosineOptions {
   minLr?: number;
 }
 
-/**
- * Learning rate at `step` (0-based): linear from `warmupStartFactor * baseLr` to `baseLr` over the
- * warm-up steps, then `minLr + (baseLr - minLr) * (1 + cos(pi * t)) / 2` with t the fraction of the
- * remaining steps done.
- */
+/** MMDetection's schedule: `warmupCosine` (train/schedule.ts) with the warm-up starting at 0.001 × baseLr. */
 export function warmupCosineLr(step: number, o: WarmupCosineOptions): number {
-  const start = o.warmupStartFactor ?? 0.001;
-  const minLr = o.minLr ?? 0;
-  if (step < o.warmupSteps) return o.baseLr * (start + ((1 - start) * step) / o.warmupSteps);
-  const span = Math.max(o.totalSteps - o.warmupSteps, 1);
-  const t = Math.min((step - o.warmupSteps) / span, 1);
-  return minLr + ((o.baseLr - minLr) * (1 + Math.cos(Math.PI * t))) / 2;
+  return warmupCosine(step, { base: o.baseLr, totalSteps: Math.max(o.totalSteps, 1), warmupSteps: o.warmupSteps, warmupStart: o.warmupStartFactor ?? 0.001, finalFraction: (o.minLr ?? 0) / o.baseLr });
 }
