@@ -69,6 +69,22 @@ struct Args {
     return v;
   }
 
+  // An Int32Array's storage.
+  int32_t* i32(size_t i) {
+    if (!ok) return nullptr;
+    bool is_ta = false;
+    if (i < argc) napi_is_typedarray(env, argv[i], &is_ta);
+    if (!is_ta) { fail("Int32Array", i); return nullptr; }
+    napi_typedarray_type type;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
+    if (type != napi_int32_array) { fail("Int32Array", i); return nullptr; }
+    return static_cast<int32_t*>(data);
+  }
+
   // Conv/pool geometry from an Int32Array of 15 fields in ConvGeom order.
   cxr::ConvGeom geom(size_t i) {
     cxr::ConvGeom g{};
@@ -296,6 +312,28 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// roiGather(start, pos, weight, x, out, cells, channels)
+napi_value RoiGather(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto start = a.i32(0); auto pos = a.i32(1); auto weight = a.f32(2); auto x = a.f32(3);
+  auto out = a.f32(4); auto cells = a.i64(5); auto channels = a.i64(6);
+  if (a.ok) cxr::roi_gather(start, pos, weight, x, out, cells, channels);
+  return Undefined(env);
+}
+
+// roiScatter(start, pos, weight, dy, dx, cells, channels); dx's length is the feature size.
+napi_value RoiScatter(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto start = a.i32(0); auto pos = a.i32(1); auto weight = a.f32(2); auto dy = a.f32(3);
+  auto dx = a.f32(4); auto cells = a.i64(5); auto channels = a.i64(6);
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off; size_t len = 0;
+    napi_get_typedarray_info(env, a.argv[4], &t, &len, &d, &ab, &off);
+    cxr::roi_scatter(start, pos, weight, dy, dx, static_cast<int64_t>(len), cells, channels);
+  }
+  return Undefined(env);
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto n = a.i64(0);
@@ -336,6 +374,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", Unary},
       {"reduceSum", ReduceSum},
       {"transpose", Transpose},
+      {"roiGather", RoiGather},
+      {"roiScatter", RoiScatter},
       {"setNumThreads", SetNumThreads},
       {"info", Info},
   };
