@@ -12,13 +12,20 @@
 extern "C" {
 // Exported by OpenBLAS but not declared in every cblas.h flavour.
 void openblas_set_num_threads(int);
+// OpenBLAS's thread pool (pthread builds): stopped, then started again from a thread whose
+// floating-point mode the new workers inherit.
+int blas_thread_shutdown_(void);
+int blas_thread_init(void);
 int openblas_get_num_threads(void);
 char* openblas_get_config(void);
 }
 
 namespace {
 
+// Every call runs its kernel with denormals flushed (see parallel.h); the JavaScript on this
+// thread keeps IEEE behaviour outside it.
 struct Args {
+  cxr::ScopedFlushDenormal flush;
   napi_env env;
   napi_value argv[16];
   size_t argc = 16;
@@ -357,6 +364,13 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  {
+    // OpenBLAS started its workers when the library loaded; restart them with denormals flushed.
+    // (If it was built with CONSISTENT_FPCSR they copy the caller's mode per call anyway.)
+    cxr::ScopedFlushDenormal flush;
+    blas_thread_shutdown_();
+    blas_thread_init();
+  }
   struct { const char* name; napi_callback fn; } fns[] = {
       {"conv2d", Conv2d},
       {"conv2dBackpropInput", Conv2dBackpropInput},

@@ -142,6 +142,7 @@ export interface DetectionRun {
   testPerClass: (number | null)[];
   /** Percentile bootstrap over test images of this run's test mAP50. */
   testBootstrap: { low: number; high: number; iterations: number };
+  /** Wall time of the session that finished the run (a resumed run counts only what it redid). */
   seconds: number;
 }
 
