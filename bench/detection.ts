@@ -14,6 +14,9 @@
  *     torchvision trainable_backbone_layers=3) and BatchNorm frozen: running statistics in the
  *     forward pass (MMDetection norm_eval) and no update to γ/β (torchvision's FrozenBatchNorm2d;
  *     MMDetection would train γ/β, a few thousand scalars).
+ *   - subnormal floats flushed to zero on both sides (our native kernels always, as TensorFlow's;
+ *     torch.set_flush_denormal(True) in the peer): a random detector's gradients are full of them
+ *     and x86 arithmetic on them is ~100x slower (an unflushed run times that penalty instead).
  * What still differs: torchvision's transform normalises and resizes (a no-op scale here) inside
  * the model; our images arrive normalised. The RoI sampling draws different random RoIs.
  *

@@ -9,7 +9,10 @@ faster_rcnn_r50_fpn values, which is what our side runs (see the header of bench
     keeps 2000 after NMS), 1000 / 1000 at test; 256 anchors sampled per image;
   - box head: 512 RoIs sampled per image, 2 x 1024 FC;
   - backbone: torchvision's FrozenBatchNorm2d and trainable_backbone_layers=3 (stem and layer1
-    frozen), its defaults.
+    frozen), its defaults;
+  - subnormal floats flushed to zero (spec "flush_denormal", default true), as our native kernels
+    and TensorFlow's do: the gradients of a randomly initialised detector are full of them, and
+    x86 arithmetic on them is ~100x slower, which would time the subnormal penalty, not the model.
 """
 import json
 import statistics
@@ -25,6 +28,7 @@ torch.set_num_threads(2)
 def main():
     spec = json.loads(sys.argv[1])
     size, batch = spec["size"], spec["batch"]
+    torch.set_flush_denormal(bool(spec.get("flush_denormal", True)))
     torch.manual_seed(0)
     model = torchvision.models.detection.fasterrcnn_resnet50_fpn(
         weights=None, weights_backbone=None, num_classes=15, min_size=size, max_size=size,
