@@ -9,7 +9,8 @@
         "src/pool2d.cc",
         "src/matmul.cc",
         "src/batchnorm.cc",
-        "src/elementwise.cc"
+        "src/elementwise.cc",
+        "src/roialign.cc"
       ],
       "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu", "/usr/include/openblas"],
       "libraries": ["-lopenblas", "-lpthread"],

@@ -12,13 +12,20 @@
 extern "C" {
 // Exported by OpenBLAS but not declared in every cblas.h flavour.
 void openblas_set_num_threads(int);
+// OpenBLAS's thread pool (pthread builds): stopped, then started again from a thread whose
+// floating-point mode the new workers inherit.
+int blas_thread_shutdown_(void);
+int blas_thread_init(void);
 int openblas_get_num_threads(void);
 char* openblas_get_config(void);
 }
 
 namespace {
 
+// Every call runs its kernel with denormals flushed (see parallel.h); the JavaScript on this
+// thread keeps IEEE behaviour outside it.
 struct Args {
+  cxr::ScopedFlushDenormal flush;
   napi_env env;
   napi_value argv[16];
   size_t argc = 16;
@@ -67,6 +74,22 @@ struct Args {
     double v = 0;
     if (i >= argc || napi_get_value_double(env, argv[i], &v) != napi_ok) fail("number", i);
     return v;
+  }
+
+  // An Int32Array's storage.
+  int32_t* i32(size_t i) {
+    if (!ok) return nullptr;
+    bool is_ta = false;
+    if (i < argc) napi_is_typedarray(env, argv[i], &is_ta);
+    if (!is_ta) { fail("Int32Array", i); return nullptr; }
+    napi_typedarray_type type;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
+    if (type != napi_int32_array) { fail("Int32Array", i); return nullptr; }
+    return static_cast<int32_t*>(data);
   }
 
   // Conv/pool geometry from an Int32Array of 15 fields in ConvGeom order.
@@ -296,6 +319,28 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// roiGather(start, pos, weight, x, out, cells, channels)
+napi_value RoiGather(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto start = a.i32(0); auto pos = a.i32(1); auto weight = a.f32(2); auto x = a.f32(3);
+  auto out = a.f32(4); auto cells = a.i64(5); auto channels = a.i64(6);
+  if (a.ok) cxr::roi_gather(start, pos, weight, x, out, cells, channels);
+  return Undefined(env);
+}
+
+// roiScatter(start, pos, weight, dy, dx, cells, channels); dx's length is the feature size.
+napi_value RoiScatter(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto start = a.i32(0); auto pos = a.i32(1); auto weight = a.f32(2); auto dy = a.f32(3);
+  auto dx = a.f32(4); auto cells = a.i64(5); auto channels = a.i64(6);
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off; size_t len = 0;
+    napi_get_typedarray_info(env, a.argv[4], &t, &len, &d, &ab, &off);
+    cxr::roi_scatter(start, pos, weight, dy, dx, static_cast<int64_t>(len), cells, channels);
+  }
+  return Undefined(env);
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto n = a.i64(0);
@@ -319,6 +364,13 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+  {
+    // OpenBLAS started its workers when the library loaded; restart them with denormals flushed.
+    // (If it was built with CONSISTENT_FPCSR they copy the caller's mode per call anyway.)
+    cxr::ScopedFlushDenormal flush;
+    blas_thread_shutdown_();
+    blas_thread_init();
+  }
   struct { const char* name; napi_callback fn; } fns[] = {
       {"conv2d", Conv2d},
       {"conv2dBackpropInput", Conv2dBackpropInput},
@@ -336,6 +388,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", Unary},
       {"reduceSum", ReduceSum},
       {"transpose", Transpose},
+      {"roiGather", RoiGather},
+      {"roiScatter", RoiScatter},
       {"setNumThreads", SetNumThreads},
       {"info", Info},
   };

@@ -62,4 +62,12 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t in
 // Permutes a tensor of rank <= 6; shape and perm describe the input.
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm);
 
+// RoIAlign over a sampling plan (cells = RoIs x bins): start has cells + 1 offsets into pos
+// (feature-vector index (b * H + y) * W + x) and weight. out is [cells, channels]; dx is the
+// feature gradient, dx_size floats.
+void roi_gather(const int32_t* start, const int32_t* pos, const float* weight, const float* x,
+                float* out, int64_t cells, int64_t channels);
+void roi_scatter(const int32_t* start, const int32_t* pos, const float* weight, const float* dy,
+                 float* dx, int64_t dx_size, int64_t cells, int64_t channels);
+
 }  // namespace cxr

@@ -6,6 +6,10 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define CXR_HAVE_MXCSR 1
+#endif
 
 namespace cxr {
 namespace {
@@ -41,6 +45,7 @@ class Pool {
 
  private:
   void loop(int index) {
+    flush_denormals_forever();
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int64_t, int64_t)>* job;
@@ -89,6 +94,11 @@ int default_threads() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
+#ifdef CXR_HAVE_MXCSR
+// MXCSR bits: FTZ (15) and DAZ (6).
+constexpr unsigned int kFlushBits = 0x8040;
+#endif
+
 Pool& pool() {
   static Pool p(default_threads());
   return p;
@@ -107,6 +117,25 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     return;
   }
   p.run(n, fn);
+}
+
+ScopedFlushDenormal::ScopedFlushDenormal() : saved_(0) {
+#ifdef CXR_HAVE_MXCSR
+  saved_ = _mm_getcsr();
+  _mm_setcsr(saved_ | kFlushBits);
+#endif
+}
+
+ScopedFlushDenormal::~ScopedFlushDenormal() {
+#ifdef CXR_HAVE_MXCSR
+  _mm_setcsr(saved_);
+#endif
+}
+
+void flush_denormals_forever() {
+#ifdef CXR_HAVE_MXCSR
+  _mm_setcsr(_mm_getcsr() | kFlushBits);
+#endif
 }
 
 }  // namespace cxr

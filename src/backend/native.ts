@@ -41,6 +41,12 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  /** RoIAlign's gather over a sampling plan (see src/models/fasterRcnn/roiAlign.ts); out is [cells, channels]. */
+  roiGather(start: Int32Array, pos: Int32Array, weight: Float32Array, x: Float32Array, out: Float32Array,
+    cells: number, channels: number): void;
+  /** Its transpose: scatter-add into dx (the feature gradient, overwritten). */
+  roiScatter(start: Int32Array, pos: Int32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array,
+    cells: number, channels: number): void;
   setNumThreads(n: number): void;
   info(): { blas: string; blasThreads: number; threads: number };
 }

@@ -8,7 +8,7 @@
  *
  * All boxes are `[x1, y1, x2, y2]`.
  */
-import { assertBox, assertIouThreshold, iou, normalizeCorners } from './iou.js';
+import { assertBox, assertIouThreshold, boxArea, normalizeCorners } from './iou.js';
 
 function checkParallel(boxes: number[][], scores: ArrayLike<number>, where: string): void {
   if (!Array.isArray(boxes)) throw new TypeError(`${where}: boxes must be an array of [x1, y1, x2, y2]`);
@@ -16,23 +16,49 @@ function checkParallel(boxes: number[][], scores: ArrayLike<number>, where: stri
     throw new RangeError(`${where}: ${boxes.length} boxes but ${scores.length} scores`);
   }
   for (let i = 0; i < boxes.length; i++) {
-    assertBox(boxes[i], `${where}: boxes[${i}]`);
+    const b = boxes[i];
+    // The message is built only for a bad box: the RPN checks tens of thousands per step.
+    if (!(Array.isArray(b) && b.length === 4 && Number.isFinite(b[0]) && Number.isFinite(b[1]) && Number.isFinite(b[2]) && Number.isFinite(b[3]))) {
+      assertBox(b, `${where}: boxes[${i}]`);
+    }
     if (!Number.isFinite(scores[i])) throw new TypeError(`${where}: scores[${i}] is not a finite number (${scores[i]})`);
   }
 }
 
 /** Greedy NMS over `order` (indices, best first); returns the kept indices in that order. */
 function greedy(boxes: number[][], order: number[], iouThr: number): number[] {
+  const n = order.length;
+  // Flat copies in visiting order, so the O(n²) loop reads typed arrays only (the RPN runs it on
+  // thousands of boxes per image). The arithmetic is iou()'s, so the same boxes are suppressed.
+  const x1 = new Float64Array(n);
+  const y1 = new Float64Array(n);
+  const x2 = new Float64Array(n);
+  const y2 = new Float64Array(n);
+  const area = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    const b = boxes[order[a]!]!;
+    x1[a] = b[0]!;
+    y1[a] = b[1]!;
+    x2[a] = b[2]!;
+    y2[a] = b[3]!;
+    area[a] = boxArea(b);
+  }
   const keep: number[] = [];
-  const suppressed = new Uint8Array(order.length);
-  for (let a = 0; a < order.length; a++) {
+  const suppressed = new Uint8Array(n);
+  for (let a = 0; a < n; a++) {
     if (suppressed[a]) continue;
-    const i = order[a]!;
-    keep.push(i);
-    const bi = boxes[i]!;
-    for (let b = a + 1; b < order.length; b++) {
+    keep.push(order[a]!);
+    const ax1 = x1[a]!, ay1 = y1[a]!, ax2 = x2[a]!, ay2 = y2[a]!, aa = area[a]!;
+    for (let b = a + 1; b < n; b++) {
+      if (suppressed[b]) continue;
+      const iw = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!);
+      if (!(iw > 0)) continue;
+      const ih = Math.min(ay2, y2[b]!) - Math.max(ay1, y1[b]!);
+      if (!(ih > 0)) continue;
+      const inter = iw * ih;
+      const union = aa + area[b]! - inter;
       // Strictly greater: a box at exactly the threshold survives (torchvision's `ovr > thr`).
-      if (!suppressed[b] && iou(bi, boxes[order[b]!]!) > iouThr) suppressed[b] = 1;
+      if ((union > 0 ? inter / union : 0) > iouThr) suppressed[b] = 1;
     }
   }
   return keep;

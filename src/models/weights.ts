@@ -56,7 +56,10 @@ export function assignTensors(target: Map<string, tf.Variable>, source: Map<stri
   if (problems.length) throw new Error(`${where}: ${problems.length} tensor(s) do not fit the model: ${problems.join('; ')}`);
   for (const [name, v] of target) {
     const t = source.get(name)!;
-    v.assign(tf.tensor(t.data, t.shape, 'float32'));
+    // assign shares the tensor's data; the tensor itself must still be freed.
+    const value = tf.tensor(t.data, t.shape, 'float32');
+    v.assign(value);
+    value.dispose();
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * Phase two of the paper as notebook 04 runs it: Faster R-CNN + FPN on each pretrained backbone,
  * fine-tuned on the fused VinDr boxes, mAP@0.5 on validation after every epoch and on test at the
- * end. Every finished run is saved at once, so an interrupted notebook resumes where it stopped.
+ * end. Every run checkpoints after each epoch and every finished run is saved at once, so an
+ * interrupted notebook resumes at the last finished epoch.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
@@ -22,8 +23,9 @@ import { FasterRcnn } from '../models/fasterRcnn/detector.js';
 import type { Detections } from '../models/fasterRcnn/roiHeads.js';
 import { detectionTrainStep, warmupCosineLr } from '../models/fasterRcnn/train.js';
 import type { ResNet } from '../models/resnet.js';
-import { assignTensors, readCheckpoint, saveCheckpoint } from '../models/weights.js';
+import { assignTensors, readCheckpoint, saveCheckpoint, type RawTensor } from '../models/weights.js';
 import type { Rng } from '../rng.js';
+import { trainLoop, type TrainTask } from './loop.js';
 
 /** One image of a detection split: pixels on disk and fused boxes in original pixels. */
 export interface DetImage {
@@ -140,6 +142,7 @@ export interface DetectionRun {
   testPerClass: (number | null)[];
   /** Percentile bootstrap over test images of this run's test mAP50. */
   testBootstrap: { low: number; high: number; iterations: number };
+  /** Wall time of the session that finished the run (a resumed run counts only what it redid). */
   seconds: number;
 }
 
@@ -148,10 +151,17 @@ function runKey(config: Config, init: BackboneInit, size: number, seed: number):
   return `${init}_${size}px_seed${seed}-${fp}`;
 }
 
-/** Where a run's result and (for the first seed) its detector weights are kept. */
-export function detectionRunPaths(config: Config, init: BackboneInit, size: number, seed: number): { result: string; weights: string } {
+/**
+ * Where a run's result, (for the first seed) its detector weights, and its epoch checkpoint while it
+ * is unfinished are kept.
+ */
+export function detectionRunPaths(config: Config, init: BackboneInit, size: number, seed: number): { result: string; weights: string; checkpoint: string } {
   const key = runKey(config, init, size, seed);
-  return { result: join(config.paths.results, '04_detection', 'runs', `${key}.json`), weights: join(config.paths.checkpoints, `detector_${key}.safetensors`) };
+  return {
+    result: join(config.paths.results, '04_detection', 'runs', `${key}.json`),
+    weights: join(config.paths.checkpoints, `detector_${key}.safetensors`),
+    checkpoint: join(config.paths.checkpoints, `detector_${key}.ckpt`),
+  };
 }
 
 function detectorTensors(resnet: ResNet, detector: FasterRcnn): Map<string, tf.Tensor> {
@@ -176,57 +186,127 @@ export function loadDetector(config: Config, init: BackboneInit, size: number, r
   return built;
 }
 
+const OPT_PREFIX = 'optimizer.momentum.';
+
+/**
+ * One detector fine-tuning as a {@link TrainTask}. Its randomness is a pure function of the run's
+ * `rng` and the step (each epoch's order and flips from `order:<epoch>`, each step's sampling from
+ * `step:<step>`), so a run resumed from an epoch checkpoint redoes exactly what it would have done.
+ */
+class DetectionTask implements TrainTask {
+  readonly optimizer: tf.MomentumOptimizer;
+  private epochPlan: { epoch: number; order: number[]; flips: boolean[] } | null = null;
+
+  constructor(
+    readonly detector: FasterRcnn,
+    readonly resnet: ResNet,
+    readonly train: DetBatchSet,
+    readonly rng: Rng,
+    readonly o: { lr: number; batchSize: number; stepsPerEpoch: number; totalSteps: number; warmupSteps: number; weightDecay: number; clipNorm: number },
+  ) {
+    this.optimizer = tf.train.momentum(o.lr, 0.9);
+  }
+
+  private plan(epoch: number): { order: number[]; flips: boolean[] } {
+    if (this.epochPlan?.epoch !== epoch) {
+      const r = this.rng.fork(`order:${epoch}`);
+      const order = r.shuffle([...Array(this.train.images.shape[0]).keys()]);
+      this.epochPlan = { epoch, order, flips: Array.from({ length: this.o.stepsPerEpoch }, () => r.next() < 0.5) };
+    }
+    return this.epochPlan;
+  }
+
+  async stateTensors(): Promise<Map<string, tf.Tensor>> {
+    const m = detectorTensors(this.resnet, this.detector);
+    // tfjs keeps one momentum slot per gradient, by position; [0] is its step counter (unused by momentum).
+    const [iter, ...slots] = await this.optimizer.getWeights();
+    iter!.tensor.dispose();
+    slots.forEach((w, i) => m.set(`${OPT_PREFIX}${i}`, w.tensor));
+    return m;
+  }
+
+  async loadStateTensors(tensors: Map<string, RawTensor>): Promise<void> {
+    const model = new Map([...tensors].filter(([k]) => !k.startsWith(OPT_PREFIX)));
+    assignTensors(detectorTensors(this.resnet, this.detector) as Map<string, tf.Variable>, model, 'detector checkpoint');
+    const slots: { name: string; tensor: tf.Tensor }[] = [{ name: 'iter', tensor: tf.scalar(0) }];
+    for (let i = 0; tensors.has(`${OPT_PREFIX}${i}`); i++) {
+      const t = tensors.get(`${OPT_PREFIX}${i}`)!;
+      slots.push({ name: `momentum.${i}`, tensor: tf.tensor(t.data, t.shape) });
+    }
+    await this.optimizer.setWeights(slots);
+    // setWeights made variables of its own from these.
+    tf.dispose(slots.map((w) => w.tensor));
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    // tfjs 4's MomentumOptimizer.dispose skips SGDOptimizer's, leaking its learning-rate scalar `c`.
+    const c = (this.optimizer as unknown as { c?: tf.Tensor }).c;
+    if (c && !c.isDisposed) c.dispose();
+  }
+
+  trainStep(step: number): number {
+    const { batchSize, stepsPerEpoch } = this.o;
+    const size = this.train.images.shape[1];
+    const { order, flips } = this.plan(Math.floor(step / stepsPerEpoch));
+    const b = step % stepsPerEpoch;
+    const idx = order.slice(b * batchSize, (b + 1) * batchSize);
+    const flip = flips[b]!;
+    const x = tf.tidy(() => {
+      const g = tf.gather(this.train.images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D;
+      return flip ? (tf.reverse(g, 2) as tf.Tensor4D) : g;
+    });
+    const targets = idx.map((i) => {
+      const t = this.train.targets[i]!;
+      return flip ? { boxes: t.boxes.map((bx) => [size - bx[2]!, bx[1]!, size - bx[0]!, bx[3]!]), labels: t.labels } : t;
+    });
+    this.optimizer.setLearningRate(warmupCosineLr(step, { baseLr: this.o.lr, totalSteps: this.o.totalSteps, warmupSteps: this.o.warmupSteps }));
+    try {
+      return detectionTrainStep(this.detector, this.optimizer, x, targets, { weightDecay: this.o.weightDecay, clipNorm: this.o.clipNorm, rng: this.rng.fork(`step:${step}`), step }).total;
+    } finally {
+      x.dispose();
+    }
+  }
+}
+
 /**
  * Fine-tunes one detector: SGD momentum 0.9 with weight decay, warm-up then cosine, horizontal
  * flips with probability 0.5; validation mAP50 after each epoch, test mAP50 (with a bootstrap CI
- * over test images) at the end.
+ * over test images) at the end. With `checkpoint`, the state after every epoch (weights, BatchNorm
+ * statistics, momentum, the epochs so far) is written there atomically and a restarted run resumes
+ * from it with identical results; a NaN/Inf loss stops the run naming the step and that checkpoint.
+ * @returns the run, or null when `stopAfterEpochs` stopped it early (its state is in the checkpoint).
  */
-export function trainDetector(
+export async function trainDetector(
   config: Config,
   init: BackboneInit,
   seed: number,
   sets: { train: DetBatchSet; val: DetBatchSet; test: DetBatchSet },
   rng: Rng,
-  opts: { log?: (line: string) => void; save?: string } = {},
-): DetectionRun {
+  opts: { log?: (line: string) => void; save?: string; checkpoint?: string; stopAfterEpochs?: number } = {},
+): Promise<DetectionRun | null> {
   const d = config.detection;
   const log = opts.log ?? ((l: string) => console.log(l));
   const size = sets.train.images.shape[1];
   const t0 = performance.now();
   const { detector, resnet } = buildDetector(config, init, rng);
-  const optimizer = tf.train.momentum(d.lr, 0.9);
-  const n = sets.train.images.shape[0];
-  const stepsPerEpoch = Math.ceil(n / d.batchSize);
-  const total = stepsPerEpoch * d.epochs;
-  const order = [...Array(n).keys()];
-  const shuffle = rng.fork('order');
-  const epochs: DetectionRun['epochs'] = [];
-  let step = 0;
+  const stepsPerEpoch = Math.ceil(sets.train.images.shape[0] / d.batchSize);
+  const task = new DetectionTask(detector, resnet, sets.train, rng, {
+    lr: d.lr, batchSize: d.batchSize, stepsPerEpoch, totalSteps: stepsPerEpoch * d.epochs, warmupSteps: d.warmupSteps, weightDecay: d.weightDecay, clipNorm: d.gradClipNorm,
+  });
+  const label = `${init} ${size}px seed ${seed}`;
   try {
-    for (let e = 1; e <= d.epochs; e++) {
-      shuffle.shuffle(order);
-      let lossSum = 0;
-      for (let b = 0; b < stepsPerEpoch; b++) {
-        const idx = order.slice(b * d.batchSize, (b + 1) * d.batchSize);
-        const flip = shuffle.next() < 0.5;
-        const x = tf.tidy(() => {
-          const g = tf.gather(sets.train.images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D;
-          return flip ? (tf.reverse(g, 2) as tf.Tensor4D) : g;
-        });
-        const targets = idx.map((i) => {
-          const t = sets.train.targets[i]!;
-          return flip ? { boxes: t.boxes.map((bx) => [size - bx[2]!, bx[1]!, size - bx[0]!, bx[3]!]), labels: t.labels } : t;
-        });
-        optimizer.setLearningRate(warmupCosineLr(step, { baseLr: d.lr, totalSteps: total, warmupSteps: d.warmupSteps }));
-        const l = detectionTrainStep(detector, optimizer, x, targets, { weightDecay: d.weightDecay, clipNorm: d.gradClipNorm, rng: rng.fork(`step:${step}`), step });
-        x.dispose();
-        lossSum += l.total;
-        step++;
-      }
-      const valMap = map50(detectAll(detector, sets.val, d.batchSize), sets.val).map;
-      epochs.push({ epoch: e, loss: lossSum / stepsPerEpoch, valMap });
-      log(`  ${init} ${size}px seed ${seed}: epoch ${e}/${d.epochs} loss ${(lossSum / stepsPerEpoch).toFixed(4)} val mAP50 ${valMap.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)}s)`);
-    }
+    const r = await trainLoop(task, {
+      seed, epochs: d.epochs, stepsPerEpoch, batchSize: d.batchSize, checkpointPath: opts.checkpoint, log, label, logEverySeconds: 60,
+      stopAtStep: opts.stopAfterEpochs === undefined ? undefined : opts.stopAfterEpochs * stepsPerEpoch,
+      endOfEpoch: (e, loss) => {
+        const valMap = map50(detectAll(detector, sets.val, d.batchSize), sets.val).map;
+        log(`  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)}s)`);
+        return { valMap };
+      },
+    });
+    if (!r.finished) return null;
+    const epochs = r.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valMap: e.valMap! }));
     const dets = detectAll(detector, sets.test, d.batchSize);
     const test = map50(dets, sets.test);
     const bs = bootstrapCi(
@@ -239,7 +319,7 @@ export function trainDetector(
       testBootstrap: { low: bs.low, high: bs.high, iterations: bs.iterations }, seconds: Math.round((performance.now() - t0) / 100) / 10,
     };
   } finally {
-    optimizer.dispose();
+    task.dispose();
     for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
     resnet.dispose();
   }
@@ -266,10 +346,15 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
           if (existsSync(p.result)) {
             runs.push(JSON.parse(readFileSync(p.result, 'utf8')) as DetectionRun);
             log(`${init} ${size}px seed ${seed}: already done (${p.result})`);
+            // A crash between the result and the clean-up below can leave it behind.
+            rmSync(p.checkpoint, { force: true });
             continue;
           }
-          const r = trainDetector(config, init, seed, sets, opts.rng.fork(`${init}:${size}:${seed}`), { log, save: seed === config.seeds[0] ? p.weights : undefined });
+          const r = (await trainDetector(config, init, seed, sets, opts.rng.fork(`${init}:${size}:${seed}`), {
+            log, save: seed === config.seeds[0] ? p.weights : undefined, checkpoint: p.checkpoint,
+          }))!;
           writeJsonAtomic(p.result, r);
+          rmSync(p.checkpoint, { force: true });
           runs.push(r);
           log(`${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} (bootstrap 95% CI ${r.testBootstrap.low.toFixed(4)}–${r.testBootstrap.high.toFixed(4)}), ${r.seconds}s`);
         }

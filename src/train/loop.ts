@@ -1,7 +1,8 @@
 /**
  * A training loop that any model plugs into through `TrainTask`: progress lines (step, loss, images/s,
- * ETA) at a steady rate, an atomic checkpoint at the end of every epoch, resume from the last
- * checkpoint, a clear stop on a NaN/Inf loss, and a check that the tensor count does not grow.
+ * ETA) at a steady rate, an optional end-of-epoch evaluation, an atomic checkpoint at the end of
+ * every epoch, resume from the last checkpoint, a clear stop on a NaN/Inf loss (or a step that
+ * throws) naming the step and the last good checkpoint, and a check that the tensor count does not grow.
  *
  * Reproducibility across interruptions: step s draws its randomness only from
  * `makeRng(seed).fork(s)` (data order from per-epoch forks inside the task), and a checkpoint holds
@@ -16,10 +17,13 @@ import { readCheckpoint, saveCheckpoint, type RawTensor } from '../models/weight
 
 /** What the loop needs from a model + optimizer + data. */
 export interface TrainTask {
-  /** Every tensor that must survive a restart, by unique name. Optimizer state may be absent before step 0. */
-  stateTensors(): Map<string, tf.Tensor>;
+  /**
+   * Every tensor that must survive a restart, by unique name. Optimizer state may be absent before
+   * step 0. The loop only reads them (async for tfjs optimizers, whose `getWeights` is).
+   */
+  stateTensors(): Map<string, tf.Tensor> | Promise<Map<string, tf.Tensor>>;
   /** Restores what `stateTensors` saved (creating optimizer buffers as needed). */
-  loadStateTensors(tensors: Map<string, RawTensor>): void;
+  loadStateTensors(tensors: Map<string, RawTensor>): void | Promise<void>;
   /** One optimisation step; frees its tensors and returns the loss. `rng` is this step's own stream. */
   trainStep(step: number, rng: Rng): number;
 }
@@ -30,12 +34,22 @@ export interface LossPoint {
   loss: number;
 }
 
+/** One finished epoch: its mean training loss and whatever `endOfEpoch` measured (e.g. `valMap`). */
+export interface EpochPoint {
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+  [metric: string]: number;
+}
+
 /** JSON state stored in each checkpoint beside the tensors. */
 export interface LoopState {
   /** Steps completed (the next step to run). */
   step: number;
   seed: number;
   losses: LossPoint[];
+  /** Absent in checkpoints written before epochs were recorded. */
+  epochs?: EpochPoint[];
 }
 
 export interface TrainLoopOptions {
@@ -54,10 +68,18 @@ export interface TrainLoopOptions {
   /** Clock in milliseconds (injectable for tests). */
   now?: () => number;
   label?: string;
+  /**
+   * Runs after the last step of each epoch (1-based), before its checkpoint, so that what it
+   * measures is saved and not recomputed on resume. Must be deterministic and draw no randomness
+   * from the step streams.
+   */
+  endOfEpoch?: (epoch: number, meanLoss: number) => Record<string, number> | void;
 }
 
 export interface TrainResult {
   losses: LossPoint[];
+  /** Every finished epoch, including those done before a resume. */
+  epochs: EpochPoint[];
   /** Steps completed in total. */
   step: number;
   /** The step the run resumed from, or null for a fresh start. */
@@ -77,15 +99,15 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
   const now = o.now ?? (() => performance.now());
   const total = o.epochs * o.stepsPerEpoch;
   const label = o.label ?? 'train';
-  let state: LoopState = { step: 0, seed: o.seed, losses: [] };
+  let state: LoopState = { step: 0, seed: o.seed, losses: [], epochs: [] };
   let resumedFrom: number | null = null;
   if (o.checkpointPath && existsSync(o.checkpointPath)) {
     const ck = readCheckpoint<LoopState>(o.checkpointPath);
     if (ck.state.seed !== o.seed) {
       throw new Error(`${label}: checkpoint ${o.checkpointPath} was made with seed ${ck.state.seed}, this run uses ${o.seed}; delete it or use that seed`);
     }
-    task.loadStateTensors(ck.tensors);
-    state = ck.state;
+    await task.loadStateTensors(ck.tensors);
+    state = { ...ck.state, epochs: ck.state.epochs ?? [] };
     resumedFrom = state.step;
     log(`${label}: resumed from ${o.checkpointPath} at step ${state.step}/${total}`);
   }
@@ -101,7 +123,13 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
     if (o.stopAtStep !== undefined && state.step >= o.stopAtStep) break;
     const step = state.step;
     const epoch = Math.floor(step / o.stepsPerEpoch);
-    const loss = task.trainStep(step, master.fork(step));
+    let loss: number;
+    try {
+      loss = task.trainStep(step, master.fork(step));
+    } catch (err) {
+      // e.g. a task's own non-finite check: say where, and what to resume from.
+      throw new Error(`${label}: step ${step} (epoch ${epoch + 1}) failed: ${(err as Error).message}; stopped. Last good checkpoint: ${lastGood()}`, { cause: err });
+    }
     if (!Number.isFinite(loss)) {
       throw new Error(`${label}: loss is ${loss} at step ${step} (epoch ${epoch + 1}); stopped. Last good checkpoint: ${lastGood()}`);
     }
@@ -120,11 +148,16 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
       log(`${label}: step ${state.step}/${total} (epoch ${epoch + 1}/${o.epochs}) loss ${loss.toFixed(4)} · ${ips.toFixed(1)} img/s · ETA ${formatSeconds(eta)}`);
       lastLog = t;
     }
-    if (o.checkpointPath && state.step % o.stepsPerEpoch === 0) {
-      saveCheckpoint(o.checkpointPath, task.stateTensors(), state);
+    if (state.step % o.stepsPerEpoch === 0) {
+      const e = state.step / o.stepsPerEpoch;
+      const inEpoch = state.losses.filter((l) => l.epoch === e - 1);
+      const meanLoss = inEpoch.reduce((a, l) => a + l.loss, 0) / Math.max(inEpoch.length, 1);
+      const metrics = o.endOfEpoch?.(e, meanLoss) ?? {};
+      state.epochs!.push({ ...metrics, epoch: e, loss: meanLoss });
+      if (o.checkpointPath) saveCheckpoint(o.checkpointPath, await task.stateTensors(), state);
     }
     // Let other work (notebook output, timers) run between steps.
     await new Promise((r) => setImmediate(r));
   }
-  return { losses: state.losses, step: state.step, resumedFrom, finished: state.step >= total };
+  return { losses: state.losses, epochs: state.epochs!, step: state.step, resumedFrom, finished: state.step >= total };
 }

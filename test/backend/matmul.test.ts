@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads } from './helpers.js';
+import { ACCELERATED_BACKEND } from '../../src/backend/index.js';
+import { compareBackends, countCalls, input, int, mulberry32, pick, runOn, skipReason, withGrads } from './helpers.js';
 
 test('BatchMatMul and its gradients equal the cpu kernel on 120 random shapes', { skip: skipReason }, () => {
   const rng = mulberry32(21);
@@ -36,4 +37,19 @@ test('_FusedMatMul with bias and relu equals the cpu kernel on 40 random shapes'
       compareBackends([input(rng, [m, k]), input(rng, [k, n]), input(rng, [n])], f, `fused ${m}x${k}x${n} ${activation}`)).native;
   }
   assert.equal(native, 40);
+});
+
+test('native kernels flush subnormal floats (as TensorFlow does); JavaScript on the same thread keeps them', { skip: skipReason }, () => {
+  // 1e-39 is subnormal in float32. With denormals-are-zero the native product reads it as 0;
+  // the reference cpu kernel keeps IEEE semantics and gives 2e-39.
+  const a = { shape: [1, 1], values: new Float32Array([1e-39]) };
+  const b = { shape: [1, 1], values: new Float32Array([2]) };
+  const mm = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D);
+  const calls = countCalls('BatchMatMul', () => assert.equal(runOn(ACCELERATED_BACKEND, [a, b], mm)[0]!.values[0], 0));
+  assert.equal(calls.native, 1);
+  assert.ok(runOn('cpu', [a, b], mm)[0]!.values[0]! > 0);
+  // The flush is scoped to the native call: this thread's float arithmetic is IEEE again.
+  const f = new Float32Array(1);
+  f[0] = 1e-39 * Number(process.argv.length > 0); // computed at run time, not folded
+  assert.ok(f[0]! > 0, 'JavaScript still produces subnormal float32');
 });

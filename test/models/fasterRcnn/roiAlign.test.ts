@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mapRoiLevels, multiLevelRoiAlign, roiAlign } from '../../../src/models/fasterRcnn/roiAlign.js';
+import { loadNative } from '../../../src/backend/native.js';
+import { makeRng } from '../../../src/rng.js';
 import { assertAllClose, loadReference } from '../../helpers/reference.js';
 
 // Outputs are float32 from torchvision; we accumulate in float32 too but in another order, so a
@@ -44,6 +46,35 @@ test('roiAlign gradient is the exact transpose of the (linear) forward map', () 
     bumped.dispose();
   }
   tf.dispose([f, r, grad]);
+});
+
+test('roiAlign: the native loops give the same bits as the JavaScript ones, forward and backward', (t) => {
+  if (!loadNative().addon) {
+    t.skip('native addon not built');
+    return;
+  }
+  // Enough RoIs x channels (> 2^16 multiply-adds) that the native side splits the channels across threads.
+  const f = tf.randomNormal([2, 20, 24, 48], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const rng = makeRng(4);
+  const rois = Array.from({ length: 40 }, (_, k) => {
+    const x = rng.uniform(-10, 90);
+    const y = rng.uniform(-10, 70);
+    return [k % 2, x, y, x + rng.uniform(1, 60), y + rng.uniform(1, 60)];
+  });
+  const opts = { outputSize: [7, 7] as [number, number], spatialScale: 0.25, samplingRatio: 0, aligned: true };
+  const r = tf.randomNormal([40, 7, 7, 48], 0, 1, 'float32', 5);
+  const run = (loops: 'auto' | 'js') => {
+    const out = roiAlign(f, rois, opts, loops);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, opts, loops), r)))(f);
+    const v = { out: out.dataSync(), grad: g.dataSync() };
+    tf.dispose([out, g]);
+    return v;
+  };
+  const native = run('auto');
+  const js = run('js');
+  assert.deepEqual(native.out, js.out);
+  assert.deepEqual(native.grad, js.grad);
+  tf.dispose([f, r]);
 });
 
 test('roiAlign: an RoI of one whole cell with one sample reads that cell; no RoIs gives [0, ph, pw, C]', () => {
