@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "mask.h"
 #include "parallel.h"
 
 namespace cxr {
@@ -77,7 +78,7 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* g
       if (relu) {
         const float* yr = y + r * c;
         for (int j = 0; j < c; ++j) {
-          const float d = yr[j] > 0.f ? dr[j] : 0.f;
+          const float d = keep_if_positive(dr[j], yr[j]);
           sdy[j] += d;
           sdyx[j] += static_cast<double>(d) * (xr[j] - mean[j]);
         }
@@ -108,7 +109,7 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* g
       if (relu) {
         const float* yr = y + r * c;
         for (int j = 0; j < c; ++j)
-          o[j] = a[j] * (yr[j] > 0.f ? dr[j] : 0.f) + bcoef[j] * (xr[j] - mean[j]) + k0[j];
+          o[j] = a[j] * keep_if_positive(dr[j], yr[j]) + bcoef[j] * (xr[j] - mean[j]) + k0[j];
       } else {
         for (int j = 0; j < c; ++j) o[j] = a[j] * dr[j] + bcoef[j] * (xr[j] - mean[j]) + k0[j];
       }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "mask.h"
 #include "parallel.h"
 
 namespace cxr {
@@ -93,7 +94,7 @@ void dispatch_binary(int op, Loop&& loop) {
     case kMax: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
     case kMin: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
     case kSquaredDiff: return loop([](float x, float y) { return (x - y) * (x - y); });
-    case kReluGrad: return loop([](float d, float x) { return x != x ? NAN : d * (x > 0.f ? 1.f : 0.f); });
+    case kReluGrad: return loop([](float d, float x) { return d * step01(x); });
   }
 }
 
@@ -131,6 +132,7 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha) {
     case kSigmoid:
       return unary_loop([](float v) { return 1.f / (1.f + std::exp(-v)); }, x, out, size);
     case kStep:
+      if (alpha == 0.f) return unary_loop([](float v) { return step01(v); }, x, out, size);
       return unary_loop([alpha](float v) { return v != v ? NAN : (v > 0.f ? 1.f : alpha); }, x,
                         out, size);
   }
