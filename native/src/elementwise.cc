@@ -95,6 +95,7 @@ void dispatch_binary(int op, Loop&& loop) {
     case kMin: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
     case kSquaredDiff: return loop([](float x, float y) { return (x - y) * (x - y); });
     case kReluGrad: return loop([](float d, float x) { return d * step01(x); });
+    case kAddRelu: return loop([](float x, float y) { const float s = x + y; return s < 0.f ? 0.f : s; });
   }
 }
 
@@ -179,6 +180,22 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t in
     for (int c = 0; c < t; ++c) s += partial[c * inner + j];
     out[j] = static_cast<float>(s);
   }
+}
+
+void momentum_update(const float* value, const float* acc, const float* grad, float* out_value,
+                     float* out_acc, int64_t size, float lr, float momentum) {
+  const float c = -lr;
+  parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      // Separate statements, so no FMA contraction changes the rounding from tfjs's.
+      float a = momentum * acc[i];
+      a = a + grad[i];
+      float v = c * a;
+      v = v + value[i];
+      out_acc[i] = a;
+      out_value[i] = v;
+    }
+  });
 }
 
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm) {

@@ -41,6 +41,9 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  /** One SGD-momentum step; outValue/outAcc may be value/acc themselves (in place). */
+  momentumUpdate(value: Float32Array, acc: Float32Array, grad: Float32Array, outValue: Float32Array,
+    outAcc: Float32Array, lr: number, momentum: number): void;
   setNumThreads(n: number): void;
   info(): { blas: string; blasThreads: number; threads: number };
 }
