@@ -11,7 +11,8 @@ import { assertClose, int, mulberry32, randomValues, skipReason, type Rng } from
  */
 function run(backend: string, make: () => tf.Optimizer, shapes: number[][], rng: Rng, share: boolean): Float32Array[] {
   tf.setBackend(backend);
-  const vars = shapes.map((s, i) => tf.variable(tf.tensor(randomValues(rng, tf.util.sizeFromShape(s)), s), true, `m${i}_${backend}_${Math.floor(rng() * 1e9)}`));
+  const vars = shapes.map((s, i) => tf.tidy(() =>
+    tf.variable(tf.tensor(randomValues(rng, tf.util.sizeFromShape(s)), s), true, `m${i}_${backend}_${Math.floor(rng() * 1e9)}`)));
   const grads = shapes.map((s) => randomValues(rng, tf.util.sizeFromShape(s)));
   const clones = share ? vars.map((v) => v.clone()) : [];
   const opt = make();
