@@ -38,8 +38,22 @@ void im2col(const float* x, float* col, const ConvGeom& g) {
       const float* xn = x + static_cast<int64_t>(n) * g.h * g.w * g.c;
       float* dst = col + row * g.ow * kcols;
       for (int ow = 0; ow < g.ow; ++ow) {
+        const int iw0 = ow * g.sw - g.pl;
+        // Without dilation a filter row's pixels are adjacent in x: one copy of fw*c floats
+        // (a 7x7 stem conv on 3 channels otherwise copies 12 bytes at a time).
+        const bool row_inside = g.dw == 1 && iw0 >= 0 && iw0 + g.fw <= g.w;
         for (int kh = 0; kh < g.fh; ++kh) {
           const int ih = oh * g.sh - g.pt + kh * g.dh;
+          if (row_inside || ih < 0 || ih >= g.h) {
+            const size_t run = sizeof(float) * g.fw * g.c;
+            if (ih < 0 || ih >= g.h) {
+              std::memset(dst, 0, run);
+            } else {
+              std::memcpy(dst, xn + (static_cast<int64_t>(ih) * g.w + iw0) * g.c, run);
+            }
+            dst += static_cast<int64_t>(g.fw) * g.c;
+            continue;
+          }
           for (int kw = 0; kw < g.fw; ++kw) {
             const int iw = ow * g.sw - g.pl + kw * g.dw;
             if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
@@ -56,8 +70,42 @@ void im2col(const float* x, float* col, const ConvGeom& g) {
   });
 }
 
+// Strided 1x1 without padding (the downsampling shortcuts): each column row is one input
+// pixel's gradient and every other pixel's is 0, so col2im is a copy into zeros.
+bool is_strided_pointwise(const ConvGeom& g) {
+  return g.fh == 1 && g.fw == 1 && g.pt == 0 && g.pl == 0;
+}
+
+void scatter_pointwise(const float* col, float* dx, const ConvGeom& g) {
+  parallel_for(static_cast<int64_t>(g.n) * g.h, 4, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const int n = static_cast<int>(row / g.h), ih = static_cast<int>(row % g.h);
+      float* dst = dx + row * g.w * g.c;
+      const int oh = ih / g.sh;
+      if (ih % g.sh != 0 || oh >= g.oh) {
+        std::memset(dst, 0, sizeof(float) * g.w * g.c);
+        continue;
+      }
+      const float* src = col + (static_cast<int64_t>(n) * g.oh + oh) * g.ow * g.c;
+      for (int iw = 0; iw < g.w; ++iw) {
+        float* d = dst + static_cast<int64_t>(iw) * g.c;
+        const int ow = iw / g.sw;
+        if (iw % g.sw != 0 || ow >= g.ow) {
+          std::memset(d, 0, sizeof(float) * g.c);
+        } else {
+          std::memcpy(d, src + static_cast<int64_t>(ow) * g.c, sizeof(float) * g.c);
+        }
+      }
+    }
+  });
+}
+
 // Adjoint of im2col written as a gather, so threads own disjoint rows of dx.
 void col2im(const float* col, float* dx, const ConvGeom& g) {
+  if (is_strided_pointwise(g)) {
+    scatter_pointwise(col, dx, g);
+    return;
+  }
   const int64_t kcols = static_cast<int64_t>(g.fh) * g.fw * g.c;
   parallel_for(static_cast<int64_t>(g.n) * g.h, 4, [&](int64_t b, int64_t e) {
     for (int64_t row = b; row < e; ++row) {
