@@ -10,10 +10,11 @@
 namespace cxr {
 namespace {
 
-// partial[t] holds nsum vectors of length c for thread t's rows.
+// partial[t] holds nsum vectors of length c for the t-th of a fixed number of row blocks
+// (not one per thread), so the sums are the same whatever the thread count.
 template <typename F>
 std::vector<double> row_sums(int64_t m, int c, int nsum, F&& body) {
-  const int t = m >= 256 ? num_threads() : 1;
+  const int t = m >= 256 ? 8 : 1;
   std::vector<double> partial(static_cast<size_t>(t) * nsum * c, 0.0);
   parallel_for(t, 1, [&](int64_t cb, int64_t ce) {
     for (int64_t i = cb; i < ce; ++i)
