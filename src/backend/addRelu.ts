@@ -5,7 +5,7 @@
  * gradient (dy masked where the output is 0, the same for a and b) reads only the output.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BINARY, f32, output, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { BINARY, f32, output, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 import { RELU_GRAD } from './reluGrad.js';
 
@@ -24,7 +24,7 @@ const addReluKernel: NativeKernel = ({ inputs, backend }: KernelArgs, addon: Nat
   const av = f32(backend, a);
   const bv = f32(backend, b);
   if (!av || !bv || !tf.util.arraysEqual(a.shape, b.shape)) return null;
-  const out = new Float32Array(av.length);
+  const out = uninitialized(av.length);
   addon.binary(BINARY.AddRelu, av, bv, out, 0, 1);
   return output(backend, a.shape, out);
 };

@@ -3,6 +3,7 @@
  * backend's storage without copying, wrapping a fresh Float32Array as an output, and
  * packing tfjs's conv/pool geometry for the addon.
  */
+import { Buffer } from 'node:buffer';
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native.js';
 
@@ -26,6 +27,21 @@ export function f32(backend: CpuBackend, t: tf.TensorInfo | undefined | null): F
   if (t == null || t.dtype !== 'float32') return null;
   const values = backend.data.get(t.dataId).values;
   return values instanceof Float32Array && values.length > 0 ? values : null;
+}
+
+/**
+ * A Float32Array of n floats for an output the native code overwrites entirely. new
+ * Float32Array(n) zero-fills it first, one more write pass over every activation and
+ * gradient (memory-bound kernels are a quarter of a training step); Buffer.allocUnsafe skips
+ * that. Above Buffer.poolSize / 2 (4 KiB) node gives the buffer its own ArrayBuffer, so tfjs
+ * sees an ordinary Float32Array of offset 0; anything else is allocated zeroed as before.
+ */
+export function uninitialized(n: number): Float32Array {
+  if (n * 4 > 8192) {
+    const b = Buffer.allocUnsafe(n * 4);
+    if (b.byteOffset === 0 && b.buffer.byteLength === n * 4) return new Float32Array(b.buffer, 0, n);
+  }
+  return new Float32Array(n);
 }
 
 export function output(backend: CpuBackend, shape: number[], values: Float32Array): tf.TensorInfo {
