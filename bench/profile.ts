@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  ACCELERATED_BACKEND, kernelCalls, kernelTimes, registerAcceleratedBackend, setKernelProfiling,
+  ACCELERATED_BACKEND, kernelCalls, momentumOptimizer, kernelTimes, registerAcceleratedBackend, setKernelProfiling,
 } from '../src/backend/index.js';
 import { RESNET50, createResNet, trainStep } from '../src/backend/testModels.js';
 
@@ -13,7 +13,7 @@ const reg = registerAcceleratedBackend();
 if (!reg.ok) throw new Error(reg.reason);
 await tf.setBackend(ACCELERATED_BACKEND);
 const model = createResNet(RESNET50, 1);
-const optimizer = tf.train.momentum(0.01, 0.9);
+const optimizer = momentumOptimizer(0.01, 0.9);
 const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
 const labels = tf.oneHot(tf.randomUniform([batch], 0, 1000, 'int32', 3) as tf.Tensor1D, 1000).toFloat() as tf.Tensor2D;
 trainStep(model, optimizer, x, labels);

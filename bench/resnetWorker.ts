@@ -4,7 +4,7 @@
  * Prints one JSON line (images/s from the median step time, peak RSS, backend).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ACCELERATED_BACKEND, registerAcceleratedBackend } from '../src/backend/index.js';
+import { ACCELERATED_BACKEND, momentumOptimizer, registerAcceleratedBackend } from '../src/backend/index.js';
 import { RESNET50, createResNet, trainStep } from '../src/backend/testModels.js';
 import { median } from './registry.js';
 
@@ -13,7 +13,7 @@ const reg = registerAcceleratedBackend();
 const backend = spec.backend ?? (reg.ok ? ACCELERATED_BACKEND : 'cpu');
 await tf.setBackend(backend);
 const model = createResNet(RESNET50, 1);
-const optimizer = tf.train.momentum(0.01, 0.9);
+const optimizer = momentumOptimizer(0.01, 0.9);
 const x = tf.randomNormal([spec.batch, spec.size, spec.size, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
 const classes = tf.randomUniform([spec.batch], 0, RESNET50.classes, 'int32', 3) as tf.Tensor1D;
 const labels = tf.oneHot(classes, RESNET50.classes).toFloat() as tf.Tensor2D;

@@ -293,6 +293,21 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// momentumUpdate(value, acc, grad, outValue, outAcc, lr, momentum); the size is grad's length.
+napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto value = a.f32(0); auto acc = a.f32(1); auto grad = a.f32(2); auto ov = a.f32(3);
+  auto oa = a.f32(4); auto lr = a.f64(5); auto momentum = a.f64(6);
+  size_t len = 0;
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
+    cxr::momentum_update(value, acc, grad, ov, oa, static_cast<int64_t>(len),
+                         static_cast<float>(lr), static_cast<float>(momentum));
+  }
+  return Undefined(env);
+}
+
 // transpose(x, out, shape: number[], perm: number[])
 napi_value Transpose(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -390,6 +405,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"transpose", Transpose},
       {"roiGather", RoiGather},
       {"roiScatter", RoiScatter},
+      {"momentumUpdate", MomentumUpdate},
       {"setNumThreads", SetNumThreads},
       {"info", Info},
   };

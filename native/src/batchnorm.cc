@@ -4,15 +4,17 @@
 #include <vector>
 
 #include "kernels.h"
+#include "mask.h"
 #include "parallel.h"
 
 namespace cxr {
 namespace {
 
-// partial[t] holds nsum vectors of length c for thread t's rows.
+// partial[t] holds nsum vectors of length c for the t-th of a fixed number of row blocks
+// (not one per thread), so the sums are the same whatever the thread count.
 template <typename F>
 std::vector<double> row_sums(int64_t m, int c, int nsum, F&& body) {
-  const int t = m >= 256 ? num_threads() : 1;
+  const int t = m >= 256 ? 8 : 1;
   std::vector<double> partial(static_cast<size_t>(t) * nsum * c, 0.0);
   parallel_for(t, 1, [&](int64_t cb, int64_t ce) {
     for (int64_t i = cb; i < ce; ++i)
@@ -77,7 +79,7 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* g
       if (relu) {
         const float* yr = y + r * c;
         for (int j = 0; j < c; ++j) {
-          const float d = yr[j] > 0.f ? dr[j] : 0.f;
+          const float d = keep_if_positive(dr[j], yr[j]);
           sdy[j] += d;
           sdyx[j] += static_cast<double>(d) * (xr[j] - mean[j]);
         }
@@ -108,7 +110,7 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* g
       if (relu) {
         const float* yr = y + r * c;
         for (int j = 0; j < c; ++j)
-          o[j] = a[j] * (yr[j] > 0.f ? dr[j] : 0.f) + bcoef[j] * (xr[j] - mean[j]) + k0[j];
+          o[j] = a[j] * keep_if_positive(dr[j], yr[j]) + bcoef[j] * (xr[j] - mean[j]) + k0[j];
       } else {
         for (int j = 0; j < c; ++j) o[j] = a[j] * dr[j] + bcoef[j] * (xr[j] - mean[j]) + k0[j];
       }

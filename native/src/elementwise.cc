@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "mask.h"
 #include "parallel.h"
 
 namespace cxr {
@@ -93,7 +94,8 @@ void dispatch_binary(int op, Loop&& loop) {
     case kMax: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x > y ? x : y); });
     case kMin: return loop([](float x, float y) { return (x != x || y != y) ? NAN : (x < y ? x : y); });
     case kSquaredDiff: return loop([](float x, float y) { return (x - y) * (x - y); });
-    case kReluGrad: return loop([](float d, float x) { return x != x ? NAN : d * (x > 0.f ? 1.f : 0.f); });
+    case kReluGrad: return loop([](float d, float x) { return d * step01(x); });
+    case kAddRelu: return loop([](float x, float y) { const float s = x + y; return s < 0.f ? 0.f : s; });
   }
 }
 
@@ -131,6 +133,7 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha) {
     case kSigmoid:
       return unary_loop([](float v) { return 1.f / (1.f + std::exp(-v)); }, x, out, size);
     case kStep:
+      if (alpha == 0.f) return unary_loop([](float v) { return step01(v); }, x, out, size);
       return unary_loop([alpha](float v) { return v != v ? NAN : (v > 0.f ? 1.f : alpha); }, x,
                         out, size);
   }
@@ -177,6 +180,22 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t in
     for (int c = 0; c < t; ++c) s += partial[c * inner + j];
     out[j] = static_cast<float>(s);
   }
+}
+
+void momentum_update(const float* value, const float* acc, const float* grad, float* out_value,
+                     float* out_acc, int64_t size, float lr, float momentum) {
+  const float c = -lr;
+  parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      // Separate statements, so no FMA contraction changes the rounding from tfjs's.
+      float a = momentum * acc[i];
+      a = a + grad[i];
+      float v = c * a;
+      v = v + value[i];
+      out_acc[i] = a;
+      out_value[i] = v;
+    }
+  });
 }
 
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm) {

@@ -42,8 +42,9 @@ void bn_inference(const float* x, const float* mean, const float* var, const flo
                   const float* offset, float* y, int64_t size, int c, int len_mean,
                   int len_var, int len_scale, int len_offset, float eps);
 
-// kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x).
-enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kReluGrad };
+// kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x). kAddRelu: relu(a + b),
+// the residual connection's add and relu in one pass.
+enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kReluGrad, kAddRelu };
 // mode 0: same shape; 1: b[i % inner]; 2: a[i % inner]; 3: b[i / inner]; 4: a[i / inner].
 void binary(int op, const float* a, const float* b, float* out, int64_t size, int mode,
             int64_t inner);
@@ -58,6 +59,12 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha);
 
 // out[o, i] = sum_r x[o, r, i].
 void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t inner);
+
+// SGD with momentum (tfjs's MomentumOptimizer, no Nesterov), in the same float operations
+// and order: acc' = momentum * acc + grad; value' = (-lr) * acc' + value. The outputs may
+// alias value and acc.
+void momentum_update(const float* value, const float* acc, const float* grad, float* out_value,
+                     float* out_acc, int64_t size, float lr, float momentum);
 
 // Permutes a tensor of rank <= 6; shape and perm describe the input.
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm);

@@ -10,8 +10,9 @@ namespace cxr {
 int num_threads();
 void set_num_threads(int n);
 
-// Splits [0, n) into at most num_threads() contiguous chunks and runs fn(begin, end)
-// on each; runs inline when n is below grain (work too small to pay for a wake-up).
+// Splits [0, n) into contiguous chunks (about four per thread, at least `grain` long when
+// that still gives every thread one) and runs fn(begin, end) on each, in any order and on
+// any thread; runs inline when n is below grain (work too small to pay for a wake-up).
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 // Flush-to-zero and denormals-are-zero for this thread while in scope (x86; a no-op elsewhere).

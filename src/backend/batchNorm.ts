@@ -5,7 +5,7 @@
  * this runs as two fused native passes forward and two backward.
  */
 import * as tf from '@tensorflow/tfjs';
-import { f32, output, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { f32, output, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 /** Kernel names private to the accelerated backend. */
@@ -27,7 +27,7 @@ const bnTrainKernel: NativeKernel = ({ inputs, backend, attrs }: KernelArgs, add
   const bv = f32(backend, beta);
   if (!xv || !gv || !bv) throw new Error(`${BN_TRAIN}: x, gamma and beta must be non-empty float32 tensors`);
   const c = x.shape[x.shape.length - 1];
-  const y = new Float32Array(xv.length);
+  const y = uninitialized(xv.length);
   const mean = new Float32Array(c);
   const variance = new Float32Array(c);
   addon.bnForward(xv, gv, bv, y, mean, variance, xv.length / c, c, attrs.varianceEpsilon as number, attrs.relu ? 1 : 0);
@@ -41,7 +41,7 @@ const bnTrainGradKernel: NativeKernel = ({ inputs, backend, attrs }: KernelArgs,
   if (v.some((a) => a == null)) throw new Error(`${BN_TRAIN_GRAD}: inputs must be non-empty float32 tensors`);
   const [dy, x, y, gamma, mean, variance, dmean, dvariance] = v as Float32Array[];
   const c = gamma.length;
-  const dx = new Float32Array(x.length);
+  const dx = uninitialized(x.length);
   const dgamma = new Float32Array(c);
   const dbeta = new Float32Array(c);
   addon.bnBackward(dy, x, y, gamma, mean, variance, dmean, dvariance, dx, dgamma, dbeta, x.length / c, c,

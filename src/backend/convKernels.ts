@@ -1,6 +1,6 @@
 /** Conv2D, its two gradients and FusedConv2D (bias + relu), NHWC, as im2col + sgemm. */
 import * as tf from '@tensorflow/tfjs';
-import { f32, geom, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { f32, geom, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -29,7 +29,7 @@ function forward({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon): { 
   const wv = f32(backend, filter);
   if (!xv || !wv || x.shape.length !== 4 || filter.shape[2] !== x.shape[3]) return null;
   const info = convInfo(x.shape, filter.shape, attrs, attrs.dilations ?? 1);
-  const y = new Float32Array(sizeOf(info.outShape));
+  const y = uninitialized(sizeOf(info.outShape));
   if (y.length === 0) return null;
   addon.conv2d(xv, wv, y, geom(info));
   return { info, y };
@@ -67,7 +67,7 @@ const conv2dBackpropInput: NativeKernel = ({ inputs, backend, attrs }, addon) =>
   if (!dyv || !wv || inputShape.length !== 4 || filter.shape[2] !== inputShape[3]) return null;
   const info = convInfo(inputShape, filter.shape, attrs, 1);
   if (!tf.util.arraysEqual(info.outShape, dy.shape)) return null;
-  const dx = new Float32Array(sizeOf(inputShape));
+  const dx = uninitialized(sizeOf(inputShape));
   addon.conv2dBackpropInput(dyv, wv, dx, geom(info));
   return output(backend, inputShape, dx);
 };
@@ -81,7 +81,7 @@ const conv2dBackpropFilter: NativeKernel = ({ inputs, backend, attrs }, addon) =
   if (!xv || !dyv || x.shape.length !== 4 || filterShape[2] !== x.shape[3]) return null;
   const info = convInfo(x.shape, filterShape, attrs, 1);
   if (!tf.util.arraysEqual(info.outShape, dy.shape)) return null;
-  const dw = new Float32Array(sizeOf(filterShape));
+  const dw = uninitialized(sizeOf(filterShape));
   addon.conv2dBackpropFilter(xv, dyv, dw, geom(info));
   return output(backend, filterShape, dw);
 };

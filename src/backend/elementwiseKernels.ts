@@ -4,7 +4,7 @@
  * per-channel vector, a per-row statistic) and a strided loop for any other broadcast.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BINARY, UNARY, f32, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { BINARY, UNARY, f32, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 /** mode: 0 same shape; 1 b[i % inner]; 2 a[i % inner]; 3 b[i / inner]; 4 a[i / inner]. */
@@ -53,13 +53,13 @@ function binary(op: number): NativeKernel {
     if (!av || !bv) return null;
     const bc = broadcastMode(a.shape, b.shape);
     if (bc) {
-      const out = new Float32Array(sizeOf(bc.shape));
+      const out = uninitialized(sizeOf(bc.shape));
       addon.binary(op, av, bv, out, bc.mode, bc.inner);
       return output(backend, bc.shape, out);
     }
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (shape.length > 8 || sizeOf(shape) === 0) return null;
-    const out = new Float32Array(sizeOf(shape));
+    const out = uninitialized(sizeOf(shape));
     addon.binaryStrided(op, av, bv, out, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
     return output(backend, shape, out);
   };
@@ -70,7 +70,7 @@ function unary(op: number, alphaOf: (attrs: tf.NamedAttrMap) => number = () => 0
     const { x } = inputs;
     const xv = f32(backend, x);
     if (!xv) return null;
-    const out = new Float32Array(xv.length);
+    const out = uninitialized(xv.length);
     addon.unary(op, xv, out, alphaOf(attrs));
     return output(backend, x.shape, out);
   };

@@ -1,10 +1,13 @@
 /**
  * The accelerated CPU path: `registerAcceleratedBackend()` adds the 'cxr-cpu' tfjs backend
  * (native OpenBLAS kernels behind N-API), `batchNormTrain` is training-mode batch norm with
- * a fused native gradient on that backend. See native/README.md.
+ * a fused native gradient on that backend, `addRelu` the residual add and relu in one op, and
+ * `momentumOptimizer` tfjs's SGD with momentum with a fused native update. See native/README.md.
  */
 export {
   ACCELERATED_BACKEND, NATIVE_KERNELS, kernelCalls, kernelTimes, registerAcceleratedBackend, setKernelProfiling,
 } from './register.js';
+export { addRelu } from './addRelu.js';
 export { batchNormTrain } from './batchNorm.js';
+export { FusedMomentumOptimizer, momentumOptimizer } from './momentum.js';
 export { loadNative, type NativeAddon } from './native.js';

@@ -3,6 +3,7 @@
  * backend's storage without copying, wrapping a fresh Float32Array as an output, and
  * packing tfjs's conv/pool geometry for the addon.
  */
+import { Buffer } from 'node:buffer';
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native.js';
 
@@ -26,6 +27,21 @@ export function f32(backend: CpuBackend, t: tf.TensorInfo | undefined | null): F
   if (t == null || t.dtype !== 'float32') return null;
   const values = backend.data.get(t.dataId).values;
   return values instanceof Float32Array && values.length > 0 ? values : null;
+}
+
+/**
+ * A Float32Array of n floats for an output the native code overwrites entirely. new
+ * Float32Array(n) zero-fills it first, one more write pass over every activation and
+ * gradient (memory-bound kernels are a quarter of a training step); Buffer.allocUnsafe skips
+ * that. Above Buffer.poolSize / 2 (4 KiB) node gives the buffer its own ArrayBuffer, so tfjs
+ * sees an ordinary Float32Array of offset 0; anything else is allocated zeroed as before.
+ */
+export function uninitialized(n: number): Float32Array {
+  if (n * 4 > 8192) {
+    const b = Buffer.allocUnsafe(n * 4);
+    if (b.byteOffset === 0 && b.buffer.byteLength === n * 4) return new Float32Array(b.buffer, 0, n);
+  }
+  return new Float32Array(n);
 }
 
 export function output(backend: CpuBackend, shape: number[], values: Float32Array): tf.TensorInfo {
@@ -53,7 +69,7 @@ export function geom(info: ConvInfo): Int32Array {
 }
 
 /** Unary and binary op codes, matching the enums in native/src/kernels.h. */
-export const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7 } as const;
+export const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7, AddRelu: 8 } as const;
 export const UNARY = {
   Relu: 0, Neg: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Exp: 5, Log: 6, Step: 7, Abs: 8, Sigmoid: 9, Relu6: 10,
 } as const;

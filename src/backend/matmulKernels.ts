@@ -1,6 +1,6 @@
 /** BatchMatMul and _FusedMatMul (bias + relu) as OpenBLAS sgemm calls. */
 import * as tf from '@tensorflow/tfjs';
-import { f32, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { f32, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 function matmul({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon): { shape: number[]; c: Float32Array } | null {
@@ -23,7 +23,7 @@ function matmul({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon): { s
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
   const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...outer, m, n];
-  const c = new Float32Array(sizeOf(shape));
+  const c = uninitialized(sizeOf(shape));
   if (c.length === 0) return null;
   addon.matmul(av, bv, c, batchA, batchB, m, n, k, ta ? 1 : 0, tb ? 1 : 0);
   return { shape, c };

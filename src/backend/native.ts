@@ -47,6 +47,9 @@ export interface NativeAddon {
   /** Its transpose: scatter-add into dx (the feature gradient, overwritten). */
   roiScatter(start: Int32Array, pos: Int32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array,
     cells: number, channels: number): void;
+  /** One SGD-momentum step; outValue/outAcc may be value/acc themselves (in place). */
+  momentumUpdate(value: Float32Array, acc: Float32Array, grad: Float32Array, outValue: Float32Array,
+    outAcc: Float32Array, lr: number, momentum: number): void;
   setNumThreads(n: number): void;
   info(): { blas: string; blasThreads: number; threads: number };
 }

@@ -1,6 +1,6 @@
 /** MaxPool, AvgPool and their gradients, NHWC, with the reference CPU kernels' semantics. */
 import * as tf from '@tensorflow/tfjs';
-import { f32, geom, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { f32, geom, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 function poolInfo(xShape: number[], attrs: tf.NamedAttrMap, withRounding: boolean) {
@@ -20,7 +20,7 @@ function pool(type: 0 | 1): NativeKernel {
     const xv = f32(backend, x);
     if (!xv || x.shape.length !== 4) return null;
     const info = poolInfo(x.shape, attrs, true);
-    const y = new Float32Array(sizeOf(info.outShape));
+    const y = uninitialized(sizeOf(info.outShape));
     if (y.length === 0) return null;
     addon.pool2d(xv, y, geom(info), type);
     return output(backend, info.outShape, y);
@@ -34,7 +34,7 @@ const maxPoolGrad: NativeKernel = ({ inputs, backend, attrs }, addon) => {
   if (!dyv || !xv || input.shape.length !== 4) return null;
   const info = poolInfo(input.shape, attrs, true);
   if (!tf.util.arraysEqual(info.outShape, dy.shape)) return null;
-  const dx = new Float32Array(xv.length);
+  const dx = uninitialized(xv.length);
   addon.maxPoolGrad(dyv, xv, dx, geom(info));
   return output(backend, input.shape, dx);
 };
@@ -46,7 +46,7 @@ const avgPoolGrad: NativeKernel = ({ inputs, backend, attrs }, addon) => {
   // The reference kernel ignores dimRoundingMode here; so must this one.
   const info = poolInfo(input.shape, attrs, false);
   if (!tf.util.arraysEqual(info.outShape, dy.shape)) return null;
-  const dx = new Float32Array(sizeOf(input.shape));
+  const dx = uninitialized(sizeOf(input.shape));
   addon.avgPoolGrad(dyv, dx, geom(info));
   return output(backend, input.shape, dx);
 };

@@ -4,11 +4,13 @@
  * the 'cpu' backend unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addReluKernels, registerAddReluGradient, setAddReluBackend } from './addRelu.js';
 import { batchNormKernels, registerBatchNormGradient, setBatchNormBackend } from './batchNorm.js';
 import { convKernels } from './convKernels.js';
 import { elementwiseKernels } from './elementwiseKernels.js';
 import type { KernelArgs, NativeKernel } from './kernelUtil.js';
 import { matmulKernels } from './matmulKernels.js';
+import { setMomentumBackend } from './momentum.js';
 import { loadNative } from './native.js';
 import { poolKernels } from './poolKernels.js';
 import { reduceKernels } from './reduceKernels.js';
@@ -108,7 +110,7 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
       }),
     });
   }
-  for (const [kernelName, native] of Object.entries({ ...batchNormKernels, ...reluGradKernels })) {
+  for (const [kernelName, native] of Object.entries({ ...batchNormKernels, ...reluGradKernels, ...addReluKernels })) {
     if (tf.getKernel(kernelName, ACCELERATED_BACKEND) != null) continue;
     tf.registerKernel({
       kernelName,
@@ -123,7 +125,10 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
   }
   registerBatchNormGradient();
   registerReluGradient(ACCELERATED_BACKEND);
+  registerAddReluGradient();
   setBatchNormBackend(ACCELERATED_BACKEND);
+  setAddReluBackend(ACCELERATED_BACKEND);
+  setMomentumBackend(ACCELERATED_BACKEND);
   result = { ok: true, reason };
   return result;
 }

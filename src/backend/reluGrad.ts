@@ -4,7 +4,7 @@
  * step here; on the accelerated backend this gradient runs as one native kernel instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BINARY, f32, output, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { BINARY, f32, output, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 export const RELU_GRAD = 'CxrReluGrad';
@@ -14,7 +14,7 @@ const reluGradKernel: NativeKernel = ({ inputs, backend }: KernelArgs, addon: Na
   const dyv = f32(backend, dy);
   const xv = f32(backend, x);
   if (!dyv || !xv || !tf.util.arraysEqual(dy.shape, x.shape)) return null;
-  const out = new Float32Array(xv.length);
+  const out = uninitialized(xv.length);
   addon.binary(BINARY.ReluGrad, dyv, xv, out, 0, 1);
   return output(backend, x.shape, out);
 };

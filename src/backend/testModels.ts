@@ -2,10 +2,11 @@
  * BENCH/TEST MODEL ONLY — not the project's ResNet (that is src/models/resnet.ts).
  * A compact NHWC ResNet with bottleneck blocks (torchvision's v1.5 layout: stride on the
  * 3x3 conv), convolutions without bias, training-mode batch norm via batchNormTrain, global
- * average pooling, a linear head, softmax cross-entropy and SGD with momentum. Depth and
+ * average pooling, a linear head, softmax cross-entropy and SGD with momentum (momentumOptimizer). Depth and
  * width are parameters so tests can train a tiny one and the bench a ResNet-50.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addRelu } from './addRelu.js';
 import { batchNormTrain } from './batchNorm.js';
 
 export interface ResNetSpec {
@@ -81,7 +82,7 @@ export function createResNet(spec: ResNetSpec, seed: number): ResNet {
       for (const b of blocks) {
         const main = apply(b.c3, apply(b.c2, apply(b.c1, h, true), true), false);
         const short = b.down ? apply(b.down, h, false) : h;
-        h = tf.relu(tf.add(main, short)) as tf.Tensor4D;
+        h = addRelu(main, short);
       }
       const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
       return tf.add(tf.matMul(pooled, fcW as tf.Tensor2D), fcB);

@@ -78,3 +78,21 @@ test('FusedConv2D with bias and relu equals the cpu kernel on 40 random shapes',
   }
   assert.equal(native, 40);
 });
+
+test('stride-1 "same" convolutions on images of 28 px and more (the shifted-GEMM path) equal the cpu kernels, with gradients, on 12 shapes', { skip: skipReason }, () => {
+  const rng = mulberry32(4);
+  for (let i = 0; i < 12; i++) {
+    // Square and non-square odd filters, an even one (padding 0 on top, 1 below), 'same' and
+    // the equivalent numeric padding, and sizes on both sides of the 28 px threshold.
+    const [fh, fw] = pick(rng, [[3, 3], [3, 3], [5, 5], [3, 1], [1, 3], [2, 2]] as const);
+    const pad = fh === fw && fh % 2 === 1 && i % 3 === 0 ? (fh - 1) / 2 : 'same' as const;
+    const c: ConvCase = {
+      x: [int(rng, 1, 2), int(rng, 27, 33), int(rng, 28, 33), int(rng, 1, 5)], f: [fh, fw, 0, int(rng, 1, 5)],
+      stride: 1, dilation: 1, pad,
+    };
+    c.f[2] = c.x[3];
+    const conv = (x: tf.Tensor, f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, c.pad);
+    const calls = countCalls('Conv2D', () => compareBackends([input(rng, c.x), input(rng, c.f)], withGrads(conv, 40 + i), `shifted ${JSON.stringify(c)}`));
+    assert.equal(calls.native, 2);
+  }
+});

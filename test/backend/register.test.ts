@@ -11,10 +11,10 @@ test('registerAcceleratedBackend is idempotent and always gives a reason', () =>
   assert.ok(a.reason.length > 0);
 });
 
-test('cxr-cpu has every cpu kernel plus its own three (batch norm, relu gradient), and natives for the training kernels', { skip: skipReason }, () => {
+test('cxr-cpu has every cpu kernel plus its own four (batch norm, relu gradient, add + relu), and natives for the training kernels', { skip: skipReason }, () => {
   const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
   const ours = tf.getKernelsForBackend(ACCELERATED_BACKEND).map((k) => k.kernelName).sort();
-  assert.deepEqual(ours, [...cpu, 'CxrBatchNormTrain', 'CxrBatchNormTrainGrad', 'CxrReluGrad'].sort());
+  assert.deepEqual(ours, [...cpu, 'CxrAddRelu', 'CxrBatchNormTrain', 'CxrBatchNormTrainGrad', 'CxrReluGrad'].sort());
   for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D', 'BatchMatMul', '_FusedMatMul',
     'MaxPool', 'MaxPoolGrad', 'AvgPool', 'AvgPoolGrad', 'FusedBatchNorm', 'Relu', 'Add', 'Multiply', 'Sum', 'Mean']) {
     assert.ok(k in NATIVE_KERNELS, `${k} has no native kernel`);

@@ -1,0 +1,77 @@
+/**
+ * tfjs's SGD-with-momentum optimizer with the update fused into one native pass. tfjs
+ * updates each variable with four element-wise ops and four fresh buffers (m·acc, + grad,
+ * (-lr)·acc', + value); at ResNet-50's 25.6M parameters that was ~7% of a 224 px training
+ * step and ~20% at 64 px. The native pass computes the same float operations in the same
+ * order and writes the new values into the variables' own buffers.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { f32, type CpuBackend } from './kernelUtil.js';
+import { loadNative } from './native.js';
+
+let activeBackendName = 'cxr-cpu';
+
+/** Set by the registration so that the optimizer knows which backend has the native update. */
+export function setMomentumBackend(name: string): void {
+  activeBackendName = name;
+}
+
+type Slot = { originalName: string; variable: tf.Variable };
+/** What tfjs's MomentumOptimizer.applyGradients takes (its element types are not exported). */
+type VariableGradients = Parameters<tf.MomentumOptimizer['applyGradients']>[0];
+
+/**
+ * A tf.MomentumOptimizer (same constructor, same state, same results) whose non-Nesterov
+ * update runs natively on the accelerated backend; anywhere else it is tfjs's own.
+ */
+export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
+  override applyGradients(variableGradients: VariableGradients): void {
+    const addon = loadNative().addon;
+    const self = this as unknown as { accumulations: Slot[]; useNesterov: boolean; learningRate: number; momentum: number };
+    if (addon == null || self.useNesterov || tf.getBackend() !== activeBackendName) {
+      super.applyGradients(variableGradients);
+      return;
+    }
+    const backend = tf.backend() as CpuBackend;
+    const names = Array.isArray(variableGradients) ? variableGradients.map((g) => g.name) : Object.keys(variableGradients);
+    names.forEach((name, i) => {
+      const value = tf.engine().registeredVariables[name];
+      if (self.accumulations[i] == null) {
+        self.accumulations[i] = { originalName: `${name}/momentum`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      }
+      const acc = self.accumulations[i].variable;
+      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      if (gradient == null) return;
+      const v = f32(backend, value);
+      const a = f32(backend, acc);
+      const g = f32(backend, gradient);
+      if (!v || !a || !g || v.length !== g.length || a.length !== g.length) {
+        // tfjs's formula (super.applyGradients cannot take one variable: slots go by index).
+        tf.tidy(() => {
+          const newAcc = tf.add(tf.mul(tf.scalar(self.momentum), acc), gradient);
+          acc.assign(newAcc);
+          value.assign(tf.add(tf.mul(tf.scalar(-self.learningRate), newAcc), value));
+        });
+        return;
+      }
+      // In place only when no other tensor (a clone, a reshape) shares the storage.
+      if (backend.refCount(value.dataId) === 1 && backend.refCount(acc.dataId) === 1) {
+        addon.momentumUpdate(v, a, g, v, a, self.learningRate, self.momentum);
+        return;
+      }
+      const nv = new Float32Array(v.length);
+      const na = new Float32Array(a.length);
+      addon.momentumUpdate(v, a, g, nv, na, self.learningRate, self.momentum);
+      tf.tidy(() => {
+        acc.assign(tf.tensor(na, acc.shape, 'float32'));
+        value.assign(tf.tensor(nv, value.shape, 'float32'));
+      });
+    });
+    this.incrementIterations();
+  }
+}
+
+/** Like tf.train.momentum(learningRate, momentum, useNesterov), fused on the accelerated backend. */
+export function momentumOptimizer(learningRate: number, momentum: number, useNesterov = false): FusedMomentumOptimizer {
+  return new FusedMomentumOptimizer(learningRate, momentum, useNesterov);
+}
