@@ -111,15 +111,19 @@ export function addBatchNorm(store: ParamStore, prefix: string, channels: number
  * BatchNorm over the last axis of x (`[N,H,W,C]` or `[N,C]`), as torch.nn.BatchNorm2d/1d.
  * Training: batch statistics (biased variance in the normalisation) and, unless `updateStats` is
  * false, running stats updated with momentum 0.1 using the UNBIASED batch variance, as PyTorch does.
- * Eval: running statistics.
+ * Eval: running statistics. `relu` applies a relu to the output (fused on the native backend).
  */
-export function batchNorm(store: ParamStore, prefix: string, x: tf.Tensor, training: boolean, updateStats = true): tf.Tensor {
+export function batchNorm(store: ParamStore, prefix: string, x: tf.Tensor, training: boolean, updateStats = true, opts: { relu?: boolean } = {}): tf.Tensor {
   const gamma = store.get(`${prefix}.weight`) as tf.Tensor1D;
   const beta = store.get(`${prefix}.bias`) as tf.Tensor1D;
   const rm = store.get(`${prefix}.running_mean`);
   const rv = store.get(`${prefix}.running_var`);
-  if (!training) return tf.batchNorm(x, rm, rv, beta, gamma, BN_EPS);
-  const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPS);
+  if (!training) {
+    const y = tf.batchNorm(x, rm, rv, beta, gamma, BN_EPS);
+    return opts.relu ? tf.relu(y) : y;
+  }
+  // With `relu`, the native backend normalises and rectifies in one pass, and differentiates both in one.
+  const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPS, { relu: opts.relu ?? false });
   if (updateStats) {
     const n = x.size / x.shape[x.shape.length - 1]!;
     tf.tidy(() => {

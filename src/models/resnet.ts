@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
 import { tfSeed } from '../rng.js';
+import { addRelu } from '../backend/index.js';
 import { ParamStore, addBatchNorm, batchNorm, kaimingNormalConv, linearUniform } from './params.js';
 
 export interface ResNetOptions {
@@ -118,7 +119,7 @@ export class ResNet {
       const s = this.store;
       const { bn, conv } = this.ops(opts);
       // Explicit symmetric padding as torch (tfjs 'same' pads asymmetrically at stride 2).
-      let h = tf.relu(bn('bn1', conv('conv1.weight', x, 2, 3)));
+      let h = bn('bn1', conv('conv1.weight', x, 2, 3), true);
       h = tf.maxPool(h, 3, 2, 1);
       const feats = this.stagesFrom(h, 0, opts);
       const pooled = tf.mean(feats[3]!, [1, 2]) as tf.Tensor2D;
@@ -146,13 +147,13 @@ export class ResNet {
           const p = `layer${stage + 1}.${b}`;
           const stride = b === 0 && stage > 0 ? 2 : 1;
           const [s1, s2] = this.options.variant === 'v1' ? [stride, 1] : [1, stride];
-          let o = tf.relu(bn(`${p}.bn1`, conv(`${p}.conv1.weight`, h, s1, 0)));
-          o = tf.relu(bn(`${p}.bn2`, conv(`${p}.conv2.weight`, o, s2, 1)));
+          let o = bn(`${p}.bn1`, conv(`${p}.conv1.weight`, h, s1, 0), true);
+          o = bn(`${p}.bn2`, conv(`${p}.conv2.weight`, o, s2, 1), true);
           o = bn(`${p}.bn3`, conv(`${p}.conv3.weight`, o, 1, 0));
           const identity = s.has(`${p}.downsample.0.weight`)
             ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0.weight`, h, stride, 0))
             : h;
-          h = tf.relu(tf.add(o, identity)) as tf.Tensor4D;
+          h = addRelu(o, identity);
         }
         feats.push(h);
       }
@@ -161,13 +162,13 @@ export class ResNet {
   }
 
   private ops(opts: ForwardOptions): {
-    bn: (prefix: string, t: tf.Tensor) => tf.Tensor4D;
+    bn: (prefix: string, t: tf.Tensor, relu?: boolean) => tf.Tensor4D;
     conv: (name: string, t: tf.Tensor4D, stride: number, pad: number) => tf.Tensor4D;
   } {
     const s = this.store;
     const upd = opts.updateStats ?? true;
     return {
-      bn: (prefix, t) => batchNorm(s, prefix, t, opts.training, upd) as tf.Tensor4D,
+      bn: (prefix, t, relu = false) => batchNorm(s, prefix, t, opts.training, upd, { relu }) as tf.Tensor4D,
       conv: (name, t, stride, pad) => tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D,
     };
   }

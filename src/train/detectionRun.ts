@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { momentumOptimizer } from '../backend/index.js';
 import type { Config } from '../config.js';
 import { fusedSplitPaths, readFusedCsv } from '../data/annotations.js';
 import { readImage, resizeImage } from '../data/images.js';
@@ -204,7 +205,7 @@ class DetectionTask implements TrainTask {
     readonly rng: Rng,
     readonly o: { lr: number; batchSize: number; stepsPerEpoch: number; totalSteps: number; warmupSteps: number; weightDecay: number; clipNorm: number },
   ) {
-    this.optimizer = tf.train.momentum(o.lr, 0.9);
+    this.optimizer = momentumOptimizer(o.lr, 0.9);
   }
 
   private plan(epoch: number): { order: number[]; flips: boolean[] } {
