@@ -44,6 +44,6 @@ export function differenceSentence(d: PairedDifference, paper?: number, digits =
   const resolved = Number.isFinite(d.low) && (d.low > 0 || d.high < 0);
   const verdict = resolved ? `${d.mean > 0 ? d.a : d.b} is ahead beyond the seed-to-seed spread` : 'not resolved by these seeds';
   if (paper === undefined) return `${head}: ${verdict}`;
-  const agree = Math.sign(d.mean) === Math.sign(paper);
-  return `${head}; paper ${signed(paper, digits)}: ${agree ? 'same sign' : 'opposite sign'}, ${verdict}`;
+  const sign = d.mean === 0 ? 'no difference' : Math.sign(d.mean) === Math.sign(paper) ? 'same sign' : 'opposite sign';
+  return `${head}; paper ${signed(paper, digits)}: ${sign}, ${verdict}`;
 }

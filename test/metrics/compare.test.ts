@@ -24,6 +24,8 @@ test('differenceSentence says whether the sign agrees with the paper and whether
     'BT − IN: −0.100 (95 % CI −0.125 to −0.075, 3 seeds); paper +0.029: opposite sign, IN is ahead beyond the seed-to-seed spread');
   const one = pairedDifference(r('A', [[1, 0.3]]), r('B', [[1, 0.1]]));
   assert.equal(differenceSentence(one), 'A − B: +0.200 (1 seed): not resolved by these seeds');
+  const tie = pairedDifference(r('A', [[1, 0], [2, 0]]), r('B', [[1, 0], [2, 0]]));
+  assert.match(differenceSentence(tie, 0.1), /paper \+0\.100: no difference, not resolved by these seeds$/);
 });
 
 test('detectionComparisons: Table 1 pairs at one size, paired by seed, with the paper difference at 224 px', async () => {
