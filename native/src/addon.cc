@@ -76,37 +76,30 @@ struct Args {
     return v;
   }
 
-  // An Int32Array's storage.
-  int32_t* i32(size_t i) {
+  // An Int32Array's storage and length (nullptr after a failure; `want` is the message).
+  int32_t* i32(size_t i, size_t* length = nullptr, const char* want = "Int32Array") {
     if (!ok) return nullptr;
     bool is_ta = false;
     if (i < argc) napi_is_typedarray(env, argv[i], &is_ta);
-    if (!is_ta) { fail("Int32Array", i); return nullptr; }
+    if (!is_ta) { fail(want, i); return nullptr; }
     napi_typedarray_type type;
     size_t len;
     void* data;
     napi_value ab;
     size_t off;
     napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
-    if (type != napi_int32_array) { fail("Int32Array", i); return nullptr; }
+    if (type != napi_int32_array) { fail(want, i); return nullptr; }
+    if (length) *length = len;
     return static_cast<int32_t*>(data);
   }
 
   // Conv/pool geometry from an Int32Array of 15 fields in ConvGeom order.
   cxr::ConvGeom geom(size_t i) {
     cxr::ConvGeom g{};
-    if (!ok) return g;
-    bool is_ta = false;
-    if (i < argc) napi_is_typedarray(env, argv[i], &is_ta);
-    if (!is_ta) { fail("Int32Array", i); return g; }
-    napi_typedarray_type type;
-    size_t len;
-    void* data;
-    napi_value ab;
-    size_t off;
-    napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
-    if (type != napi_int32_array || len != 15) { fail("Int32Array(15)", i); return g; }
-    const int32_t* p = static_cast<const int32_t*>(data);
+    size_t len = 0;
+    const int32_t* p = i32(i, &len, "Int32Array(15)");
+    if (!p) return g;
+    if (len != 15) { fail("Int32Array(15)", i); return g; }
     g = cxr::ConvGeom{p[0], p[1], p[2],  p[3],  p[4],  p[5],  p[6], p[7],
                       p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
     return g;

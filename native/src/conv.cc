@@ -11,30 +11,21 @@
 namespace cxr {
 namespace {
 
-// One grow-only scratch buffer: the im2col matrix reaches tens of MB and allocating it
-// on every call would cost page faults; kernels run one at a time on the JS thread.
-float* scratch(size_t floats) {
-  static float* buf = nullptr;
-  static size_t cap = 0;
-  if (floats > cap) {
-    std::free(buf);
-    buf = static_cast<float*>(std::aligned_alloc(64, ((floats * 4 + 63) / 64) * 64));
-    cap = floats;
+// Grow-only scratch buffers: the im2col matrix reaches tens of MB and allocating it on every
+// call would cost page faults; kernels run one at a time on the JS thread. Slot 0 holds the
+// im2col matrix, slot 1 the padded output of the shifted-GEMM path (which also uses slot 0).
+float* scratch_slot(int slot, size_t floats) {
+  static float* buf[2] = {nullptr, nullptr};
+  static size_t cap[2] = {0, 0};
+  if (floats > cap[slot]) {
+    std::free(buf[slot]);
+    buf[slot] = static_cast<float*>(std::aligned_alloc(64, ((floats * 4 + 63) / 64) * 64));
+    cap[slot] = floats;
   }
-  return buf;
+  return buf[slot];
 }
-
-// A second buffer for the shifted-GEMM path, which needs a padded input and a padded output.
-float* scratch2(size_t floats) {
-  static float* buf = nullptr;
-  static size_t cap = 0;
-  if (floats > cap) {
-    std::free(buf);
-    buf = static_cast<float*>(std::aligned_alloc(64, ((floats * 4 + 63) / 64) * 64));
-    cap = floats;
-  }
-  return buf;
-}
+float* scratch(size_t floats) { return scratch_slot(0, floats); }
+float* scratch2(size_t floats) { return scratch_slot(1, floats); }
 
 bool is_pointwise(const ConvGeom& g) {
   return g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
