@@ -26,7 +26,10 @@ export function backboneLabel(init: BackboneInit, profile: Config['profile']): s
  * checkpoint made under other settings is never picked up by mistake.
  */
 export function pretrainFingerprint(config: Config): string {
-  const key = JSON.stringify({ seed: config.seed, backbone: config.backbone, pretrain: config.pretrain, proxy: config.proxy, data: config.data.source === 'synthetic' ? config.data : config.data.nihDir, imagenet: config.data.imagenetWeights });
+  // The phantom is a function of its sizes and the seed, not of where the clone sits: its folders stay out.
+  const { nihDir, vindrDir, ...phantom } = config.data;
+  void vindrDir;
+  const key = JSON.stringify({ seed: config.seed, backbone: config.backbone, pretrain: config.pretrain, proxy: config.proxy, data: config.data.source === 'synthetic' ? phantom : nihDir, imagenet: config.data.imagenetWeights });
   return createHash('sha256').update(key).digest('hex').slice(0, 10);
 }
 
