@@ -2,8 +2,8 @@
  * `npm run reproduce [-- --profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS]`
  *
  * Executes the notebooks in order through Jupyter (nbclient) on the tslab kernel and writes executed
- * copies to executed/<profile>/. The source notebooks stay output-free. After a demo run, the tables
- * and timings in REPRODUCTION.md are rewritten from what the run wrote (scripts/reproduction.ts).
+ * copies to executed/<profile>/. The source notebooks stay output-free. After a whole demo run (no
+ * --only), the tables and timings in REPRODUCTION.md are rewritten from what it wrote (scripts/reproduction.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -118,7 +118,8 @@ function main(): void {
     { stdio: 'inherit', env },
   );
   if (r.error) fail(`could not start ${py}: ${r.error.message}`);
-  if (r.status === 0 && args.profile === 'demo') {
+  // Only a whole run rewrites the page: a partial one would mix its timings with an older run's.
+  if (r.status === 0 && args.profile === 'demo' && !args.only) {
     const done = updateReproduction(root);
     if (done.length) console.log(`REPRODUCTION.md: tables and timings rewritten (${done.join(', ')})`);
   }

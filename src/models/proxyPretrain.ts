@@ -10,6 +10,7 @@ import type { RawTensor } from './weights.js';
 import type { ResNet } from './resnet.js';
 import type { TrainTask } from '../train/loop.js';
 import { batchIndices } from '../train/pretrain.js';
+import { SgdMomentum } from '../train/sgd.js';
 
 export interface ProxyTaskOptions {
   batchSize: number;
@@ -21,18 +22,24 @@ export interface ProxyTaskOptions {
 
 /** Classification of proxy images as a `TrainTask`. images: `[count, H, W, 1]` (the task keeps, the caller frees). */
 export class ProxyPretrainTask implements TrainTask {
-  // torch-style SGD momentum buffers by parameter name (kept here so checkpoints can hold them).
-  private readonly velocity = new Map<string, tf.Variable>();
+  // torch.optim.SGD(momentum=0.9), no weight decay; checkpoints key its buffers by parameter name.
+  private readonly sgd: SgdMomentum;
+  private readonly paramName = new Map<tf.Variable, string>();
   private readonly labels: tf.Tensor1D;
 
   constructor(readonly model: ResNet, readonly images: tf.Tensor4D, labels: number[], readonly opts: ProxyTaskOptions) {
     if (!model.store.has('fc.weight')) throw new Error('ProxyPretrainTask: the ResNet needs numClasses > 0');
     this.labels = tf.tensor1d(labels, 'int32');
+    const trainable = model.store.trainable();
+    for (const p of trainable) this.paramName.set(p.variable, p.name);
+    this.sgd = new SgdMomentum([{ variables: trainable.map((p) => p.variable) }], 0.9);
   }
+
+  private readonly nameOf = (v: tf.Variable): string => this.paramName.get(v)!;
 
   stateTensors(): Map<string, tf.Tensor> {
     const m = new Map<string, tf.Tensor>(this.model.store.all().map((p) => [p.name, p.variable]));
-    for (const [name, v] of this.velocity) m.set(`optimizer.velocity.${name}`, v);
+    for (const [name, v] of this.sgd.state(this.nameOf)) m.set(`optimizer.velocity.${name}`, v);
     return m;
   }
 
@@ -42,11 +49,10 @@ export class ProxyPretrainTask implements TrainTask {
       if (!t) throw new Error(`checkpoint lacks ${p.name}`);
       p.variable.assign(tf.tensor(t.data, t.shape));
     }
-    for (const v of this.velocity.values()) v.dispose();
-    this.velocity.clear();
-    for (const [name, t] of tensors) {
-      if (name.startsWith('optimizer.velocity.')) this.velocity.set(name.slice(19), tf.variable(tf.tensor(t.data, t.shape), false));
-    }
+    const saved = new Map<string, tf.Tensor>();
+    for (const [name, t] of tensors) if (name.startsWith('optimizer.velocity.')) saved.set(name.slice(19), tf.tensor(t.data, t.shape));
+    this.sgd.loadState(saved, this.nameOf);
+    tf.dispose([...saved.values()]);
   }
 
   trainStep(step: number, rng: Rng): number {
@@ -61,18 +67,7 @@ export class ProxyPretrainTask implements TrainTask {
       const y = tf.oneHot(tf.gather(this.labels, i), this.model.options.numClasses);
       return tf.losses.softmaxCrossEntropy(y, this.model.forward(x, { training: true }).logits!) as tf.Scalar;
     }), trainable.map((p) => p.variable));
-    for (const p of trainable) {
-      const g = grads[p.variable.name]!;
-      let vel = this.velocity.get(p.name);
-      if (!vel) {
-        vel = tf.variable(tf.zerosLike(p.variable), false);
-        this.velocity.set(p.name, vel);
-      }
-      tf.tidy(() => {
-        vel!.assign(tf.add(tf.mul(vel!, 0.9), g));
-        p.variable.assign(tf.sub(p.variable, tf.mul(vel!, this.opts.lr)));
-      });
-    }
+    this.sgd.step(grads, this.opts.lr);
     const v = loss.dataSync()[0]!;
     tf.dispose([loss, ...Object.values(grads)]);
     return v;
@@ -85,8 +80,7 @@ export class ProxyPretrainTask implements TrainTask {
   }
 
   dispose(): void {
-    for (const v of this.velocity.values()) v.dispose();
-    this.velocity.clear();
+    this.sgd.dispose();
     this.labels.dispose();
   }
 }

@@ -48,9 +48,23 @@ export class SgdMomentum {
     });
   }
 
-  /** Momentum buffers by variable name, for checkpoints. */
-  state(): Map<string, tf.Variable> {
-    return new Map([...this.buffers.entries()].map(([v, b]) => [v.name, b]));
+  /**
+   * Momentum buffers for checkpoints, keyed by `nameOf(variable)` (default: tfjs's variable name;
+   * pass a model's own parameter names to make the keys stable across processes).
+   */
+  state(nameOf: (v: tf.Variable) => string = (v) => v.name): Map<string, tf.Variable> {
+    return new Map([...this.buffers.entries()].map(([v, b]) => [nameOf(v), b]));
+  }
+
+  /** Restores the buffers `state` saved (copies the tensors); variables it does not name start afresh. */
+  loadState(saved: Map<string, tf.Tensor>, nameOf: (v: tf.Variable) => string = (v) => v.name): void {
+    this.dispose();
+    for (const g of this.groups) {
+      for (const v of g.variables) {
+        const t = saved.get(nameOf(v));
+        if (t) this.buffers.set(v, tf.variable(t.clone(), false));
+      }
+    }
   }
 
   dispose(): void {

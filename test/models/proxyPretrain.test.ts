@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine.js';
@@ -35,4 +38,31 @@ test('supervised proxy pretraining learns: training loss falls through the commo
   task.dispose();
   model.dispose();
   images.dispose();
+});
+
+test('a resumed proxy run (momentum buffers restored by parameter name) equals an uninterrupted one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cxr-proxy-'));
+  const { pixels, labels } = naturalImages(16, 32, 4, makeRng(2));
+  const images = tf.tensor4d(pixels, [16, 32, 32, 1]);
+  const make = (seed: number) => {
+    const model = new ResNet({ blocks: [1, 1, 1, 1], width: 2, inChannels: 1, numClasses: 4 }, makeRng(seed));
+    return { model, task: new ProxyPretrainTask(model, images, labels, { batchSize: 8, lr: 0.05, seed: 3 }) };
+  };
+  const common = { seed: 4, epochs: 2, stepsPerEpoch: 2, batchSize: 8, log: () => {} };
+  const a = make(1);
+  const full = await trainLoop(a.task, { ...common, checkpointPath: join(dir, 'a.safetensors') });
+  const ck = join(dir, 'b.safetensors');
+  const b1 = make(1);
+  await trainLoop(b1.task, { ...common, checkpointPath: ck, stopAtStep: 3 });
+  b1.task.dispose();
+  b1.model.dispose();
+  const b2 = make(77); // another initialisation: the checkpoint, momentum included, must win
+  const rest = await trainLoop(b2.task, { ...common, checkpointPath: ck });
+  assert.equal(rest.resumedFrom, 2);
+  assert.deepEqual(rest.losses.map((l) => l.loss), full.losses.map((l) => l.loss));
+  const wa = new Map(a.model.store.all().map((p) => [p.name, p.variable]));
+  for (const p of b2.model.store.all()) assert.deepEqual(p.variable.dataSync(), wa.get(p.name)!.dataSync(), p.name);
+  for (const x of [a, b2]) { x.task.dispose(); x.model.dispose(); }
+  images.dispose();
+  rmSync(dir, { recursive: true, force: true });
 });
