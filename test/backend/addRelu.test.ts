@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addRelu } from '../../src/backend/index.js';
-import { compareBackends, countCalls, input, int, mulberry32, skipReason, withGrads } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, nativeTest, withGrads } from './helpers.js';
 
-test('addRelu (native) equals tf.relu(tf.add()) (cpu), value and both gradients, on 110 shapes', { skip: skipReason }, () => {
+nativeTest('addRelu (native) equals tf.relu(tf.add()) (cpu), value and both gradients, on 110 shapes', () => {
   const rng = mulberry32(71);
   let native = 0;
   let grads = 0;
@@ -24,7 +24,7 @@ test('addRelu (native) equals tf.relu(tf.add()) (cpu), value and both gradients,
   assert.equal(grads, 110);
 });
 
-test('addRelu, relu and step keep tfjs semantics for NaN, ±Infinity and ±0', { skip: skipReason }, () => {
+nativeTest('addRelu, relu and step keep tfjs semantics for NaN, ±Infinity and ±0', () => {
   const special = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2.5];
   const a = { shape: [special.length ** 2], values: Float32Array.from(special.flatMap((x) => special.map(() => x))) };
   const b = { shape: [special.length ** 2], values: Float32Array.from(special.flatMap(() => special)) };

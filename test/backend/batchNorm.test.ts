@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { batchNormTrain } from '../../src/backend/index.js';
-import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, pick, nativeTest, withGrads } from './helpers.js';
 
-test('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and gradients, with and without relu, on 110 shapes', { skip: skipReason }, () => {
+nativeTest('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and gradients, with and without relu, on 110 shapes', () => {
   const rng = mulberry32(51);
   let native = 0;
   for (let i = 0; i < 110; i++) {
@@ -30,7 +30,7 @@ test('batchNormTrain (native) equals tf.moments + tf.batchNorm (cpu), values and
   assert.equal(native, 110);
 });
 
-test('tf.batchNorm (FusedBatchNorm, inference mode) equals the cpu kernel on 100 shapes', { skip: skipReason }, () => {
+nativeTest('tf.batchNorm (FusedBatchNorm, inference mode) equals the cpu kernel on 100 shapes', () => {
   const rng = mulberry32(52);
   let native = 0;
   for (let i = 0; i < 100; i++) {

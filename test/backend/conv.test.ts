@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads, type Rng } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, pick, nativeTest, withGrads, type Rng } from './helpers.js';
 
 interface ConvCase {
   x: number[];
@@ -25,7 +24,7 @@ function convCase(rng: Rng): ConvCase {
   return { x: [int(rng, 1, 3), h, w, int(rng, 1, 6)], f: [fh, fw, 0, int(rng, 1, 6)], stride, dilation, pad };
 }
 
-test('Conv2D and both gradients equal the cpu kernels on 150 random shapes', { skip: skipReason }, () => {
+nativeTest('Conv2D and both gradients equal the cpu kernels on 150 random shapes', () => {
   const rng = mulberry32(1);
   let native = 0;
   let withGradients = 0;
@@ -45,7 +44,7 @@ test('Conv2D and both gradients equal the cpu kernels on 150 random shapes', { s
   assert.ok(native >= 150, `Conv2D ran natively ${native} times`);
 });
 
-test('gradient kernels run natively (no fallback) on a ResNet-like stride-2 and 1x1 set', { skip: skipReason }, () => {
+nativeTest('gradient kernels run natively (no fallback) on a ResNet-like stride-2 and 1x1 set', () => {
   const rng = mulberry32(2);
   const shapes: ConvCase[] = [
     { x: [2, 9, 9, 4], f: [3, 3, 4, 5], stride: 2, dilation: 1, pad: 1 },
@@ -63,7 +62,7 @@ test('gradient kernels run natively (no fallback) on a ResNet-like stride-2 and 
   }
 });
 
-test('FusedConv2D with bias and relu equals the cpu kernel on 40 random shapes', { skip: skipReason }, () => {
+nativeTest('FusedConv2D with bias and relu equals the cpu kernel on 40 random shapes', () => {
   const rng = mulberry32(3);
   let native = 0;
   for (let i = 0; i < 40; i++) {
@@ -79,7 +78,7 @@ test('FusedConv2D with bias and relu equals the cpu kernel on 40 random shapes',
   assert.equal(native, 40);
 });
 
-test('stride-1 "same" convolutions on images of 28 px and more (the shifted-GEMM path) equal the cpu kernels, with gradients, on 12 shapes', { skip: skipReason }, () => {
+nativeTest('stride-1 "same" convolutions on images of 28 px and more (the shifted-GEMM path) equal the cpu kernels, with gradients, on 12 shapes', () => {
   const rng = mulberry32(4);
   for (let i = 0; i < 12; i++) {
     // Square and non-square odd filters, an even one (padding 0 on top, 1 below), 'same' and

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { compareBackends, countCalls, input, int, mulberry32, skipReason, withGrads } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, nativeTest, withGrads } from './helpers.js';
 
-test('Reverse equals the cpu kernel on 100 random shapes and axis sets (gradient included)', { skip: skipReason }, () => {
+nativeTest('Reverse equals the cpu kernel on 100 random shapes and axis sets (gradient included)', () => {
   const rng = mulberry32(43);
   let native = 0;
   for (let i = 0; i < 100; i++) {
@@ -17,7 +16,7 @@ test('Reverse equals the cpu kernel on 100 random shapes and axis sets (gradient
   assert.ok(native >= 100, `Reverse ran natively ${native} times`);
 });
 
-test('GatherV2 equals the cpu kernel on 100 random shapes, axes and index lists (gradient included)', { skip: skipReason }, () => {
+nativeTest('GatherV2 equals the cpu kernel on 100 random shapes, axes and index lists (gradient included)', () => {
   const rng = mulberry32(44);
   let native = 0;
   for (let i = 0; i < 100; i++) {
@@ -30,12 +29,12 @@ test('GatherV2 equals the cpu kernel on 100 random shapes, axes and index lists 
   assert.ok(native >= 100, `GatherV2 ran natively ${native} times`);
 });
 
-test('GatherV2 rejects an index out of range like the cpu kernel', { skip: skipReason }, () => {
+nativeTest('GatherV2 rejects an index out of range like the cpu kernel', () => {
   tf.setBackend('cxr-cpu');
   assert.throws(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([0, 3], 'int32')).dataSync(), /index value 3 is not in \[0, 2\]/);
 });
 
-test('Tile equals the cpu kernel on 100 random shapes and repetitions (gradient included)', { skip: skipReason }, () => {
+nativeTest('Tile equals the cpu kernel on 100 random shapes and repetitions (gradient included)', () => {
   const rng = mulberry32(45);
   let native = 0;
   for (let i = 0; i < 100; i++) {
@@ -46,7 +45,7 @@ test('Tile equals the cpu kernel on 100 random shapes and repetitions (gradient 
   assert.ok(native >= 100, `Tile ran natively ${native} times`);
 });
 
-test('SplitV equals the cpu kernel on 100 random shapes and splits (gradient included)', { skip: skipReason }, () => {
+nativeTest('SplitV equals the cpu kernel on 100 random shapes and splits (gradient included)', () => {
   const rng = mulberry32(46);
   let native = 0;
   for (let i = 0; i < 100; i++) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { broadcastMode } from '../../src/backend/elementwiseKernels.js';
-import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads, type Rng } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, pick, nativeTest, withGrads, type Rng } from './helpers.js';
 
 const binaryOps: Record<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
   Add: tf.add, Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div,
@@ -23,7 +23,7 @@ function shapePair(rng: Rng): [number[], number[]] {
   }
 }
 
-test('binary element-wise ops and their gradients equal the cpu kernels on 140 random broadcasts', { skip: skipReason }, () => {
+nativeTest('binary element-wise ops and their gradients equal the cpu kernels on 140 random broadcasts', () => {
   const rng = mulberry32(31);
   let native = 0;
   const names = Object.keys(binaryOps);
@@ -61,7 +61,7 @@ const unaryOps: Record<string, (x: tf.Tensor) => tf.Tensor> = {
   Exp: tf.exp, Log: tf.log, Abs: tf.abs, Sigmoid: tf.sigmoid, Step: (x) => tf.step(x, 0.25),
 };
 
-test('unary element-wise ops equal the cpu kernels on 110 random shapes', { skip: skipReason }, () => {
+nativeTest('unary element-wise ops equal the cpu kernels on 110 random shapes', () => {
   const rng = mulberry32(32);
   let native = 0;
   const names = Object.keys(unaryOps);

@@ -1,16 +1,32 @@
 /**
- * Shared test plumbing: a seeded PRNG, running one function on the reference 'cpu' backend
- * and on 'cxr-cpu', and the float32 comparison. Tests skip (not fail) when the addon is
- * not built, because a machine without OpenBLAS must still pass `npm test`.
+ * Shared test plumbing: `nativeTest` for tests of the accelerated backend, a seeded PRNG, running
+ * one function on the reference 'cpu' backend and on 'cxr-cpu', and the float32 comparison.
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { ACCELERATED_BACKEND, kernelCalls, registerAcceleratedBackend } from '../../src/backend/index.js';
+import { initEngine } from '../../src/engine.js';
 
 const registration = registerAcceleratedBackend();
 
-/** false when the accelerated tests can run, else the reason to skip them. */
-export const skipReason: false | string = registration.ok ? false : `accelerated backend unavailable: ${registration.reason}`;
+/**
+ * A test of the accelerated backend. Where the addon loads, it runs `fn`. Where it does not, the
+ * test fails, naming the reason — a broken native build must not pass as skipped tests — unless
+ * the run opted out of the addon on purpose (`CXR_SKIP_NATIVE=1`, as for `npm ci` on a machine
+ * without OpenBLAS). Then it checks the fallback instead: the engine lands on plain tfjs and says why.
+ */
+export function nativeTest(name: string, fn: () => void | Promise<void>): void {
+  test(name, async () => {
+    if (registration.ok) return fn();
+    if (process.env.CXR_SKIP_NATIVE !== '1') {
+      assert.fail(`accelerated backend unavailable: ${registration.reason}. Build it with \`npm run build:native\`, or set CXR_SKIP_NATIVE=1 to test the project without it.`);
+    }
+    const engine = await initEngine('auto');
+    assert.equal(engine.backend, 'cpu');
+    assert.ok(engine.reason.includes(registration.reason), engine.reason);
+  });
+}
 
 /** mulberry32: a small seeded generator of floats in [0, 1). */
 export function mulberry32(seed: number): () => number {

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { ACCELERATED_BACKEND } from '../../src/backend/index.js';
-import { compareBackends, countCalls, input, int, mulberry32, pick, runOn, skipReason, withGrads } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, pick, runOn, nativeTest, withGrads } from './helpers.js';
 
-test('BatchMatMul and its gradients equal the cpu kernel on 120 random shapes', { skip: skipReason }, () => {
+nativeTest('BatchMatMul and its gradients equal the cpu kernel on 120 random shapes', () => {
   const rng = mulberry32(21);
   let native = 0;
   for (let i = 0; i < 120; i++) {
@@ -25,7 +24,7 @@ test('BatchMatMul and its gradients equal the cpu kernel on 120 random shapes', 
   assert.ok(native >= 120, `BatchMatMul ran natively ${native} times`);
 });
 
-test('_FusedMatMul with bias and relu equals the cpu kernel on 40 random shapes', { skip: skipReason }, () => {
+nativeTest('_FusedMatMul with bias and relu equals the cpu kernel on 40 random shapes', () => {
   const rng = mulberry32(22);
   let native = 0;
   for (let i = 0; i < 40; i++) {
@@ -39,7 +38,7 @@ test('_FusedMatMul with bias and relu equals the cpu kernel on 40 random shapes'
   assert.equal(native, 40);
 });
 
-test('native kernels flush subnormal floats (as TensorFlow does); JavaScript on the same thread keeps them', { skip: skipReason }, () => {
+nativeTest('native kernels flush subnormal floats (as TensorFlow does); JavaScript on the same thread keeps them', () => {
   // 1e-39 is subnormal in float32. With denormals-are-zero the native product reads it as 0;
   // the reference cpu kernel keeps IEEE semantics and gives 2e-39.
   const a = { shape: [1, 1], values: new Float32Array([1e-39]) };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACCELERATED_BACKEND, momentumOptimizer } from '../../src/backend/index.js';
-import { assertClose, int, mulberry32, randomValues, skipReason, type Rng } from './helpers.js';
+import { assertClose, int, mulberry32, randomValues, nativeTest, type Rng } from './helpers.js';
 
 /**
  * Three steps of `make()` on variables of the given shapes with fixed gradients; returns the
@@ -36,7 +36,7 @@ function run(backend: string, make: () => tf.Optimizer, shapes: number[][], rng:
   return out;
 }
 
-test('momentumOptimizer on cxr-cpu equals tf.train.momentum on cpu, 3 steps, on 110 variable shapes', { skip: skipReason }, () => {
+nativeTest('momentumOptimizer on cxr-cpu equals tf.train.momentum on cpu, 3 steps, on 110 variable shapes', () => {
   const shapesRng = mulberry32(81);
   for (let i = 0; i < 11; i++) {
     const shapes = Array.from({ length: 10 }, () => Array.from({ length: int(shapesRng, 1, 4) }, () => int(shapesRng, 1, 9)));

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { compareBackends, countCalls, input, int, mulberry32, pick, skipReason, withGrads } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, pick, nativeTest, withGrads } from './helpers.js';
 
-test('MaxPool, AvgPool and their gradients equal the cpu kernels on 120 random shapes', { skip: skipReason }, () => {
+nativeTest('MaxPool, AvgPool and their gradients equal the cpu kernels on 120 random shapes', () => {
   const rng = mulberry32(11);
   const calls = { MaxPool: 0, AvgPool: 0, MaxPoolGrad: 0, AvgPoolGrad: 0 };
   for (let i = 0; i < 120; i++) {

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { compareBackends, countCalls, input, int, mulberry32, skipReason, withGrads } from './helpers.js';
+import { compareBackends, countCalls, input, int, mulberry32, nativeTest, withGrads } from './helpers.js';
 
-test('Sum and Mean over random axes equal the cpu kernels on 120 random shapes', { skip: skipReason }, () => {
+nativeTest('Sum and Mean over random axes equal the cpu kernels on 120 random shapes', () => {
   const rng = mulberry32(41);
   let native = 0;
   for (let i = 0; i < 120; i++) {
@@ -21,7 +20,7 @@ test('Sum and Mean over random axes equal the cpu kernels on 120 random shapes',
   assert.ok(native >= 70, `reductions ran natively ${native} times`);
 });
 
-test('Transpose equals the cpu kernel on 100 random permutations', { skip: skipReason }, () => {
+nativeTest('Transpose equals the cpu kernel on 100 random permutations', () => {
   const rng = mulberry32(42);
   let native = 0;
   for (let i = 0; i < 100; i++) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACCELERATED_BACKEND, NATIVE_KERNELS, registerAcceleratedBackend } from '../../src/backend/index.js';
-import { skipReason } from './helpers.js';
+import { nativeTest } from './helpers.js';
 
 test('registerAcceleratedBackend is idempotent and always gives a reason', () => {
   const a = registerAcceleratedBackend();
@@ -11,7 +11,7 @@ test('registerAcceleratedBackend is idempotent and always gives a reason', () =>
   assert.ok(a.reason.length > 0);
 });
 
-test('cxr-cpu has every cpu kernel plus its own four (batch norm, relu gradient, add + relu), and natives for the training kernels', { skip: skipReason }, () => {
+nativeTest('cxr-cpu has every cpu kernel plus its own four (batch norm, relu gradient, add + relu), and natives for the training kernels', () => {
   const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName).sort();
   const ours = tf.getKernelsForBackend(ACCELERATED_BACKEND).map((k) => k.kernelName).sort();
   assert.deepEqual(ours, [...cpu, 'CxrAddRelu', 'CxrBatchNormTrain', 'CxrBatchNormTrainGrad', 'CxrReluGrad'].sort());

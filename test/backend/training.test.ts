@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { ACCELERATED_BACKEND, momentumOptimizer } from '../../src/backend/index.js';
 import { createResNet, trainStep, type ResNetSpec } from '../../src/backend/testModels.js';
-import { mulberry32, randomValues, skipReason } from './helpers.js';
+import { mulberry32, randomValues, nativeTest } from './helpers.js';
 
 const SPEC: ResNetSpec = { blocks: [1, 1], width: 4, classes: 5, inputChannels: 3 };
 const STEPS = 20;
@@ -30,7 +29,7 @@ function train(backend: string): number[] {
   return losses;
 }
 
-test('20 training steps of a small ResNet give the same losses on cpu and cxr-cpu (1e-3 relative)', { skip: skipReason }, () => {
+nativeTest('20 training steps of a small ResNet give the same losses on cpu and cxr-cpu (1e-3 relative)', () => {
   const ref = train('cpu');
   const got = train(ACCELERATED_BACKEND);
   assert.ok(ref[STEPS - 1] < ref[0], `the reference run should learn: ${ref[0]} -> ${ref[STEPS - 1]}`);

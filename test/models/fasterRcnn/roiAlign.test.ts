@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mapRoiLevels, multiLevelRoiAlign, roiAlign } from '../../../src/models/fasterRcnn/roiAlign.js';
-import { loadNative } from '../../../src/backend/native.js';
+import { nativeTest } from '../../backend/helpers.js';
 import { makeRng } from '../../../src/rng.js';
 import { assertAllClose, loadReference } from '../../helpers/reference.js';
 
@@ -48,11 +48,7 @@ test('roiAlign gradient is the exact transpose of the (linear) forward map', () 
   tf.dispose([f, r, grad]);
 });
 
-test('roiAlign: the native loops give the same bits as the JavaScript ones, forward and backward', (t) => {
-  if (!loadNative().addon) {
-    t.skip('native addon not built');
-    return;
-  }
+nativeTest('roiAlign: the native loops give the same bits as the JavaScript ones, forward and backward', () => {
   // Enough RoIs x channels (> 2^16 multiply-adds) that the native side splits the channels across threads.
   const f = tf.randomNormal([2, 20, 24, 48], 0, 1, 'float32', 3) as tf.Tensor4D;
   const rng = makeRng(4);
