@@ -112,24 +112,15 @@ napi_value Undefined(napi_env env) {
   return u;
 }
 
-napi_value Conv2d(napi_env env, napi_callback_info info) {
-  Args a(env, info);
-  auto x = a.f32(0); auto w = a.f32(1); auto y = a.f32(2); auto g = a.geom(3);
-  if (a.ok) cxr::conv2d(x, w, y, g);
-  return Undefined(env);
-}
+// The convolution gradients and max-pool's gradient share conv2d's shape:
+// (in0, in1, out, geometry) from (Float32Array, Float32Array, Float32Array, Int32Array(15)).
+using GeomKernel = void (*)(const float*, const float*, float*, const cxr::ConvGeom&);
 
-napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+template <GeomKernel kernel>
+napi_value GeomCall(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto dy = a.f32(0); auto w = a.f32(1); auto dx = a.f32(2); auto g = a.geom(3);
-  if (a.ok) cxr::conv2d_backprop_input(dy, w, dx, g);
-  return Undefined(env);
-}
-
-napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
-  Args a(env, info);
-  auto x = a.f32(0); auto dy = a.f32(1); auto dw = a.f32(2); auto g = a.geom(3);
-  if (a.ok) cxr::conv2d_backprop_filter(x, dy, dw, g);
+  auto in0 = a.f32(0); auto in1 = a.f32(1); auto out = a.f32(2); auto g = a.geom(3);
+  if (a.ok) kernel(in0, in1, out, g);
   return Undefined(env);
 }
 
@@ -137,13 +128,6 @@ napi_value Pool2d(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto x = a.f32(0); auto y = a.f32(1); auto g = a.geom(2); auto type = a.i64(3);
   if (a.ok) cxr::pool2d(x, y, g, static_cast<int>(type));
-  return Undefined(env);
-}
-
-napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  Args a(env, info);
-  auto dy = a.f32(0); auto x = a.f32(1); auto dx = a.f32(2); auto g = a.geom(3);
-  if (a.ok) cxr::max_pool_grad(dy, x, dx, g);
   return Undefined(env);
 }
 
@@ -380,11 +364,11 @@ napi_value Init(napi_env env, napi_value exports) {
     blas_thread_init();
   }
   struct { const char* name; napi_callback fn; } fns[] = {
-      {"conv2d", Conv2d},
-      {"conv2dBackpropInput", Conv2dBackpropInput},
-      {"conv2dBackpropFilter", Conv2dBackpropFilter},
+      {"conv2d", GeomCall<cxr::conv2d>},
+      {"conv2dBackpropInput", GeomCall<cxr::conv2d_backprop_input>},
+      {"conv2dBackpropFilter", GeomCall<cxr::conv2d_backprop_filter>},
       {"pool2d", Pool2d},
-      {"maxPoolGrad", MaxPoolGrad},
+      {"maxPoolGrad", GeomCall<cxr::max_pool_grad>},
       {"avgPoolGrad", AvgPoolGrad},
       {"matmul", Matmul},
       {"biasAct", BiasAct},

@@ -220,6 +220,15 @@ void conv2d_backprop_input_shifted(const float* dy, const float* w, float* dx, c
   crop_image(dxp, dx, g.n, g.h, g.w, g.c, hp, wp, g.pt, g.pl);
 }
 
+// The [m, kcols] matrix the GEMMs multiply: x itself for a pointwise convolution, else its
+// im2col in the scratch buffer.
+static const float* columns(const float* x, const ConvGeom& g, int64_t m, int kcols) {
+  if (is_pointwise(g)) return x;
+  float* col = scratch(static_cast<size_t>(m) * kcols);
+  im2col(x, col, g);
+  return col;
+}
+
 void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
   if (use_shifted(g)) {
     conv2d_shifted(x, w, y, g);
@@ -227,12 +236,7 @@ void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
   }
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
-  const float* a = x;
-  if (!is_pointwise(g)) {
-    float* col = scratch(static_cast<size_t>(m) * kcols);
-    im2col(x, col, g);
-    a = col;
-  }
+  const float* a = columns(x, g, m, kcols);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, g.k, kcols, 1.f, a, kcols, w, g.k,
               0.f, y, g.k);
 }
@@ -258,12 +262,7 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
 void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
-  const float* a = x;
-  if (!is_pointwise(g)) {
-    float* col = scratch(static_cast<size_t>(m) * kcols);
-    im2col(x, col, g);
-    a = col;
-  }
+  const float* a = columns(x, g, m, kcols);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcols, g.k, m, 1.f, a, kcols, dy, g.k,
               0.f, dw, g.k);
 }
