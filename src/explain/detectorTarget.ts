@@ -10,14 +10,11 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { iou } from '../boxes/iou.js';
+import type { ImageDetections } from '../metrics/map/common.js';
 import type { CamHead } from './ablationCam.js';
 
 /** Detections of one image: boxes `[x1, y1, x2, y2]` in input pixels, scores in [0, 1], class ids. */
-export interface CamDetections {
-  boxes: number[][];
-  scores: number[];
-  labels: number[];
-}
+export type CamDetections = ImageDetections;
 
 /** The boxes a heat map should explain: `[x1, y1, x2, y2]` pixels and their class ids. */
 export interface CamReferences {

@@ -12,6 +12,7 @@ import { iouMatrix, matchPredictions } from './matcher.js';
 import { dense, makeDense, type DenseParams } from './nn.js';
 import { multiLevelRoiAlign } from './roiAlign.js';
 import { samplePositiveNegative } from './sampler.js';
+import type { ImageDetections } from '../../metrics/map/common.js';
 
 /** Box-head settings (prefix `box` in {@link FasterRcnnOptions}); defaults are MMDetection's. */
 export interface RoiHeadOptions {
@@ -42,12 +43,8 @@ export interface RoiHeadOptions {
   detectionsPerImg: number;
 }
 
-/** Detections of one image: boxes `[x1, y1, x2, y2]` in input pixels, scores, class ids. */
-export interface Detections {
-  boxes: number[][];
-  scores: number[];
-  labels: number[];
-}
+/** Detections of one image: boxes `[x1, y1, x2, y2]` in input pixels, scores, class ids (what mAP scores). */
+export type Detections = ImageDetections;
 
 /** Sampled RoIs of a batch and their targets. */
 interface RoiSamples {
