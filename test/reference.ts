@@ -7,7 +7,7 @@ export interface ReferenceFile<C> {
   cases: C[];
 }
 
-/** Parses `shared/reference/<name>` (name with or without `.json`). */
+/** Parses `test/fixtures/reference/<name>` (name with or without `.json`). */
 export function loadReference<C>(name: string): ReferenceFile<C> {
   return loadFile(name.replace(/\.json$/, '')) as ReferenceFile<C>;
 }

@@ -1,5 +1,6 @@
 /**
- * Reads the peer reference vectors in `<repo>/../shared/reference/` (see its README) and compares
+ * Reads the peer reference vectors in `test/fixtures/reference/` (its README gives each file's peer,
+ * version and call) and compares
  * floats with explicit tolerances. Numbers are never copied into test code.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,8 +18,8 @@ function repoRoot(): string {
   return dir;
 }
 
-/** Absolute path of the shared reference folder. */
-export const referenceDir = join(repoRoot(), '..', 'shared', 'reference');
+/** Absolute path of the reference folder kept in the repository. */
+export const referenceDir = join(repoRoot(), 'test', 'fixtures', 'reference');
 // node --test also runs this module on its own (it sits under test/): fail there, and in every
 // importer, when the references cannot be found rather than letting tests look for them later.
 if (!existsSync(join(referenceDir, 'README.md'))) throw new Error(`reference vectors not found at ${referenceDir}`);

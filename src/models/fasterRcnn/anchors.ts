@@ -1,7 +1,7 @@
 /**
  * Anchor (prior box) generation for an FPN: a few cell anchors per level, repeated at every cell.
  *
- * Two conventions (see `shared/reference/det_components.json`, notes (a)):
+ * Two conventions (see `test/fixtures/reference/det_components.json`, notes (a)):
  * - `mmdet` (MMDetection v3 `AnchorGenerator`, the paper's `faster_rcnn_r50_fpn`): base size =
  *   nominal stride, widths `stride * scale / sqrt(r)`, corners NOT rounded, strides nominal.
  * - `torchvision` (`AnchorGenerator(sizes, aspect_ratios)`): widths `size / sqrt(r)` then corners
