@@ -14,8 +14,13 @@ export type BackendRequest = 'auto' | 'tensorflow' | 'cxr-cpu' | 'cpu';
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'tensorflow', 'cxr-cpu', 'cpu'];
 
 export interface DataConfig {
-  /** `synthetic`: the embedded phantom, generated into `paths.data` on first use; `real`: the user's files. */
+  /**
+   * Of the NIH set: `synthetic`, the embedded phantom, generated into `paths.data` on first use;
+   * `real`, the user's files (CXR_NIH_DIR or the paper profile).
+   */
   source: 'synthetic' | 'real';
+  /** The same for VinDr: setting only CXR_NIH_DIR leaves VinDr on the phantom. */
+  vindrSource: 'synthetic' | 'real';
   /** NIH ChestX-ray14 root (holds Data_Entry_2017.csv and images/). */
   nihDir: string;
   /** VinDr-CXR root (holds train.csv and train/). */
@@ -315,7 +320,8 @@ export function makeConfig(opts: MakeConfigOptions): Config {
   const sizes = PROFILES[profile];
   const root = repoRoot();
   const seed = parseSeed(env.CXR_SEED, sizes.seed);
-  const real = profile === 'paper' || Boolean(env.CXR_NIH_DIR || env.CXR_VINDR_DIR);
+  const real = profile === 'paper' || Boolean(env.CXR_NIH_DIR);
+  const vindrReal = profile === 'paper' || Boolean(env.CXR_VINDR_DIR);
   const synthRoot = join(root, 'data', `synthetic-${profile}`);
   const paths: Paths = {
     root,
@@ -333,6 +339,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     paths,
     data: {
       source: real ? 'real' : 'synthetic',
+      vindrSource: vindrReal ? 'real' : 'synthetic',
       nihDir: env.CXR_NIH_DIR ? resolve(env.CXR_NIH_DIR) : join(synthRoot, 'nih'),
       vindrDir: env.CXR_VINDR_DIR ? resolve(env.CXR_VINDR_DIR) : join(synthRoot, 'vindr'),
       imagenetWeights: env.CXR_IMAGENET_WEIGHTS ? resolve(env.CXR_IMAGENET_WEIGHTS) : '',
@@ -374,7 +381,7 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
   if (!CAM_LAYERS.includes(out.cam.targetLayer)) throw new Error(`config: cam.targetLayer ${out.cam.targetLayer} is not one of ${CAM_LAYERS.join(', ')}`);
   if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
-  if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
+  if ((out.data.source === 'synthetic' && out.data.nihImages <= 0) || (out.data.vindrSource === 'synthetic' && out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);
   }
   return out;

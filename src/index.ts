@@ -8,6 +8,8 @@ export * from './rng.js';
 export * from './data/audit.js';
 export * from './data/csv.js';
 export * from './data/datasets.js';
+export * from './data/dataCache.js';
+export * from './data/imageCheck.js';
 export * from './data/fusion.js';
 export * from './data/annotations.js';
 export * from './data/dicom.js';

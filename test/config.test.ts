@@ -45,6 +45,17 @@ test('environment: backend, seed and data directories', () => {
   assert.throws(() => makeConfig({ notebook: 't', env: { CXR_SEED: '1.5' } }), /not an integer/);
 });
 
+test('setting only CXR_NIH_DIR leaves VinDr on the phantom (and only CXR_VINDR_DIR leaves NIH on it)', () => {
+  const n = makeConfig({ notebook: 't', profile: 'smoke', env: { CXR_NIH_DIR: '/x/nih' } });
+  assert.equal(n.data.source, 'real');
+  assert.equal(n.data.vindrSource, 'synthetic');
+  assert.match(n.data.vindrDir, /synthetic-smoke[/\\]vindr$/);
+  const v = makeConfig({ notebook: 't', profile: 'smoke', env: { CXR_VINDR_DIR: '/x/vindr' } });
+  assert.equal(v.data.source, 'synthetic');
+  assert.equal(v.data.vindrSource, 'real');
+  assert.equal(v.data.vindrDir, '/x/vindr');
+});
+
 test('notebook overrides replace fields section by section and do not leak into other configs', () => {
   const c = makeConfig({ notebook: 't', env: {}, data: { nihImages: 123 }, backbone: { width: 4 } });
   assert.equal(c.data.nihImages, 123);

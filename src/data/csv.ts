@@ -73,12 +73,29 @@ export function parseCsvRecords(text: string): { line: number; fields: string[] 
 }
 
 /**
+ * A text file's contents as UTF-8; a UTF-16 or UTF-32 file (byte-order mark, or NUL bytes between
+ * the characters) is an error that names the encoding and how to convert it, instead of a header
+ * that matches nothing.
+ */
+export function readUtf8(path: string): string {
+  const b = readFileSync(path);
+  const head = b.subarray(0, 4096);
+  const bom = head[0] === 0xff && head[1] === 0xfe ? 'UTF-16LE' : head[0] === 0xfe && head[1] === 0xff ? 'UTF-16BE' : null;
+  const nuls = head.reduce((n, x) => n + (x === 0 ? 1 : 0), 0);
+  if (bom || nuls > head.length / 8) {
+    const enc = bom ?? 'UTF-16 or UTF-32 (NUL bytes between the characters)';
+    throw new Error(`${path} is encoded as ${enc}, not UTF-8: save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 '${path}' > fixed.csv) and replace the file`);
+  }
+  return b.toString('utf8');
+}
+
+/**
  * Reads a CSV file with a header row. Rows whose field count differs from the header's are
  * reported to `log` (kind `csv-columns`) and skipped; `minFields` lets trailing empty columns be
  * absent. Throws only when the file itself is unreadable or has no header.
  */
 export function readCsv(path: string, log: IssueLog, opts: { minFields?: number; text?: string } = {}): CsvTable {
-  const text = opts.text ?? readFileSync(path, 'utf8');
+  const text = opts.text ?? readUtf8(path);
   let records: { line: number; fields: string[] }[];
   try {
     records = parseCsvRecords(text);

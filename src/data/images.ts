@@ -28,9 +28,10 @@ export class ImageError extends Error {
 }
 
 /**
- * Reads and decodes one image (`.png`, 8 or 16 bit; `.dicom`/`.dcm` with rescale, VOI window and
- * MONOCHROME1 inversion). Throws `ImageError` (kind `missing-image`, `unreadable-image`,
- * `truncated-image`, `unsupported-transfer-syntax`, `bad-dicom`).
+ * Reads and decodes one image (`.png` of any bit depth and colour type; `.dicom`/`.dcm` with
+ * rescale, VOI window and MONOCHROME1 inversion). Throws `ImageError` (kind `missing-image`,
+ * `unreadable-image`, `empty-image`, `not-an-image`, `truncated-image`,
+ * `unsupported-transfer-syntax`, `bad-dicom`).
  */
 export async function readImage(path: string): Promise<BrightnessImage> {
   let bytes: Uint8Array;
@@ -39,6 +40,12 @@ export async function readImage(path: string): Promise<BrightnessImage> {
   } catch (e) {
     throw new ImageError((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing-image' : 'unreadable-image', path, (e as Error).message);
   }
+  return decodeImageBytes(path, bytes);
+}
+
+/** Decodes the bytes of the file `path` (already read) as `readImage` does. */
+export async function decodeImageBytes(path: string, bytes: Uint8Array): Promise<BrightnessImage> {
+  if (bytes.length === 0) throw new ImageError('empty-image', path, 'the file is empty (0 bytes); copy it again from the source');
   if (/\.(dicom|dcm)$/i.test(path) || (bytes.length > 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM')) {
     try {
       const img = await decodeDicom(bytes);
@@ -48,15 +55,18 @@ export async function readImage(path: string): Promise<BrightnessImage> {
       throw new ImageError('unreadable-image', path, (e as Error).message);
     }
   }
+  let png;
   try {
-    const png = decodePng(bytes);
-    const scale = 1 / (png.bitDepth === 16 ? 65535 : 255);
-    const data = new Float32Array(png.pixels.length);
-    for (let i = 0; i < data.length; i++) data[i] = png.pixels[i]! * scale;
-    return { width: png.width, height: png.height, data };
+    png = decodePng(bytes);
   } catch (e) {
-    throw new ImageError('unreadable-image', path, `PNG does not decode: ${(e as Error).message}`);
+    const m = (e as Error).message;
+    const kind = /^truncated/.test(m) ? 'truncated-image' : /^not a PNG/.test(m) ? 'not-an-image' : 'unreadable-image';
+    throw new ImageError(kind, path, `PNG does not decode: ${m}`);
   }
+  const scale = 1 / (png.bitDepth === 16 ? 65535 : 255);
+  const data = new Float32Array(png.pixels.length);
+  for (let i = 0; i < data.length; i++) data[i] = png.pixels[i]! * scale;
+  return { width: png.width, height: png.height, data };
 }
 
 /**

@@ -186,9 +186,10 @@ export function indexNihImages(dir: string): Map<string, string> {
 
 /**
  * Reads NIH ChestX-ray14 metadata from `dir`. Rows that do not parse, duplicate image indices, images
- * listed but missing on disk and images in neither split list are reported in `log` (file, line,
- * reason); the records returned are the rows that parsed (missing images are kept as records but
- * have no entry in `imagePaths`). Pixels are not read here.
+ * listed but missing on disk (or there under a name of other case), images in both split lists and
+ * images in neither are reported in `log` (file, line, reason); the records returned are the rows
+ * that parsed (missing images are kept as records but have no entry in `imagePaths`; images in both
+ * lists are left out of `trainVal`). Pixels are not read here (see `openNih`).
  */
 export function loadNih(dir: string, opts: { log?: IssueLog } = {}): NihDataset {
   const log = opts.log ?? new IssueLog();
@@ -214,13 +215,38 @@ export function loadNih(dir: string, opts: { log?: IssueLog } = {}): NihDataset 
     records.push(r);
   }
   const imagePaths = indexNihImages(dir);
+  const byLowerCase = new Map([...imagePaths.keys()].map((k) => [k.toLowerCase(), k]));
   for (const r of records) {
-    if (!imagePaths.has(r.imageIndex)) log.add(csvPath, null, 'missing-image', `${r.imageIndex} is listed but not on disk`);
+    if (imagePaths.has(r.imageIndex)) continue;
+    const other = byLowerCase.get(r.imageIndex.toLowerCase());
+    if (other) log.add(imagePaths.get(other)!, null, 'name-case-mismatch', `${NIH_CSV} lists ${r.imageIndex} but the file on disk is ${other} (names are case-sensitive); rename the file to ${r.imageIndex}`);
+    else log.add(csvPath, null, 'missing-image', `${r.imageIndex} is listed but not on disk`);
   }
   const trainVal = readList(join(dir, 'train_val_list.txt'));
   const test = readList(join(dir, 'test_list.txt'));
+  checkSplitLists(dir, records, trainVal, test, log);
   const boxes = loadNihBoxes(dir, records, imagePaths, log);
   return { dir, records, trainVal, test, imagePaths, boxes, log };
+}
+
+/**
+ * The official lists against each other and the metadata: an image in both `train_val_list.txt`
+ * and `test_list.txt` is reported (`split-overlap`) and taken out of `trainVal` (in place), so it is
+ * never pretrained on and then evaluated on; a listed image missing from both lists is reported
+ * (`unlisted-image`). Without list files there is nothing to check.
+ */
+export function checkSplitLists(dir: string, records: readonly NihRecord[], trainVal: Set<string>, test: ReadonlySet<string>, log: IssueLog): void {
+  if (trainVal.size === 0 && test.size === 0) return;
+  const listFile = join(dir, 'train_val_list.txt');
+  for (const id of [...trainVal].filter((i) => test.has(i)).sort()) {
+    log.add(listFile, null, 'split-overlap', `${id} is in both train_val_list.txt and test_list.txt; kept out of pretraining (evaluated as a test-list image). Remove it from one list`);
+    trainVal.delete(id);
+  }
+  for (const r of records) {
+    if (!trainVal.has(r.imageIndex) && !test.has(r.imageIndex)) {
+      log.add(join(dir, NIH_CSV), null, 'unlisted-image', `${r.imageIndex} is in neither train_val_list.txt nor test_list.txt; not used`);
+    }
+  }
 }
 
 /** Images per label (an image with k labels counts once for each), all 15 labels present. */

@@ -4,10 +4,11 @@
  * `bt` (Barlow Twins from scratch) and `bt_imagenet` (Barlow Twins started from `imagenet`).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
+import { dataFingerprint } from '../data/dataCache.js';
 import type { Rng } from '../rng.js';
 import { ResNet } from './resnet.js';
 import { assignTensors, readCheckpoint, saveCheckpoint } from './weights.js';
@@ -21,21 +22,34 @@ export function backboneLabel(init: BackboneInit, profile: Config['profile']): s
   return { none: 'no pretraining', imagenet, bt: 'Barlow Twins', bt_imagenet: `Barlow Twins from ${imagenet}` }[init];
 }
 
+const short = (key: unknown): string => createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 10);
+
 /**
- * A short hash of everything a pretrained backbone depends on, put in its file name so that a
- * checkpoint made under other settings is never picked up by mistake.
+ * What the `imagenet` backbone depends on: the backbone's shape and the seed, and either the
+ * user's weight file (path, size and modification time) or the proxy's settings. No NIH data.
+ */
+export function imagenetFingerprint(config: Config): string {
+  const file = config.data.imagenetWeights;
+  const st = file && existsSync(file) ? statSync(file) : null;
+  return short({ seed: config.seed, backbone: config.backbone, imagenet: file ? { file, size: st?.size ?? null, mtimeMs: st?.mtimeMs ?? null } : { proxy: config.proxy } });
+}
+
+/**
+ * A short hash of everything a Barlow Twins backbone depends on, put in its file name so that a
+ * checkpoint made under other settings or other data is never picked up by mistake: the
+ * `imagenet` fingerprint, the pretraining settings and the content of the NIH folder (names and
+ * SHA-1s of the files read, not where the folder sits), so changed images mean a fresh run.
  */
 export function pretrainFingerprint(config: Config): string {
-  // The phantom is a function of its sizes and the seed, not of where the clone sits: its folders stay out.
   const { nihDir, vindrDir, ...phantom } = config.data;
+  void nihDir;
   void vindrDir;
-  const key = JSON.stringify({ seed: config.seed, backbone: config.backbone, pretrain: config.pretrain, proxy: config.proxy, data: config.data.source === 'synthetic' ? phantom : nihDir, imagenet: config.data.imagenetWeights });
-  return createHash('sha256').update(key).digest('hex').slice(0, 10);
+  return short({ imagenet: imagenetFingerprint(config), pretrain: config.pretrain, phantom: config.data.source === 'synthetic' ? phantom : null, nih: dataFingerprint(config, 'nih') });
 }
 
 /** Where a backbone initialisation lives. */
 export function backbonePath(config: Config, init: Exclude<BackboneInit, 'none'>): string {
-  return join(config.paths.checkpoints, `backbone_${init}-${pretrainFingerprint(config)}.safetensors`);
+  return join(config.paths.checkpoints, `backbone_${init}-${init === 'imagenet' ? imagenetFingerprint(config) : pretrainFingerprint(config)}.safetensors`);
 }
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */

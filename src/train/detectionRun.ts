@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { momentumOptimizer } from '../backend/index.js';
 import type { Config } from '../config.js';
 import { fusedSplitPaths, readFusedCsv } from '../data/annotations.js';
+import { dataFingerprint } from '../data/dataCache.js';
 import { readImage, resizeImage } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { VINDR_NO_FINDING } from '../data/labels.js';
@@ -50,7 +51,7 @@ export function detectionSplits(config: Config, vindr: VindrDataset): Record<'tr
     if (log.issues.length) throw new Error(`${csv}: ${log.issues.length} unreadable row(s), e.g. line ${log.issues[0]!.line}: ${log.issues[0]!.reason}`);
     out[split] = fused.map((f) => {
       const path = paths.get(f.imageId);
-      if (!path) throw new Error(`${csv}: image ${f.imageId} has no file in ${vindr.dir}`);
+      if (!path) throw new Error(`${csv}: image ${f.imageId} has no usable file in ${vindr.dir} (missing or excluded by the image check; see notebook 01's rejected-input report): rerun notebook 02_wbf to split the images as they are now`);
       return { imageId: f.imageId, path, width: f.width, height: f.height, boxes: f.boxes, labels: f.labels };
     });
   }
@@ -148,7 +149,7 @@ export interface DetectionRun {
 }
 
 function runKey(config: Config, init: BackboneInit, size: number, seed: number): string {
-  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), det: config.detection, wbf: config.wbf })).digest('hex').slice(0, 10);
+  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), det: config.detection, wbf: config.wbf, vindr: dataFingerprint(config, 'vindr') })).digest('hex').slice(0, 10);
   return `${init}_${size}px_seed${seed}-${fp}`;
 }
 
@@ -335,6 +336,11 @@ export async function trainDetector(
 export async function runDetection(config: Config, vindr: VindrDataset, opts: { inits: BackboneInit[]; rng: Rng; log?: (line: string) => void }): Promise<DetectionRun[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const splits = detectionSplits(config, vindr);
+  for (const part of ['train', 'val', 'test'] as const) {
+    if (splits[part].length === 0) {
+      throw new Error(`detection: the ${part} part of the VinDr split is empty (${splits.train.length}/${splits.val.length}/${splits.test.length} train/val/test images from ${vindr.images.length} usable in ${vindr.dir}): too few images; add images or rerun notebook 02_wbf`);
+    }
+  }
   const runs: DetectionRun[] = [];
   for (const [k, size] of config.detection.inputSizes.entries()) {
     const inits = k === 0 ? opts.inits : opts.inits.filter((i) => config.detection.laterSizeInits.includes(i));

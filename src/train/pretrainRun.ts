@@ -12,7 +12,7 @@ import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { naturalImages } from '../data/naturalImages.js';
 import type { NihDataset } from '../data/nih.js';
-import { backbonePath, loadBackbone, makeBackbone, pretrainFingerprint, saveBackbone, type BackboneInit } from '../models/backbones.js';
+import { backbonePath, imagenetFingerprint, loadBackbone, makeBackbone, pretrainFingerprint, saveBackbone, type BackboneInit } from '../models/backbones.js';
 import { BarlowTwins, crossCorrelation } from '../models/barlowTwins.js';
 import { ProxyPretrainTask } from '../models/proxyPretrain.js';
 import { loadKerasResNetWeights, loadTorchResNetWeights, type ImportReport } from '../models/weights.js';
@@ -42,7 +42,7 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
   const model = makeBackbone(config, rng.fork('proxy-init'), { numClasses: p.classes });
   const task = new ProxyPretrainTask(model, images, data.labels, { batchSize: p.batchSize, lr: p.lr, seed: config.seed });
   try {
-    const fp = pretrainFingerprint(config);
+    const fp = imagenetFingerprint(config);
     const r = await trainLoop(task, {
       seed: config.seed, epochs: p.epochs, stepsPerEpoch: Math.floor(p.images / p.batchSize), batchSize: p.batchSize,
       checkpointPath: join(config.paths.checkpoints, `proxy-${fp}.ckpt`), logEverySeconds: config.pretrain.logEverySeconds, label: 'ImageNet-proxy',
@@ -91,6 +91,9 @@ export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLo
   const ids = nih.records.map((r) => r.imageIndex).filter((id) => nih.trainVal.has(id) && nih.imagePaths.has(id));
   const parts: tf.Tensor4D[] = [];
   for await (const b of imageBatches(ids.map((id) => nih.imagePaths.get(id)!), { size, batchSize: 256, log })) parts.push(b.images);
+  if (parts.length === 0) {
+    throw new Error(`NIH: no pretraining images: ${nih.trainVal.size} image(s) in ${nih.dir}/train_val_list.txt, none with a readable PNG among the ${nih.imagePaths.size} usable (put the PNGs under images/ and check the list, or point CXR_NIH_DIR at the right folder)`);
+  }
   const tensor = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
   return {

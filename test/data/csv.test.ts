@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCsvRecords, readCsv } from '../../src/data/csv.js';
@@ -52,4 +53,15 @@ test('readCsv: minFields lets a trailing empty column be absent', () => {
   const t = readCsv('mem.csv', log, { text: 'a,b,\n1,2,\n3,4\n', minFields: 2 });
   assert.equal(t.rows.length, 2);
   assert.equal(log.issues.length, 0);
+});
+
+test('a UTF-16 CSV is named as an encoding problem, with the file and how to convert it', () => {
+  const dir = tempDir();
+  const p = join(dir, 'Data_Entry_2017.csv');
+  writeFileSync(p, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Image Index,Finding Labels\na.png,Mass\n', 'utf16le')]));
+  assert.throws(() => readCsv(p, new IssueLog()), (e: Error) => e.message.includes(p) && /encoded as UTF-16LE, not UTF-8: save it as UTF-8/.test(e.message));
+  writeFileSync(p, Buffer.from('Image Index,Finding Labels\na.png,Mass\n', 'utf16le'));
+  assert.throws(() => readCsv(p, new IssueLog()), /UTF-16 or UTF-32/);
+  writeFileSync(p, 'Image Index,Finding Labels\na.png,Mass\n');
+  assert.equal(readCsv(p, new IssueLog()).rows.length, 1);
 });

@@ -47,6 +47,6 @@ test('imageBatches streams NHWC batches, reports bad files and leaks no tensors'
     b.images.dispose();
   }
   assert.deepEqual(seen, [[1, 4, 4, 1], [1, 4, 4, 1], [1, 4, 4, 1]]);
-  assert.deepEqual(log.counts(), { 'missing-image': 1, 'unreadable-image': 1 });
+  assert.deepEqual(log.counts(), { 'missing-image': 1, 'not-an-image': 1 });
   assert.equal(tf.memory().numTensors, before);
 });

@@ -61,9 +61,35 @@ test('loadNih keeps the good rows and reports each bad one with its line', () =>
   const missing = ds.log.issues.filter((i) => i.kind === 'missing-image');
   assert.equal(missing.length, 1);
   assert.match(missing[0]!.reason, /00000009_000\.png/);
-  assert.deepEqual(ds.log.counts(), { 'bad-row': 2, 'csv-columns': 1, 'duplicate-image': 1, 'missing-image': 1, 'unknown-label': 1 });
+  assert.deepEqual(ds.log.counts(), { 'bad-row': 2, 'csv-columns': 1, 'duplicate-image': 1, 'missing-image': 1, 'unknown-label': 1, 'unlisted-image': 1 });
   const t = issueTable(ds.log);
-  assert.deepEqual(t.rows.map((r) => [r[0], r[1]]), [['bad-row', 2], ['csv-columns', 1], ['duplicate-image', 1], ['missing-image', 1], ['unknown-label', 1]]);
+  assert.deepEqual(t.rows.map((r) => [r[0], r[1]]), [['bad-row', 2], ['csv-columns', 1], ['duplicate-image', 1], ['missing-image', 1], ['unknown-label', 1], ['unlisted-image', 1]]);
+  assert.match(ds.log.issues.find((i) => i.kind === 'unlisted-image')!.reason, /^00000009_000\.png is in neither/);
+});
+
+test('split lists: an image in both is reported and kept out of train_val (pretraining), not out of test', () => {
+  const dir = smallNih();
+  writeFileAtomic(join(dir, 'test_list.txt'), '00000002_000.png\n00000004_000.png\n00000003_000.png\n00000009_000.png\n');
+  const ds = loadNih(dir);
+  const overlap = ds.log.issues.filter((i) => i.kind === 'split-overlap');
+  assert.equal(overlap.length, 1);
+  assert.match(overlap[0]!.reason, /^00000003_000\.png is in both train_val_list\.txt and test_list\.txt/);
+  assert.ok(!ds.trainVal.has('00000003_000.png'));
+  assert.ok(ds.test.has('00000003_000.png'));
+  assert.deepEqual([...ds.trainVal].sort(), ['00000001_000.png', '00000001_001.png']);
+  assert.equal(ds.log.counts()['unlisted-image'], undefined);
+});
+
+test('a file on disk whose name differs only in case is reported as such, not as missing', () => {
+  const dir = smallNih();
+  writeFileAtomic(join(dir, 'images', '00000009_000.PNG'), png);
+  const ds = loadNih(dir);
+  assert.equal(ds.log.counts()['missing-image'], undefined);
+  const m = ds.log.issues.filter((i) => i.kind === 'name-case-mismatch');
+  assert.equal(m.length, 1);
+  assert.match(m[0]!.file, /00000009_000\.PNG$/);
+  assert.match(m[0]!.reason, /lists 00000009_000\.png but the file on disk is 00000009_000\.PNG .*rename the file/);
+  assert.ok(!ds.imagePaths.has('00000009_000.png'));
 });
 
 test('label counts: an image counts once for each of its labels', () => {
