@@ -18,7 +18,7 @@
  * A model with 1 input channel gets conv1's filters summed over the RGB input channels (a grey image
  * fed as R=G=B gives the same response).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io.js';
 import { type RawTensor, decodeSafetensors, encodeSafetensors } from './safetensors.js';
@@ -36,10 +36,58 @@ export function saveCheckpoint(path: string, tensors: Map<string, tf.Tensor>, st
   writeFileAtomic(path, encodeSafetensors(raw, { format: 'cxr-notebooks checkpoint', state: JSON.stringify(state) }));
 }
 
-/** Reads a checkpoint written by `saveCheckpoint`. */
+/**
+ * Reads a checkpoint written by `saveCheckpoint`. An empty or unreadable file (a disk that filled,
+ * a copy cut short) is an error that names it and says to delete it.
+ */
 export function readCheckpoint<S = unknown>(path: string): { tensors: Map<string, RawTensor>; state: S } {
-  const c = decodeSafetensors(readFileSync(path), path);
-  return { tensors: c.tensors, state: JSON.parse(c.metadata.state ?? '{}') as S };
+  const bytes = readFileSync(path);
+  const fix = `delete it (rm '${path}') and rerun: the step it belongs to is recomputed`;
+  if (bytes.length === 0) throw new Error(`checkpoint ${path} is empty (0 bytes): ${fix}`);
+  try {
+    const c = decodeSafetensors(bytes, path);
+    return { tensors: c.tensors, state: JSON.parse(c.metadata.state ?? '{}') as S };
+  } catch (e) {
+    throw new Error(`checkpoint ${path} is unreadable (${(e as Error).message}): ${fix}`, { cause: e });
+  }
+}
+
+/** Throws, naming the file and the tensor, when weights hold NaN or infinite values. */
+export function assertFiniteWeights(tensors: ReadonlyMap<string, RawTensor>, path: string): void {
+  for (const [name, t] of tensors) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i]!)) {
+        throw new Error(`${path}: tensor ${name} holds ${t.data[i]} at index ${i}: the weights are corrupt (a diverged or damaged save); download or export them again`);
+      }
+    }
+  }
+}
+
+/**
+ * The checks before a weight file is opened: it exists, is a file (not a folder) and, for `.h5`,
+ * starts with the HDF5 signature. Each failure names the path and says what to do.
+ */
+export function checkWeightFile(path: string, kind: 'safetensors' | 'hdf5'): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new Error(`weights file ${path}: no such file; set CXR_IMAGENET_WEIGHTS to an existing file`);
+  }
+  if (st.isDirectory()) throw new Error(`weights path ${path} is a directory, not a file: point CXR_IMAGENET_WEIGHTS at the .safetensors or .h5 file inside it`);
+  if (st.size === 0) throw new Error(`weights file ${path} is empty (0 bytes): download it again`);
+  if (kind === 'hdf5') {
+    const head = Buffer.alloc(8);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, head, 0, 8, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (!head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+      throw new Error(`weights file ${path} is not an HDF5 file (no HDF5 signature): use Keras' resnet50 ... notop .h5 download, or a torchvision/timm .safetensors file`);
+    }
+  }
 }
 
 /**
@@ -53,7 +101,10 @@ export function assignTensors(target: Map<string, tf.Variable>, source: Map<stri
     if (!t) problems.push(`missing ${name} [${v.shape}]`);
     else if (!sameShape(t.shape, v.shape)) problems.push(`${name}: file has [${t.shape}], model needs [${v.shape}]`);
   }
-  if (problems.length) throw new Error(`${where}: ${problems.length} tensor(s) do not fit the model: ${problems.join('; ')}`);
+  if (problems.length) {
+    const more = problems.length > 8 ? `; … and ${problems.length - 8} more` : '';
+    throw new Error(`${where}: ${problems.length} tensor(s) do not fit the model: ${problems.slice(0, 8).join('; ')}${more}`);
+  }
   for (const [name, v] of target) {
     const t = source.get(name)!;
     // assign shares the tensor's data; the tensor itself must still be freed.
@@ -133,6 +184,11 @@ function finishImport(model: ResNet, mapped: Map<string, RawTensor>, where: stri
     target.set(p.name, p.variable);
   }
   for (const name of mapped.keys()) if (!target.has(name)) ignored.push(name);
+  // layer3.5 exists only in ResNet-50 and deeper: such a file cannot fit the small smoke/demo backbones.
+  if (mapped.has('layer3.5.conv1.weight') && !target.has('layer3.5.conv1.weight')) {
+    const o = model.options;
+    throw new Error(`${where}: this file holds a ResNet-50 and needs the paper profile's backbone (blocks 3-4-6-3, width 64); this model has blocks ${o.blocks.join('-')}, width ${o.width}. Run with CXR_PROFILE=paper, or unset CXR_IMAGENET_WEIGHTS to use the ImageNet-proxy`);
+  }
   tf.tidy(() => assignTensors(target, mapped, where));
   return { loaded: [...target.keys()], ignored, notes };
 }
@@ -155,7 +211,9 @@ export function importTorchResNet(model: ResNet, tensors: Map<string, RawTensor>
 
 /** Reads a torchvision/timm `.safetensors` file into the model. */
 export function loadTorchResNetWeights(model: ResNet, path: string): ImportReport {
+  checkWeightFile(path, 'safetensors');
   const c = decodeSafetensors(readFileSync(path), path);
+  assertFiniteWeights(c.tensors, path);
   const r = importTorchResNet(model, c.tensors, path);
   r.ignored.push(...c.skipped.keys());
   return r;
@@ -262,5 +320,8 @@ export async function readHdf5Tensors(path: string): Promise<Map<string, RawTens
 
 /** Reads Keras `resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5` into a `variant: 'v1'` model. */
 export async function loadKerasResNetWeights(model: ResNet, path: string): Promise<ImportReport> {
-  return importKerasResNet(model, await readHdf5Tensors(path), path);
+  checkWeightFile(path, 'hdf5');
+  const tensors = await readHdf5Tensors(path);
+  assertFiniteWeights(tensors, path);
+  return importKerasResNet(model, tensors, path);
 }

@@ -3,6 +3,9 @@
  * list re-split by iterative stratification, classifiers trained on 1 / 10 / 100 % of the training
  * part with the backbone frozen (linear probe) or fine-tuned end to end, macro ROC AUC on the rest.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
 import { imageBatches } from '../data/images.js';
@@ -11,11 +14,12 @@ import { NIH_LABELS } from '../data/labels.js';
 import type { NihDataset, NihRecord } from '../data/nih.js';
 import { iterativeStratification, nestedStratifiedSubsets, stratifiedSubset } from '../data/split.js';
 import { macroRocAuc } from '../metrics/auc.js';
-import { loadBackbone, type BackboneInit } from '../models/backbones.js';
+import { loadBackbone, pretrainFingerprint, type BackboneInit } from '../models/backbones.js';
+import { writeJsonAtomic } from '../io.js';
 import { bceWithLogits, LinearHead } from '../models/classifier.js';
 import type { ResNet } from '../models/resnet.js';
 import type { Rng } from '../rng.js';
-import { fitLinearProbe, selectEpoch, type EpochScore, type FeatureSet, type ProbeResult } from './linearProbe.js';
+import { checkEpochLoss, DivergedError, fitLinearProbe, selectEpoch, type EpochScore, type FeatureSet, type ProbeResult } from './linearProbe.js';
 import { warmupCosine } from './schedule.js';
 import { SgdMomentum } from './sgd.js';
 
@@ -177,6 +181,7 @@ export function fitEndToEnd(
         tf.dispose([x, y, value, ...Object.values(grads)]);
         step++;
       }
+      checkEpochLoss(e, lossSum / parts.train.length);
       const v = macroRocAuc(yVal, scores(backbone, head, images, parts.val, 64));
       const t = macroRocAuc(yTest, scores(backbone, head, images, parts.test, 64));
       epochs.push({ epoch: e, trainLoss: lossSum / parts.train.length, valAuc: v.macro, testAuc: t.macro });
@@ -201,9 +206,18 @@ export interface LinearEvalRun extends ProbeResult {
   seed: number;
 }
 
+/** Where one finished classifier is kept: keyed by the backbones' key (NIH content included) and the protocol's settings. */
+export function linearEvalRunPath(config: Config, init: BackboneInit, mode: 'frozen' | 'endToEnd', fraction: number, seed: number): string {
+  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), le: config.linearEval, seed: config.seed })).digest('hex').slice(0, 10);
+  return join(config.paths.results, '05_linear_evaluation', 'runs', `${init}_${mode}_${fraction}_seed${seed}-${fp}.json`);
+}
+
 /**
  * Every setting of the protocol: for each backbone, seed and label fraction, a linear probe on
- * cached frozen features and (when `modes` includes it) an end-to-end fine-tuning.
+ * cached frozen features and (when `modes` includes it) an end-to-end fine-tuning. Each finished
+ * classifier is saved at once and read back on a rerun with the same settings and data, so an
+ * interrupted notebook resumes at the first unfinished one. A diverged classifier (non-finite loss
+ * or loss above `DIVERGED_BCE`) stops the run, naming backbone, fraction, mode, seed and epoch.
  */
 export async function runLinearEvaluation(
   config: Config,
@@ -215,31 +229,67 @@ export async function runLinearEvaluation(
   const split = linearEvalSplit(nih, le, opts.rng.fork('split'));
   const images = await loadEvalImages(split, config.backbone.inputSize);
   const runs: LinearEvalRun[] = [];
+  const guarded = <T>(what: { init: BackboneInit; mode: string; fraction: number; seed: number }, fit: () => T): T => {
+    try {
+      return fit();
+    } catch (e) {
+      if (!(e instanceof DivergedError)) throw e;
+      const lr = what.mode === 'frozen' ? `linearEval.probe.lr (${le.probe.lr})` : `linearEval.endToEnd.lr (${le.endToEnd.lr})`;
+      throw new Error(`linear evaluation diverged: backbone ${what.init}, fraction ${(100 * what.fraction).toFixed(0)}%, mode ${what.mode}, seed ${what.seed}, ${e.message}; no AUC reported. Lower ${lr} and rerun (finished classifiers are kept)`, { cause: e });
+    }
+  };
+  const done = (path: string, label: string): LinearEvalRun | null => {
+    if (!existsSync(path)) return null;
+    log(`${label}: already done (${path})`);
+    return JSON.parse(readFileSync(path, 'utf8')) as LinearEvalRun;
+  };
   try {
     for (const init of opts.inits) {
-      const frozen = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
-      const feats = extractFeatures(frozen, images);
-      const dim = frozen.outChannels;
-      frozen.dispose();
+      let feats: Float32Array | null = null;
+      let dim = 0;
+      const features = (): Float32Array => {
+        if (!feats) {
+          const frozen = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+          feats = extractFeatures(frozen, images);
+          dim = frozen.outChannels;
+          frozen.dispose();
+        }
+        return feats;
+      };
       for (const seed of config.seeds) {
         const rng = opts.rng.fork(`${init}:${seed}`);
         const subsets = trainingSubsets(split, le.fractions, le.minImages, rng.fork('subsets'));
         for (const sub of subsets) {
           const base = { init, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed };
           if (opts.modes.includes('frozen')) {
-            const r = fitLinearProbe(featureSet(feats, dim, split.labels, sub.indices), featureSet(feats, dim, split.labels, split.val), featureSet(feats, dim, split.labels, split.test), { ...le.probe, rng: rng.fork(`probe:${sub.fraction}`) });
-            runs.push({ ...base, mode: 'frozen', ...r });
-            log(`${init} · frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
+            const path = linearEvalRunPath(config, init, 'frozen', sub.fraction, seed);
+            const label = `${init} · frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
+            let run = done(path, label);
+            if (!run) {
+              const f = features();
+              const r = guarded({ ...base, mode: 'frozen' }, () => fitLinearProbe(featureSet(f, dim, split.labels, sub.indices), featureSet(f, dim, split.labels, split.val), featureSet(f, dim, split.labels, split.test), { ...le.probe, rng: rng.fork(`probe:${sub.fraction}`) }));
+              run = { ...base, mode: 'frozen', ...r };
+              writeJsonAtomic(path, run);
+              log(`${label}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
+            }
+            runs.push(run);
           }
           if (opts.modes.includes('endToEnd')) {
-            const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
-            try {
-              const r = fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${sub.fraction}`) });
-              runs.push({ ...base, mode: 'endToEnd', ...r });
-              log(`${init} · end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
-            } finally {
-              model.dispose();
+            const path = linearEvalRunPath(config, init, 'endToEnd', sub.fraction, seed);
+            const label = `${init} · end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
+            let run = done(path, label);
+            if (!run) {
+              const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+              try {
+                const r = guarded({ ...base, mode: 'endToEnd' }, () => fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${sub.fraction}`) }));
+                run = { ...base, mode: 'endToEnd', ...r };
+                writeJsonAtomic(path, run);
+                log(`${label}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
+              } finally {
+                model.dispose();
+              }
             }
+            runs.push(run);
           }
         }
       }

@@ -70,6 +70,29 @@ export function selectEpoch(epochs: EpochScore[], perLabelByEpoch: (number | nul
 }
 
 /** Sigmoid scores `[n, labels]` of the head on a feature set. */
+/**
+ * A classifier's mean binary cross-entropy above this has diverged: ten times the loss of the
+ * constant guess 0.5 (ln 2 per label), i.e. confidently wrong, not learning.
+ */
+export const DIVERGED_BCE = 10 * Math.LN2;
+
+/** Thrown by the classifier loops when a run diverges; the caller names the run. */
+export class DivergedError extends Error {
+  constructor(
+    readonly epoch: number,
+    readonly loss: number,
+  ) {
+    super(Number.isFinite(loss)
+      ? `epoch ${epoch}: mean training loss ${loss.toFixed(3)} is over ${DIVERGED_BCE.toFixed(2)} (ten times a constant 0.5 guess): the run diverged`
+      : `epoch ${epoch}: mean training loss is ${loss}: the run diverged`);
+  }
+}
+
+/** The divergence guard every classifier epoch passes before it is scored. */
+export function checkEpochLoss(epoch: number, loss: number): void {
+  if (!Number.isFinite(loss) || loss > DIVERGED_BCE) throw new DivergedError(epoch, loss);
+}
+
 export function probeScores(head: LinearHead, set: FeatureSet): number[][] {
   const s = tf.tidy(() => tf.sigmoid(head.apply(tf.tensor2d(set.x, [set.n, set.dim]))).dataSync() as Float32Array);
   return rows(s, set.n, set.labels);
@@ -116,6 +139,7 @@ export function fitLinearProbe(train: FeatureSet, val: FeatureSet, test: Feature
         tf.dispose(grads);
         step++;
       }
+      checkEpochLoss(epoch, lossSum / train.n);
       const v = macroRocAuc(yVal, probeScores(head, val));
       const t = macroRocAuc(yTest, probeScores(head, test));
       epochs.push({ epoch, trainLoss: lossSum / train.n, valAuc: v.macro, testAuc: t.macro });
