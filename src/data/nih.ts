@@ -219,7 +219,10 @@ export function loadNih(dir: string, opts: { log?: IssueLog } = {}): NihDataset 
   for (const r of records) {
     if (imagePaths.has(r.imageIndex)) continue;
     const other = byLowerCase.get(r.imageIndex.toLowerCase());
-    if (other) log.add(imagePaths.get(other)!, null, 'name-case-mismatch', `${NIH_CSV} lists ${r.imageIndex} but the file on disk is ${other} (names are case-sensitive); rename the file to ${r.imageIndex}`);
+    if (other) {
+      log.add(imagePaths.get(other)!, null, 'name-case-mismatch', `${NIH_CSV} lists ${r.imageIndex} but the file on disk is ${other} (names are case-sensitive); rename the file to ${r.imageIndex}`);
+      imagePaths.delete(other);
+    }
     else log.add(csvPath, null, 'missing-image', `${r.imageIndex} is listed but not on disk`);
   }
   const trainVal = readList(join(dir, 'train_val_list.txt'));
