@@ -19,6 +19,7 @@ import { loadKerasResNetWeights, loadTorchResNetWeights, type ImportReport } fro
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
 import { PretrainTask, type ImageSource } from './pretrain.js';
+import { btStepMemory, describeBtMemory, measureActivationBytes } from '../models/memoryPlan.js';
 
 export interface ProxyResult {
   losses: LossPoint[];
@@ -151,9 +152,16 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
   const full = Math.floor(source.count / p.batchSize);
   if (full < 1) throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
   const stepsPerEpoch = p.maxStepsPerEpoch > 0 ? Math.min(full, p.maxStepsPerEpoch) : full;
+  console.log(describeBtMemory(btStepMemory({
+    parameters: [...model.trainable().values()].reduce((s, v) => s + v.size, 0),
+    activation: measureActivationBytes(backbone, config.backbone.inputSize),
+    batchSize: p.batchSize, microBatch: p.microBatch, inputSize: config.backbone.inputSize,
+    inChannels: backbone.options.inChannels, features: backbone.outChannels, projector: p.projector,
+  }), p.batchSize, p.microBatch));
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
     lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
+    microBatch: p.microBatch,
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.
