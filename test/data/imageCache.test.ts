@@ -38,7 +38,7 @@ test('the first pass decodes every image once, rejects the unreadable one by nam
   const cache = await ImageCache.open(paths, { dir, size: 8, fingerprint: 'a', log, progress: (l) => lines.push(l), logEverySeconds: 0 });
   assert.equal(cache.count, 5);
   assert.deepEqual(cache.positions, [0, 1, 2, 4, 5]);
-  assert.deepEqual(log.issues.map((i) => [i.file, i.kind]), [[paths[3], 'unreadable-image']]);
+  assert.deepEqual(log.issues.map((i) => [i.file, i.kind]), [[paths[3], 'not-an-image']]);
   assert.match(lines.at(-1)!, /^caching images at 8 px: 6\/6 \(1 rejected\) · [\d.]+ img\/s · ETA 0s$/);
   const b = cache.batch([3, 0]);
   assert.deepEqual(b.shape, [2, 8, 8, 1]);

@@ -81,11 +81,8 @@ export function corruptPhantom(src: string, dst: string): PlantedFault[] {
   return faults;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const [src, dst] = process.argv.slice(2);
-  if (!src || !dst) {
-    console.error('usage: node build/test/helpers/corruptPhantom.js <phantom root> <output root>');
-    process.exit(2);
-  }
-  for (const f of corruptPhantom(src, dst)) console.log(`${f.kind ?? 'decodes (odd depth)'}\t${f.id}\t${f.file}`);
+// As a command (with both arguments; `node --test build/test/` also runs this file, without them).
+const [srcArg, dstArg] = process.argv.slice(2);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && srcArg && dstArg) {
+  for (const f of corruptPhantom(srcArg, dstArg)) console.log(`${f.kind ?? 'decodes (odd depth)'}\t${f.id}\t${f.file}`);
 }
