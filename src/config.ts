@@ -134,7 +134,7 @@ export interface PlotConfig {
   height: number;
   /** Write PNGs with headless Chromium when a browser is found. */
   png: boolean;
-  /** Browser executable; empty = search PATH for chromium, chromium-browser, google-chrome. */
+  /** Browser executable; empty = search PATH (and macOS's apps) for Chromium or Chrome; `none` = no PNGs. */
   chromium: string;
 }
 
