@@ -1,5 +1,5 @@
 /**
- * Profiles: one code path, three sizes (DESIGN.md, "Profiles"). This is the only module that reads
+ * Profiles: one code path, three sizes (docs/ARCHITECTURE.md, "Profiles"). This is the only module that reads
  * the environment; everything else receives a `Config`.
  */
 import { existsSync } from 'node:fs';
