@@ -10,7 +10,9 @@ import { makeRng } from '../../../src/rng.js';
 import { referenceDir } from '../../helpers/reference.js';
 import { PARITY, PARITY_TARGETS, paritySetup, parityTensors } from './detectorStepSetup.js';
 
-before(async () => { await initEngine('cpu'); });
+// The native kernels when built (npm ci builds them), plain tfjs otherwise: a ResNet step on pure-JS
+// filter gradients takes minutes.
+before(async () => { await initEngine('auto'); });
 
 interface Fixture {
   settings: typeof PARITY;
@@ -65,4 +67,26 @@ test('one detector training step matches torchvision FasterRCNN: the four losses
   assert.ok(compared > 60 && moved === compared, `${compared} trainable tensors compared, ${moved} moved`);
   opt.dispose();
   s.dispose();
+});
+
+test('FPN nearest upsampling: torch nearest rule forward, and a gradient equal to the explicit sum for a batch (tfjs ResizeNearestNeighborGrad is not)', async () => {
+  const { upsampleNearest } = await import('../../../src/models/fasterRcnn/fpn.js');
+  for (const [h, w, oh, ow] of [[4, 3, 8, 6], [3, 2, 5, 3], [2, 2, 4, 4]] as const) {
+    const x = tf.randomNormal([2, h, w, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const dy = tf.randomNormal([2, oh, ow, 3], 0, 1, 'float32', 2);
+    const y = upsampleNearest(x, oh, ow);
+    const g = tf.grad((a) => tf.sum(tf.mul(upsampleNearest(a as tf.Tensor4D, oh, ow), dy)))(x);
+    const xs = x.dataSync();
+    const ys = y.dataSync();
+    const d = dy.dataSync();
+    const want = new Float32Array(xs.length);
+    for (let n = 0; n < 2; n++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) for (let k = 0; k < 3; k++) {
+      const src = ((n * h + Math.floor((r * h) / oh)) * w + Math.floor((q * w) / ow)) * 3 + k;
+      const dst = ((n * oh + r) * ow + q) * 3 + k;
+      assert.equal(ys[dst], xs[src], `forward at ${dst}`);
+      want[src]! += d[dst]!;
+    }
+    Array.from(g.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5, `gradient ${h}x${w}->${oh}x${ow} at ${i}: ${v} vs ${want[i]}`));
+    tf.dispose([x, dy, y, g]);
+  }
 });
