@@ -15,7 +15,11 @@
  * - GaussianBlur (p 1.0 view 1, 0.1 view 2; σ uniform in [0.1, 2] px at 224 px): kept, σ scaled by
  *   outSize/224 so the blur covers the same fraction of the image at smaller inputs.
  * - Solarization (p 0.0 view 1, 0.2 view 2): kept (pixels ≥ 0.5 inverted, PIL's threshold 128).
- * - Normalize(ImageNet mean/std): left to the caller; views stay in [0, 1].
+ * - Normalize(ImageNet mean/std): not applied; views stay in [0, 1]. Every model here takes raw [0, 1]
+ *   pixels: imported ImageNet weights get that normalisation folded into conv1/bn1 (models/weights.ts),
+ *   and for a model trained here (the proxy, Barlow Twins from scratch) a grey image's affine
+ *   normalisation x·a + b only rescales conv1's input, which bn1's batch statistics absorb (up to the
+ *   padded border and conv1's effective step size).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
