@@ -44,11 +44,11 @@ export interface BackboneConfig {
   inputSize: number;
 }
 
-/** Barlow Twins pretraining (notebook 03); defaults of facebookresearch/barlowtwins main.py in `paper`. */
+/** Barlow Twins pretraining (notebook 03); `paper` takes facebookresearch/barlowtwins main.py's defaults, which the authors' code keeps (the paper itself states only batch, epochs and the projector). */
 export interface PretrainConfig {
-  /** Projector layer widths after the backbone's pooled features; the paper's is 8192-8192-8192. */
+  /** Projector layer widths after the backbone's pooled features; main.py's default (the authors' run) is 8192-8192-8192. */
   projector: number[];
-  /** Weight of the off-diagonal (redundancy-reduction) term; 0.0051 in the paper. */
+  /** Weight of the off-diagonal (redundancy-reduction) term; main.py's default 0.0051. */
   lambda: number;
   batchSize: number;
   epochs: number;
@@ -98,6 +98,11 @@ export interface DetectionConfig {
    * Twins from ImageNet at 640 px.
    */
   laterSizeInits: ('none' | 'imagenet' | 'bt' | 'bt_imagenet')[];
+  /**
+   * Seeds run at each input size (the first n of `seeds`, index as `inputSizes`); missing or empty:
+   * every seed. The paper ran four seeds at 224 px and five at 640 px (Fig. 4's caption).
+   */
+  seedsPerSize: number[];
   epochs: number;
   batchSize: number;
   /** SGD momentum 0.9, linear warm-up then cosine (the authors: 0.005 at batch 32). */
@@ -233,7 +238,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
-    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 32, boxFcWidth: 128,
+    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 32, boxFcWidth: 128,
       rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
     cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
   },
@@ -252,7 +257,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
     // One input size (the 20-minute budget); about 90 steps per run, so a higher lr than the authors'
     // (0.005 at batch 32) with gradient clipping, which kept it from diverging; fewer proposals (96 px images).
-    detection: { inputSizes: [96], laterSizeInits: [], epochs: 8, batchSize: 8, lr: 0.03, warmupSteps: 20, weightDecay: 1e-4, gradClipNorm: 10, filterEmptyGt: true, fpnChannels: 64, boxFcWidth: 256,
+    detection: { inputSizes: [96], laterSizeInits: [], seedsPerSize: [], epochs: 8, batchSize: 8, lr: 0.03, warmupSteps: 20, weightDecay: 1e-4, gradClipNorm: 10, filterEmptyGt: true, fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 500, rpnPostNmsTopNTrain: 250, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
     cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 0.5, iouThr: 0.5, pointingTolerance: 8, images: 8 },
   },
@@ -271,7 +276,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6 } },
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
-    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 256, boxFcWidth: 1024,
+    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [4, 5], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 256, boxFcWidth: 1024,
       rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
     cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15, images: 100 },
   },
@@ -346,7 +351,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
     cam: { ...sizes.cam },
-    detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes], laterSizeInits: [...sizes.detection.laterSizeInits] },
+    detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes], laterSizeInits: [...sizes.detection.laterSizeInits], seedsPerSize: [...sizes.detection.seedsPerSize] },
     plots: {
       width: 900,
       height: 500,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { detectionSeeds } from '../src/train/detectionRun.js';
 import { makeConfig, repoRoot } from '../src/config.js';
 
 test('default profile is demo; CXR_PROFILE picks another', () => {
@@ -63,4 +64,13 @@ test('cam: the authors\' layer3 by default, overrides merge, bad values are erro
   assert.equal(makeConfig({ notebook: 't', env: {}, cam: { targetLayer: 'fpn.p4' } }).cam.targetLayer, 'fpn.p4');
   assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0 } }), /channelFraction/);
   assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { targetLayer: 'conv5' as never } }), /targetLayer/);
+});
+
+test('paper: four detection seeds at 224 px and five at 640 px (Fig. 4 caption); demo runs every seed at its one size', () => {
+  const p = makeConfig({ notebook: 't', profile: 'paper', env: {} });
+  assert.deepEqual(p.detection.inputSizes, [224, 640]);
+  assert.deepEqual(detectionSeeds(p, 0), p.seeds.slice(0, 4));
+  assert.equal(detectionSeeds(p, 1).length, 5);
+  const d = makeConfig({ notebook: 't', profile: 'demo', env: {} });
+  assert.deepEqual(detectionSeeds(d, 0), d.seeds);
 });

@@ -25,8 +25,8 @@ const pct = (f: number): string => `${+(100 * f).toFixed(2)}%`;
 
 /**
  * Figs. 6 (frozen) and 7 (end to end): test AUC against the training fraction, one line per
- * backbone, error bars spanning the lowest to the highest run (as the paper's), the paper's means as
- * open markers.
+ * backbone, error bars spanning the lowest to the highest run (min–max, as the paper's; not a
+ * confidence interval), the paper's means as open markers.
  */
 export function aucByFractionFigure(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], profile: ProfileName, opts: { title: string }): Figure {
   const data: Figure['data'] = [];
@@ -54,7 +54,7 @@ export function aucByFractionFigure(runs: readonly LinearEvalRun[], mode: Linear
     data,
     layout: baseLayout(opts.title, {
       xaxis: { title: { text: 'share of the training part used' }, type: 'category' },
-      yaxis: { title: { text: 'macro ROC AUC (test part)' } },
+      yaxis: { title: { text: 'macro ROC AUC (test part); bars: min–max over seeds' } },
       legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
       margin: { l: 70, r: 30, t: 110, b: 60 },
     }),
