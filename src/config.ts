@@ -156,15 +156,23 @@ export interface WbfConfig {
 
 /**
  * Where Ablation-CAM cuts the detector: ResNet stages (`layer1`..`layer4`, torchvision names) or one
- * FPN output level (`fpn.p2`..`fpn.p5`, strides 4..32). The paper's authors used `layer3`.
+ * FPN output level (`fpn.p2`..`fpn.p5`, strides 4..32). The authors' tool defaults to `layer3`; the
+ * paper's text says the final convolutional layer (`layer4`).
  */
 export type CamLayer = 'layer1' | 'layer2' | 'layer3' | 'layer4' | 'fpn.p2' | 'fpn.p3' | 'fpn.p4' | 'fpn.p5';
 export const CAM_LAYERS: readonly CamLayer[] = ['layer1', 'layer2', 'layer3', 'layer4', 'fpn.p2', 'fpn.p3', 'fpn.p4', 'fpn.p5'];
 
 /** Ablation-CAM settings (notebook 06, `src/explain/`). */
 export interface CamConfig {
-  /** The layer whose channels are ablated. */
-  targetLayer: CamLayer;
+  /**
+   * The layers whose channels are ablated, each giving its own maps, side by side: `layer4` is the
+   * paper's "final convolutional layer", `layer3` the default of the authors' tool (vis_cam.py).
+   */
+  layers: CamLayer[];
+  /** Predicted boxes explained: score at least this (the authors' tool: 0.3) ... */
+  scoreThr: number;
+  /** ... among the `topK` highest-scoring detections (the tool: 10). */
+  topK: number;
   /** Ablated copies of the activations per forward pass (pytorch-grad-cam's default is 32). */
   batchSize: number;
   /** Fraction of the channels ablated, largest activations first; the rest get weight 0. */
@@ -173,7 +181,11 @@ export interface CamConfig {
   iouThr: number;
   /** Pointing game: the heat map's peak counts as a hit this many pixels outside a box (Zhang et al. use 15 at ~224 px; scaled with the image). */
   pointingTolerance: number;
-  /** Test images scored for the localisation comparison (those with ground-truth boxes, in order). */
+  /**
+   * Test images scored for the localisation comparison (those with ground-truth boxes, in order). Each
+   * correctly predicted box (score ≥ scoreThr, same class as a ground-truth box, IoU > iouThr) gets
+   * its own map, scored against that ground-truth box.
+   */
   images: number;
 }
 
@@ -240,7 +252,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
     detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 32, boxFcWidth: 128,
       rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
-    cam: { targetLayer: 'layer3', batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
+    cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -259,7 +271,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // (0.005 at batch 32) with gradient clipping, which kept it from diverging; fewer proposals (96 px images).
     detection: { inputSizes: [96], laterSizeInits: [], seedsPerSize: [], epochs: 8, batchSize: 8, lr: 0.03, warmupSteps: 20, weightDecay: 1e-4, gradClipNorm: 10, filterEmptyGt: true, fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 500, rpnPostNmsTopNTrain: 250, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
-    cam: { targetLayer: 'layer3', batchSize: 32, channelFraction: 0.5, iouThr: 0.5, pointingTolerance: 8, images: 8 },
+    cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 64, channelFraction: 0.5, iouThr: 0.5, pointingTolerance: 8, images: 20 },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -278,7 +290,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
     detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [4, 5], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 256, boxFcWidth: 1024,
       rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
-    cam: { targetLayer: 'layer3', batchSize: 64, channelFraction: 1, iouThr: 0.5, pointingTolerance: 15, images: 100 },
+    // The authors' tool: ratio_channels_to_ablate 0.5, score_thr 0.3, topk 10; the test images with boxes.
+    cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 64, channelFraction: 0.5, iouThr: 0.5, pointingTolerance: 15, images: 100 },
   },
 };
 
@@ -350,7 +363,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector] },
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
-    cam: { ...sizes.cam },
+    cam: { ...sizes.cam, layers: [...sizes.cam.layers] },
     detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes], laterSizeInits: [...sizes.detection.laterSizeInits], seedsPerSize: [...sizes.detection.seedsPerSize] },
     plots: {
       width: 900,
@@ -377,7 +390,7 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.detection) out.detection = { ...base.detection, ...o.detection };
   if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
-  if (!CAM_LAYERS.includes(out.cam.targetLayer)) throw new Error(`config: cam.targetLayer ${out.cam.targetLayer} is not one of ${CAM_LAYERS.join(', ')}`);
+  if (out.cam.layers.length === 0 || out.cam.layers.some((l) => !CAM_LAYERS.includes(l))) throw new Error(`config: cam.layers [${out.cam.layers.join(', ')}] must be one or more of ${CAM_LAYERS.join(', ')}`);
   if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {
     throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);
