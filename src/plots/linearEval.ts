@@ -10,9 +10,10 @@ import type { TableData } from './table.js';
 
 const INIT_COLOR: Record<BackboneInit, string> = { none: PALETTE[7]!, imagenet: PALETTE[0]!, bt: PALETTE[2]!, bt_imagenet: PALETTE[1]! };
 
-function groups(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode']): Map<BackboneInit, Map<number, LinearEvalRun[]>> {
+/** Runs of one mode and protocol by backbone and fraction (results written before protocols existed are ours). */
+function groups(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], protocol: LinearEvalRun['protocol'] = 'ours'): Map<BackboneInit, Map<number, LinearEvalRun[]>> {
   const out = new Map<BackboneInit, Map<number, LinearEvalRun[]>>();
-  for (const r of runs.filter((x) => x.mode === mode)) {
+  for (const r of runs.filter((x) => x.mode === mode && (x.protocol ?? 'ours') === protocol)) {
     if (!out.has(r.init)) out.set(r.init, new Map());
     const m = out.get(r.init)!;
     if (!m.has(r.fraction)) m.set(r.fraction, []);
@@ -69,14 +70,16 @@ const ci = (v: number[]): string => {
 
 /**
  * Tables 2 (frozen) and 3 (end to end): per backbone and fraction, our mean test AUC with its 95 %
- * Student-t interval over runs (epoch chosen on validation), the same with the authors' protocol
- * (best test epoch), and the paper's number.
+ * Student-t interval over runs (epoch chosen on validation), the authors' protocol (separate runs on
+ * the whole training part, best test epoch) when it was run, and the paper's number.
  */
 export function aucTable(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], profile: ProfileName): TableData {
   const rows: (string | number | null)[][] = [];
+  const authors = groups(runs, mode, 'authors');
   for (const [init, byFraction] of groups(runs, mode)) {
     for (const f of [...byFraction.keys()].sort((a, b) => a - b)) {
       const rs = byFraction.get(f)!;
+      const as = authors.get(init)?.get(f) ?? [];
       const paper = (PAPER_LINEAR_EVAL[mode] as Record<string, Record<string, { mean: number; low: number; high: number }>>)[init]?.[String(f)];
       rows.push([
         backboneLabel(init, profile),
@@ -84,7 +87,7 @@ export function aucTable(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mo
         rs[0]!.trainImages,
         rs.length,
         ci(rs.map((r) => r.testAuc)),
-        ci(rs.map((r) => r.bestTestAuc)),
+        as.length ? `${ci(as.map((r) => r.bestTestAuc))}, ${as[0]!.trainImages} images` : 'not run (linearEval.authorsProtocol)',
         paper ? `${fmt(paper.mean)} (${fmt(paper.low)}, ${fmt(paper.high)})` : '—',
       ]);
     }
