@@ -3,14 +3,20 @@
  * and DICOM codecs' WebAssembly and the exported detectors (web/models/, written by notebook 06)
  * into web/dist/: plain files, relative paths, no server needed beyond a static one.
  *
- *   npm run web [-- --profile smoke|demo|paper] [--models DIR] [--out DIR]
+ *   npm run web [-- --profile smoke|demo|paper] [--models DIR] [--out DIR] [--screenshot [FILE]]
+ *
+ * `--screenshot` then opens the built page in headless Chromium (wasm backend), runs detection on the
+ * first gallery image three times and the heat maps of its top box, prints the timings and saves the
+ * page as FILE (default web/screenshot.png, the one the README shows).
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { repoRoot } from '../src/config.js';
+import { findChromium } from '../src/plots/chromium.js';
 import { checkWebManifest } from '../src/web/format.js';
+import { runPage } from './webPage.js';
 
 const require = createRequire(import.meta.url);
 
@@ -106,6 +112,17 @@ async function cli(): Promise<void> {
     `app.js ${mb(b.files['app.js'] ?? 0)}, WebAssembly ${mb(sum((f) => f.endsWith('.wasm')))}, detector weights ${mb(sum((f) => f.endsWith('.safetensors')))}, ` +
     `gallery ${mb(sum((f) => f.startsWith(join('models', 'gallery'))))}; total ${mb(sum(() => true))}`);
   console.log(`open ${join(relative(process.cwd(), out) || '.', 'index.html')} through any static server, e.g. \`python3 -m http.server -d ${relative(process.cwd(), out)}\``);
+  if (process.argv.includes('--screenshot')) {
+    const next = arg('screenshot');
+    const file = resolve(next && !next.startsWith('--') ? next : join(root, 'web', 'screenshot.png'));
+    const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
+    if (!chromium) throw new Error('--screenshot needs Chromium (apt-get install chromium, or set CXR_CHROMIUM)');
+    const { page, consoleErrors } = await runPage({ chromium, dist: out, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: file });
+    if (page.state !== 'done') throw new Error(`the page did not finish: ${page.message} ${consoleErrors.join(' | ')}`);
+    const ms = (v: number) => `${Math.round(v)} ms`;
+    const t = page.timings;
+    console.log(`screenshot ${relative(root, file)}; Chromium ${page.backend}: weights loaded and built in ${ms(t.loadMs)}, detection of both models first ${ms(t.detectMs[0]!)}, next ${t.detectMs.slice(1).map(ms).join(', ')}; Ablation-CAM of one box, both models: ${t.camMs.map(ms).join(', ')}`);
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {

@@ -377,6 +377,7 @@ async function main(): Promise<void> {
       const k = Number(params.get('box') ?? -1);
       const d = shown?.dets[0]?.[k];
       if (d) await explain(d.box, d.label, `${manifest.models[0]!.label}: ${manifest.classes[d.label]} ${d.score.toFixed(2)}`);
+      else if (page.state === 'ready') setState('done', `${page.message} (no detection ${k} to explain)`);
     }
   } catch (e) {
     showError((e as Error).message);
