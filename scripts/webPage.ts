@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type Page } from 'puppeteer-core';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
@@ -52,7 +52,11 @@ export interface PageState {
  * `error`, or `untilState`); returns its state and the browser's console errors, and saves a
  * screenshot of the whole page to `screenshot` if given.
  */
-export async function runPage(opts: { chromium: string; dist: string; query: string; screenshot?: string; timeoutMs?: number; untilState?: string }): Promise<{ page: PageState; consoleErrors: string[] }> {
+export async function runPage(opts: {
+  chromium: string; dist: string; query: string; screenshot?: string; timeoutMs?: number; untilState?: string;
+  /** Run after the page is done and before the screenshot (e.g. drop a file); its result comes back as `after`. */
+  after?: (tab: Page) => Promise<unknown>;
+}): Promise<{ page: PageState; consoleErrors: string[]; after: unknown }> {
   const server = await serveDir(opts.dist);
   const browser = await puppeteer.launch({
     executablePath: opts.chromium,
@@ -68,9 +72,10 @@ export async function runPage(opts: { chromium: string; dist: string; query: str
     await tab.goto(`${server.url}index.html?${opts.query}`);
     const want = opts.untilState ?? 'done';
     await tab.waitForFunction((w: string) => ['error', w].includes(document.body.dataset.state ?? ''), { timeout: opts.timeoutMs ?? 120_000, polling: 200 }, want);
-    const page = (await tab.evaluate(() => (window as unknown as { cxrPage: unknown }).cxrPage)) as PageState;
+    const page = (await tab.evaluate(() => structuredClone((window as unknown as { cxrPage: unknown }).cxrPage))) as PageState;
+    const after = opts.after ? await opts.after(tab) : undefined;
     if (opts.screenshot) await tab.screenshot({ path: opts.screenshot as `${string}.png`, fullPage: true });
-    return { page, consoleErrors };
+    return { page, consoleErrors, after };
   } finally {
     await browser.close();
     await server.close();

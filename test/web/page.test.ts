@@ -103,7 +103,21 @@ test('web page: headless Chromium gives the Node library\'s detections and heat-
     return;
   }
   const shot = join(root, 'build', 'test-web', 'screenshot.png');
-  const { page, consoleErrors } = await runPage({ chromium, dist, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: shot });
+  // After the run, a file that is no image is dropped in: a clear message, and the results stay.
+  const bad = join(root, 'build', 'test-web', 'not-an-image.png');
+  writeFileSync(bad, 'this is not a PNG');
+  const { page, consoleErrors, after } = await runPage({
+    chromium, dist, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: shot,
+    after: async (tab) => {
+      const input = await tab.$('#file');
+      await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(bad);
+      await tab.waitForFunction(() => !document.getElementById('error')!.hidden, { timeout: 30_000 });
+      return tab.evaluate(() => ({ error: document.getElementById('error')!.textContent, image: (window as unknown as { cxrPage: { results: { image: string } } }).cxrPage.results.image }));
+    },
+  });
+  const dropped = after as { error: string; image: string };
+  assert.match(dropped.error, /not-an-image\.png cannot be used: .*PNG does not decode/);
+  assert.equal(dropped.image, page.results!.image, 'a bad file leaves the shown image and its results');
   assert.equal(page.state, 'done', `page state: ${page.message}; console: ${consoleErrors.join(' | ')}`);
   assert.equal(page.backend, 'wasm');
   assert.ok(existsSync(shot));

@@ -377,7 +377,12 @@ async function main(): Promise<void> {
       const k = Number(params.get('box') ?? -1);
       const d = shown?.dets[0]?.[k];
       if (d) await explain(d.box, d.label, `${manifest.models[0]!.label}: ${manifest.classes[d.label]} ${d.score.toFixed(2)}`);
-      else if (page.state === 'ready') setState('done', `${page.message} (no detection ${k} to explain)`);
+      else if (shown?.gt?.boxes.length && k >= 0) {
+        // No such detection (an untrained detector finds nothing): explain the first ground-truth box instead.
+        const s = shown;
+        const b = s.gt!.boxes[0]!;
+        await explain([b[0]! * s.sx, b[1]! * s.sy, b[2]! * s.sx, b[3]! * s.sy], s.gt!.labels[0]!, `GT ${manifest.classes[s.gt!.labels[0]!]}`);
+      } else if (page.state === 'ready') setState('done', `${page.message} (no detection ${k} to explain)`);
     }
   } catch (e) {
     showError((e as Error).message);
