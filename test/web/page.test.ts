@@ -6,7 +6,7 @@
  * top box, and the page's numbers must equal the Node library's on the same file:
  * - every detection scoring above the comparison floor has a partner of the same class with each box
  *   coordinate within 0.05 input pixels and the score within 1e-3 (the browser runs tfjs's wasm
- *   backend, Node its plain-JS cpu backend: both float32, summing in different orders);
+ *   backend, Node the notebooks' backend: both float32, summing in different orders);
  * - the heat map's mass inside the box within 0.01, its target score within 1e-3, and every pixel
  *   of the map within 0.02.
  * Without Chromium the test fails saying so, unless CXR_SKIP_CHROMIUM=1 says it is absent on
@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildSite } from '../../scripts/web.js';
 import { runPage } from '../../scripts/webPage.js';
 import { makeConfig, repoRoot } from '../../src/config.js';
+import { initEngine } from '../../src/engine.js';
 import { encodeDicom, uidFromKey } from '../../src/data/dicomWrite.js';
 import { VINDR_CLASSES } from '../../src/data/labels.js';
 import { backboneLabel, type BackboneInit } from '../../src/models/backbones.js';
@@ -78,7 +79,9 @@ function partner(d: WebDetection, others: readonly WebDetection[]): WebDetection
   return others.find((o) => o.label === d.label && Math.abs(o.score - d.score) <= TOL.score && o.box.every((v, i) => Math.abs(v - d.box[i]!) <= TOL.box));
 }
 
-test('web page: headless Chromium gives the Node library\'s detections and heat-map mass on the same image', { timeout: 240_000 }, async (t) => {
+test('web page: headless Chromium gives the Node library\'s detections and heat-map mass on the same image', { timeout: 600_000 }, async (t) => {
+  // Node computes with the notebooks' backend (cxr-cpu where the addon is built, else plain tfjs).
+  await initEngine('auto');
   const root = repoRoot();
   const fixture = join(root, 'build', 'test-web', 'models');
   makeFixture(fixture);
@@ -107,7 +110,7 @@ test('web page: headless Chromium gives the Node library\'s detections and heat-
   const bad = join(root, 'build', 'test-web', 'not-an-image.png');
   writeFileSync(bad, 'this is not a PNG');
   const { page, consoleErrors, after } = await runPage({
-    chromium, dist, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: shot,
+    chromium, dist, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: shot, timeoutMs: 400_000,
     after: async (tab) => {
       const input = await tab.$('#file');
       await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(bad);
