@@ -5,6 +5,7 @@
  * No file system, no Node built-ins.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { CamLayer } from '../config.js';
 import type { BrightnessImage } from '../data/imageDecode.js';
 import { resizeImage } from '../data/imageDecode.js';
 import { ablationCam, type CamMap } from '../explain/ablationCam.js';
@@ -70,14 +71,21 @@ export interface BoxCam {
   massInBox: number;
 }
 
+/** The layer the page explains at: the first of notebook 06's list. */
+export function webCamLayer(manifest: WebManifest): CamLayer {
+  const layer = manifest.cam.layers[0];
+  if (!layer) throw new Error('the models manifest names no Ablation-CAM layer');
+  return layer;
+}
+
 /**
- * The heat map that explains one detected box: the target is that box (IoU + score of the best
- * same-class detection overlapping it by more than `cam.iouThr`), at the manifest's CAM layer,
- * channel fraction and batch size, as notebook 06 does for a ground-truth box.
+ * The heat map that explains one box: the target is that box (IoU + score of the best same-class
+ * detection overlapping it by more than `cam.iouThr`), at {@link webCamLayer} with the manifest's
+ * channel fraction and batch size, as notebook 06 does for one box.
  */
 export async function boxCam(manifest: WebManifest, d: WebDetector, x: tf.Tensor4D, box: number[], label: number): Promise<BoxCam> {
   const [, h, w] = x.shape;
-  const cut = cutDetectorAt(d.detector, d.resnet, x, manifest.cam.targetLayer);
+  const cut = cutDetectorAt(d.detector, d.resnet, x, webCamLayer(manifest));
   try {
     const r = await ablationCam({
       activations: cut.activations, head: detectorHead(cut.detector, { boxes: [box], labels: [label] }, { iouThr: manifest.cam.iouThr }),

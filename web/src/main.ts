@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { decodeImageBytes, type BrightnessImage } from '../../src/data/imageDecode.js';
 import { checkWebManifest, type WebManifest } from '../../src/web/format.js';
-import { boxCam, detect, inputTensor, loadWebDetector, type BoxCam, type WebDetection, type WebDetector } from '../../src/web/detect.js';
+import { boxCam, detect, inputTensor, loadWebDetector, webCamLayer, type BoxCam, type WebDetection, type WebDetector } from '../../src/web/detect.js';
 
 interface Shown {
   name: string;
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     manifest = checkWebManifest(JSON.parse(new TextDecoder().decode(await fetchBytes('models/manifest.json', () => {}))));
     $('provenance').textContent = `profile ${manifest.profile}, written by notebook ${manifest.notebook} at commit ${manifest.commit?.slice(0, 10) ?? 'unknown'}${manifest.dirty ? ' (with uncommitted changes)' : ''}; ` +
-      manifest.models.map((m) => `${m.label}: test mAP50 ${m.testMap === null ? 'n/a' : m.testMap.toFixed(3)}`).join(', ') + `; input ${manifest.inputSize}×${manifest.inputSize} px`;
+      manifest.models.map((m) => `${m.label}: test mAP50 ${m.testMap === null ? 'n/a' : m.testMap.toFixed(3)}`).join(', ') + `; input ${manifest.inputSize}×${manifest.inputSize} px; heat maps at ${webCamLayer(manifest)}`;
     const total = manifest.models.reduce((a, m) => a + m.bytes, 0);
     let before = 0;
     for (const m of manifest.models) {
