@@ -19,9 +19,10 @@ import { writeJsonAtomic } from '../io.js';
 import { bootstrapCi } from '../metrics/ci.js';
 import { evaluateDetections } from '../metrics/map/index.js';
 import { loadBackbone, pretrainFingerprint, type BackboneInit } from '../models/backbones.js';
-import type { Backbone } from '../models/fasterRcnn/backbone.js';
-import { MMDET_ANCHORS } from '../models/fasterRcnn/anchors.js';
-import { FasterRcnn } from '../models/fasterRcnn/detector.js';
+import type { FasterRcnn } from '../models/fasterRcnn/detector.js';
+import { detectorOnResnet, detectorTensors } from '../models/detectorBuild.js';
+
+export { resnetBackbone } from '../models/detectorBuild.js';
 import type { Detections } from '../models/fasterRcnn/roiHeads.js';
 import { detectionTrainStep, warmupCosineLr } from '../models/fasterRcnn/train.js';
 import type { ResNet } from '../models/resnet.js';
@@ -139,36 +140,10 @@ export function flipBoxes(boxes: readonly number[][], width: number): number[][]
   return boxes.map((b) => [width - b[2]!, b[1]!, width - b[0]!, b[3]!]);
 }
 
-/**
- * The ResNet as the detector's backbone, with MMDetection's ResNet settings: `frozenStages` (the stem
- * and the first `n` stages get no updates) and `normEval` (BatchNorm uses its running statistics
- * while fine-tuning, since detection batches are too small for good batch statistics).
- */
-export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozenStages: number }): Backbone {
-  const frozen = (name: string): boolean =>
-    opts.frozenStages >= 0 && (name.startsWith('conv1.') || name.startsWith('bn1.') || Array.from({ length: opts.frozenStages }, (_, i) => `layer${i + 1}.`).some((p) => name.startsWith(p)));
-  resnet.store.freeze(frozen);
-  return {
-    channels: resnet.featureChannels,
-    forward: (x, { training }) => {
-      const f = resnet.forward(x, { training: training && !opts.normEval });
-      f.pooled.dispose();
-      f.logits?.dispose();
-      return { c2: f.c2, c3: f.c3, c4: f.c4, c5: f.c5 };
-    },
-    trainableVariables: () => resnet.store.trainable().map((p) => p.variable),
-  };
-}
-
 /** A detector on the `init` backbone with the config's sizes (14 VinDr classes). */
 export function buildDetector(config: Config, init: BackboneInit, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
-  const d = config.detection;
   const resnet = loadBackbone(config, init, rng.fork('backbone'));
-  const detector = new FasterRcnn(resnetBackbone(resnet, d), {
-    numClasses: VINDR_NO_FINDING, anchors: { ...MMDET_ANCHORS, scales: [...d.anchorScales] }, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
-    rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain, rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
-  }, rng.fork('heads'));
-  return { detector, resnet };
+  return { detector: detectorOnResnet(resnet, config.detection, rng.fork('heads')), resnet };
 }
 
 /** Detections for every image of a set, in batches, eval mode, in input pixels (clipped to each resized image). */
@@ -254,12 +229,6 @@ export function detectionRunPaths(config: Config, init: BackboneInit, size: numb
     checkpoint: join(config.paths.checkpoints, `detector_${key}.ckpt`),
     best: join(config.paths.checkpoints, `detector_${key}.best.safetensors`),
   };
-}
-
-function detectorTensors(resnet: ResNet, detector: FasterRcnn): Map<string, tf.Tensor> {
-  const m = new Map<string, tf.Tensor>(resnet.store.all().map((p) => [`backbone.${p.name}`, p.variable]));
-  [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()].forEach((v, i) => m.set(`head.${i}`, v));
-  return m;
 }
 
 /** Saves a trained detector (backbone by name, heads by position: the same config rebuilds the same list). */
