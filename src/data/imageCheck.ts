@@ -57,7 +57,7 @@ export async function checkImageFiles(paths: readonly string[], opts: { size: nu
 async function decodeOne(path: string, bytes: Uint8Array | null, size: number): Promise<{ kind: string | null; reason: string | null }> {
   try {
     const { readFile } = await import('node:fs/promises');
-    const img = await decodeImageBytes(path, bytes ?? (await readFile(path)));
+    const img = await decodeImageBytes(bytes ?? (await readFile(path)), path);
     if (!(img.width > 0 && img.height > 0)) return { kind: 'unreadable-image', reason: `image has no pixels (${img.width}x${img.height})` };
     const small = resizeImage(img, size, size);
     for (const v of small.data) if (!Number.isFinite(v)) return { kind: 'unreadable-image', reason: 'pixel values are not finite after decoding' };

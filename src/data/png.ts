@@ -1,10 +1,14 @@
 /**
+/**
  * Greyscale PNG encoding (pngjs) and a decoder of our own for every PNG the format allows: bit
  * depths 1, 2, 4, 8 and 16, greyscale, RGB, palette, grey+alpha and RGBA, Adam7 interlacing.
  * pngjs leaves sub-byte samples unscaled when asked to keep 16-bit ones, and zeroes tRNS colours;
- * both made films darker than they are, so decoding is done here.
+ * both made films darker than they are, so decoding is done here. Browser-safe: 'buffer' is Node's
+ * own here and the npm polyfill in the web bundle (which also swaps in pngjs's browser build), and
+ * the image data is inflated by fflate (pure JavaScript) rather than node:zlib.
  */
-import { inflateSync } from 'node:zlib';
+import { Buffer } from 'buffer';
+import { unzlibSync } from 'fflate';
 import pngjs from 'pngjs';
 
 const { PNG } = pngjs;
@@ -43,6 +47,16 @@ const ADAM7 = [
 ] as const;
 
 let crcTable: Uint32Array | null = null;
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 function crc32(bytes: Uint8Array, start: number, end: number): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
@@ -144,7 +158,7 @@ export function decodePng(bytes: Uint8Array): GrayImage {
   if (!ended) throw new Error('truncated (no IEND chunk)');
   let data: Uint8Array;
   try {
-    data = inflateSync(Buffer.concat(idat));
+    data = unzlibSync(concatBytes(idat));
   } catch (e) {
     throw new Error(`image data does not inflate: ${(e as Error).message}`);
   }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
+import { randomResizedCropFlip } from '../data/augment.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { NIH_LABELS } from '../data/labels.js';
@@ -79,6 +80,26 @@ export function trainingSubsets(split: EvalSplit, fractions: readonly number[], 
   return out;
 }
 
+/**
+ * The training subsets of one seed, the same for every backbone (so that differences paired by seed
+ * are paired on data): ours from the training part after the validation carve-out, and, for the
+ * authors' protocol, from the whole training part (train ∪ val), as evaluate.py trains. Drawn from
+ * `rng.fork('subsets:<seed>')` only, never from anything that depends on the backbone.
+ */
+export function seedSubsets(split: EvalSplit, le: Pick<Config['linearEval'], 'fractions' | 'minImages'>, seed: number, rng: Rng): {
+  ours: { fraction: number; used: number; indices: number[] }[];
+  authors: { fraction: number; used: number; indices: number[] }[];
+} {
+  const r = rng.fork(`subsets:${seed}`);
+  const whole: EvalSplit = { ...split, train: [...split.train, ...split.val].sort((a, b) => a - b) };
+  return { ours: trainingSubsets(split, le.fractions, le.minImages, r.fork('ours')), authors: trainingSubsets(whole, le.fractions, le.minImages, r.fork('authors')) };
+}
+
+/** A short fingerprint of a subset's image ids (equal fingerprints: the same images). */
+export function subsetFingerprint(split: EvalSplit, indices: readonly number[]): string {
+  return createHash('sha256').update([...indices].map((i) => split.ids[i]!).sort().join('\n')).digest('hex').slice(0, 12);
+}
+
 /** All evaluation images as one `[N, size, size, 1]` tensor (bad files reported to `log`, which then throws). */
 export async function loadEvalImages(split: EvalSplit, size: number): Promise<tf.Tensor4D> {
   const log = new IssueLog();
@@ -144,7 +165,7 @@ export function fitEndToEnd(
   images: tf.Tensor4D,
   labels: number[][],
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
-  opts: Config['linearEval']['endToEnd'] & { rng: Rng; log?: (line: string) => void },
+  opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & { augment?: boolean; rng: Rng; log?: (line: string) => void },
 ): ProbeResult {
   const head = new LinearHead(backbone.outChannels, labels[0]!.length, opts.rng.fork('head'));
   const backboneVars = backbone.store.trainable().map((p) => p.variable);
@@ -170,15 +191,16 @@ export function fitEndToEnd(
       let lossSum = 0;
       for (let b = 0; b < steps; b++) {
         const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
-        const flip = shuffle.next() < 0.5;
-        const { x, y } = gatherRows(images, labels, idx);
-        const { value, grads } = tf.variableGrads(() => {
-          const input = flip ? (tf.reverse(x, 2) as tf.Tensor4D) : x;
-          return bceWithLogits(head.apply(backbone.forward(input, { training: true }).pooled), y);
-        }, [...backboneVars, ...head.variables()]);
+        const { x: plain, y } = gatherRows(images, labels, idx);
+        // The authors' RandomResizedCrop + flip per image; without `augment`, a flip coin per image.
+        const x = opts.augment ?? true ? randomResizedCropFlip(plain, plain.shape[1], shuffle) : flipEach(plain, shuffle);
+        const { value, grads } = tf.variableGrads(
+          () => bceWithLogits(head.apply(backbone.forward(x, { training: true }).pooled), y),
+          [...backboneVars, ...head.variables()],
+        );
         opt.step(grads, warmupCosine(step, { base: opts.lr, totalSteps: total }));
         lossSum += value.dataSync()[0]! * idx.length;
-        tf.dispose([x, y, value, ...Object.values(grads)]);
+        tf.dispose([plain, x, y, value, ...Object.values(grads)]);
         step++;
       }
       checkEpochLoss(e, lossSum / parts.train.length);
@@ -195,10 +217,27 @@ export function fitEndToEnd(
   return selectEpoch(epochs, perLabel);
 }
 
+/** Each image flipped left-right with p = 0.5 (one coin per image, in order). */
+function flipEach(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
+  const coins = Array.from({ length: x.shape[0] }, () => rng.next() < 0.5);
+  return tf.tidy(() => tf.concat(coins.map((c, i) => {
+    const one = x.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+    return c ? tf.reverse(one, 2) : one;
+  })) as tf.Tensor4D);
+}
+
 /** One classifier trained and scored. */
 export interface LinearEvalRun extends ProbeResult {
   init: BackboneInit;
   mode: 'frozen' | 'endToEnd';
+  /**
+   * `ours`: trained on the training part after the validation carve-out, reported at the epoch chosen
+   * on validation (`testAuc`). `authors`: trained on the whole training part, reported at its best test
+   * epoch (`bestTestAuc`), as evaluate.py does.
+   */
+  protocol: 'ours' | 'authors';
+  /** {@link subsetFingerprint} of the training images: equal across backbones at a seed. */
+  subset: string;
   fraction: number;
   /** The fraction actually used (raised to `minImages` on small sets). */
   usedFraction: number;
@@ -206,10 +245,21 @@ export interface LinearEvalRun extends ProbeResult {
   seed: number;
 }
 
-/** Where one finished classifier is kept: keyed by the backbones' key (NIH content included) and the protocol's settings. */
-export function linearEvalRunPath(config: Config, init: BackboneInit, mode: 'frozen' | 'endToEnd', fraction: number, seed: number): string {
-  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), le: config.linearEval, seed: config.seed })).digest('hex').slice(0, 10);
-  return join(config.paths.results, '05_linear_evaluation', 'runs', `${init}_${mode}_${fraction}_seed${seed}-${fp}.json`);
+/**
+ * Where one finished classifier is kept: keyed by the backbones' key (NIH content included), the
+ * protocol's settings, and the training subset ({@link subsetFingerprint}).
+ */
+export function linearEvalRunPath(
+  config: Config,
+  init: BackboneInit,
+  mode: 'frozen' | 'endToEnd',
+  protocol: 'ours' | 'authors',
+  fraction: number,
+  seed: number,
+  subset: string,
+): string {
+  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), le: config.linearEval, seed: config.seed, subset })).digest('hex').slice(0, 10);
+  return join(config.paths.results, '05_linear_evaluation', 'runs', `${init}_${mode}_${protocol}_${fraction}_seed${seed}-${fp}.json`);
 }
 
 /**
@@ -229,13 +279,13 @@ export async function runLinearEvaluation(
   const split = linearEvalSplit(nih, le, opts.rng.fork('split'));
   const images = await loadEvalImages(split, config.backbone.inputSize);
   const runs: LinearEvalRun[] = [];
-  const guarded = <T>(what: { init: BackboneInit; mode: string; fraction: number; seed: number }, fit: () => T): T => {
+  const guarded = <T>(what: { init: BackboneInit; mode: string; protocol: 'ours' | 'authors'; fraction: number; seed: number }, fit: () => T): T => {
     try {
       return fit();
     } catch (e) {
       if (!(e instanceof DivergedError)) throw e;
       const lr = what.mode === 'frozen' ? `linearEval.probe.lr (${le.probe.lr})` : `linearEval.endToEnd.lr (${le.endToEnd.lr})`;
-      throw new Error(`linear evaluation diverged: backbone ${what.init}, fraction ${(100 * what.fraction).toFixed(0)}%, mode ${what.mode}, seed ${what.seed}, ${e.message}; no AUC reported. Lower ${lr} and rerun (finished classifiers are kept)`, { cause: e });
+      throw new Error(`linear evaluation diverged: backbone ${what.init}, fraction ${(100 * what.fraction).toFixed(0)}%, mode ${what.mode}${what.protocol === 'authors' ? " (authors' protocol)" : ''}, seed ${what.seed}, ${e.message}; no AUC reported. Lower ${lr} and rerun (finished classifiers are kept)`, { cause: e });
     }
   };
   const done = (path: string, label: string): LinearEvalRun | null => {
@@ -244,54 +294,70 @@ export async function runLinearEvaluation(
     return JSON.parse(readFileSync(path, 'utf8')) as LinearEvalRun;
   };
   try {
+    const subsetsBySeed = new Map(config.seeds.map((seed) => [seed, seedSubsets(split, le, seed, opts.rng)] as const));
     for (const init of opts.inits) {
+      // The frozen backbone and its features are made only when a classifier still has to be trained.
+      let frozen: ResNet | null = null;
       let feats: Float32Array | null = null;
-      let dim = 0;
-      const features = (): Float32Array => {
-        if (!feats) {
-          const frozen = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
-          feats = extractFeatures(frozen, images);
-          dim = frozen.outChannels;
-          frozen.dispose();
-        }
-        return feats;
-      };
-      for (const seed of config.seeds) {
-        const rng = opts.rng.fork(`${init}:${seed}`);
-        const subsets = trainingSubsets(split, le.fractions, le.minImages, rng.fork('subsets'));
-        for (const sub of subsets) {
-          const base = { init, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed };
-          if (opts.modes.includes('frozen')) {
-            const path = linearEvalRunPath(config, init, 'frozen', sub.fraction, seed);
-            const label = `${init} · frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
-            let run = done(path, label);
-            if (!run) {
-              const f = features();
-              const r = guarded({ ...base, mode: 'frozen' }, () => fitLinearProbe(featureSet(f, dim, split.labels, sub.indices), featureSet(f, dim, split.labels, split.val), featureSet(f, dim, split.labels, split.test), { ...le.probe, rng: rng.fork(`probe:${sub.fraction}`) }));
-              run = { ...base, mode: 'frozen', ...r };
-              writeJsonAtomic(path, run);
-              log(`${label}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
-            }
-            runs.push(run);
-          }
-          if (opts.modes.includes('endToEnd')) {
-            const path = linearEvalRunPath(config, init, 'endToEnd', sub.fraction, seed);
-            const label = `${init} · end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
-            let run = done(path, label);
-            if (!run) {
-              const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
-              try {
-                const r = guarded({ ...base, mode: 'endToEnd' }, () => fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${sub.fraction}`) }));
-                run = { ...base, mode: 'endToEnd', ...r };
-                writeJsonAtomic(path, run);
-                log(`${label}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
-              } finally {
-                model.dispose();
+      const frozenBackbone = (): ResNet => (frozen ??= loadBackbone(config, init, opts.rng.fork(`init:${init}`)));
+      const features = (): Float32Array => (feats ??= extractFeatures(frozenBackbone(), images));
+      try {
+        for (const seed of config.seeds) {
+          const rng = opts.rng.fork(`${init}:${seed}`);
+          const subsets = subsetsBySeed.get(seed)!;
+          for (const protocol of ['ours', 'authors'] as const) {
+            for (const sub of subsets[protocol]) {
+              const base = { init, protocol, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed, subset: subsetFingerprint(split, sub.indices) };
+              const tag = `${init} · ${protocol === 'authors' ? "authors' protocol · " : ''}`;
+              const wanted = (mode: 'frozen' | 'endToEnd'): boolean => opts.modes.includes(mode) && (protocol === 'ours' || le.authorsProtocol.includes(mode));
+              const report = (r: ProbeResult): string => `test AUC ${(protocol === 'ours' ? r.testAuc : r.bestTestAuc).toFixed(4)} (epoch ${protocol === 'ours' ? r.selectedEpoch : 'best on test'})`;
+              if (wanted('frozen')) {
+                const path = linearEvalRunPath(config, init, 'frozen', protocol, sub.fraction, seed, base.subset);
+                const label = `${tag}frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
+                let run = done(path, label);
+                if (!run) {
+                  const f = features();
+                  const dim = frozenBackbone().outChannels;
+                  // With augmentation, the frozen backbone (eval mode) sees new crops every epoch.
+                  const augRng = rng.fork(`probe-aug:${protocol}:${sub.fraction}`);
+                  const epochFeatures = le.probe.augment
+                    ? () => tf.tidy(() => {
+                      const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
+                      return randomResizedCropFlip(plain, plain.shape[1], augRng);
+                    })
+                    : undefined;
+                  const r = guarded({ ...base, mode: 'frozen' }, () => fitLinearProbe(featureSet(f, dim, split.labels, sub.indices), featureSet(f, dim, split.labels, split.val), featureSet(f, dim, split.labels, split.test), {
+                    ...le.probe, rng: rng.fork(`probe:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
+                    ...(epochFeatures ? { epochFeatures: () => { const x = epochFeatures(); try { return extractFeatures(frozenBackbone(), x); } finally { x.dispose(); } } } : {}),
+                  }));
+                  run = { ...base, mode: 'frozen', ...r };
+                  writeJsonAtomic(path, run);
+                  log(`${label}: ${report(r)}`);
+                }
+                runs.push(run);
+              }
+              if (wanted('endToEnd')) {
+                const path = linearEvalRunPath(config, init, 'endToEnd', protocol, sub.fraction, seed, base.subset);
+                const label = `${tag}end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
+                let run = done(path, label);
+                if (!run) {
+                  const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+                  try {
+                    const r = guarded({ ...base, mode: 'endToEnd' }, () => fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`) }));
+                    run = { ...base, mode: 'endToEnd', ...r };
+                    writeJsonAtomic(path, run);
+                    log(`${label}: ${report(r)}`);
+                  } finally {
+                    model.dispose();
+                  }
+                }
+                runs.push(run);
               }
             }
-            runs.push(run);
           }
         }
+      } finally {
+        (frozen as ResNet | null)?.dispose();
       }
     }
   } finally {
