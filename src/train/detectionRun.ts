@@ -105,13 +105,17 @@ export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozen
 
 /** A detector on the `init` backbone with the config's sizes (14 VinDr classes). */
 export function buildDetector(config: Config, init: BackboneInit, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
-  const d = config.detection;
   const resnet = loadBackbone(config, init, rng.fork('backbone'));
-  const detector = new FasterRcnn(resnetBackbone(resnet, d), {
+  return { detector: detectorOn(config, resnet, rng), resnet };
+}
+
+/** The config's detector (sizes, freezing, proposal counts) on a given ResNet; heads seeded from `rng.fork('heads')`. */
+export function detectorOn(config: Config, resnet: ResNet, rng: Rng): FasterRcnn {
+  const d = config.detection;
+  return new FasterRcnn(resnetBackbone(resnet, d), {
     numClasses: VINDR_NO_FINDING, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
     rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain, rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
   }, rng.fork('heads'));
-  return { detector, resnet };
 }
 
 /** Detections for every image of a set, in batches, eval mode. */
