@@ -81,8 +81,10 @@ export class Lars {
         let dp: tf.Tensor = g;
         if (!biasLike) {
           if (this.weightDecay !== 0) dp = tf.add(dp, tf.mul(p, this.weightDecay));
-          const pn = tf.norm(p);
-          const un = tf.norm(dp);
+          // √Σx² rather than tf.norm, which squares with Pow, a JavaScript kernel ~20× slower than Square
+          // (12% of the demo's step); a float32 square is the same number either way.
+          const pn = tf.sqrt(tf.sum(tf.square(p)));
+          const un = tf.sqrt(tf.sum(tf.square(dp)));
           const ok = tf.logicalAnd(tf.greater(pn, 0), tf.greater(un, 0));
           // Guard the division so 0/0 never appears even in the branch where() discards.
           const q = tf.where(ok, tf.div(tf.mul(pn, this.eta), tf.maximum(un, 1e-30)), tf.onesLike(pn));
