@@ -180,7 +180,7 @@ export class RpnHead {
         });
         offset += count;
       });
-      const keep = batchedNms(boxes, scores, levels, this.opts.nmsThresh).slice(0, postK);
+      const keep = batchedNms(boxes, scores, levels, this.opts.nmsThresh, postK);
       result.push({ boxes: keep.map((i) => boxes[i]!), scores: keep.map((i) => scores[i]!) });
     }
     return result;
