@@ -4,7 +4,7 @@
  * seconds, median of `reps`), and the time per tfjs kernel of each part (tf.profile).
  */
 import * as tf from '@tensorflow/tfjs';
-import { barlowTwinsViews } from '../src/data/augment.js';
+import { VIEW_1, VIEW_2, barlowTwinsViews, renderViewTf, sampleViewParams } from '../src/data/augment.js';
 import { makeConfig } from '../src/config.js';
 import { initEngine } from '../src/engine.js';
 import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
@@ -58,7 +58,16 @@ const train = (): void => {
   value.dataSync();
   tf.dispose([value, ...Object.values(grads)]);
 };
-console.log(`views (2 x ${p.batchSize} x ${size}px of ${config.data.imageSize}px): ${time(() => tf.dispose(views()), reps)}`);
+// A/B in this process: the views as tfjs ops (renderViewTf, what the step ran before) and as renderView.
+const viewsTf = (): tf.Tensor4D[] => {
+  const r = makeRng(9).fork(k++);
+  const [n, h, w] = images.shape;
+  return [VIEW_1, VIEW_2].map((o) => renderViewTf(images, sampleViewParams(n, h, w, size, r, o)));
+};
+for (let round = 0; round < 2; round++) {
+  console.log(`views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${config.data.imageSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`);
+  console.log(`views by renderView: ${time(() => tf.dispose(views()), reps)}`);
+}
 console.log(`train step on ready views: ${time(train, reps)}`);
 await kernels('views', () => tf.dispose(views()));
 await kernels('train', train);
