@@ -3,7 +3,7 @@
  * follow whatever the demo trains), beside PyTorch (bench/peers/demo_torch.py, Debian's torch, 2
  * threads) doing the same work in the same run:
  *   - `demo-bt-step`: one Barlow Twins step as notebook 03 runs it (`PretrainTask.trainStep`: the
- *     batch gathered from images at the demo's image size, both augmented views made, backbone +
+ *     batch gathered from images at `pretrain.sourceSize`, both augmented views made, backbone +
  *     projector + loss + LARS), image pairs/s. The peer augments each image with torchvision's
  *     transforms of the same semantics (src/data/augment.ts's header) and trains the same model.
  *   - `demo-detection-train-step`: one Faster R-CNN step as notebook 04 runs it
@@ -77,14 +77,15 @@ function randomSource(count: number, size: number): ImageSource & { dispose(): v
 export function btRow(config: Config, steps: number, withPeer = true): BenchResult {
   const p = config.pretrain;
   const size = config.backbone.inputSize;
-  const imageSize = config.data.imageSize;
+  // The size the pretraining source decodes images at (notebook 03's `nihTrainSource`).
+  const imageSize = p.sourceSize;
   const rng = makeRng(1);
   const resnet = new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true }, rng.fork('backbone'));
   const model = new BarlowTwins(resnet, p.projector, rng.fork('projector'), p.lambda);
   const bank = 4 * p.batchSize;
   const source = randomSource(bank, imageSize);
   const task = new PretrainTask(model, source, {
-    batchSize: p.batchSize, inputSize: size, epochs: p.epochs, stepsPerEpoch: Math.floor(bank / p.batchSize),
+    batchSize: p.batchSize, microBatch: p.microBatch, inputSize: size, epochs: p.epochs, stepsPerEpoch: Math.floor(bank / p.batchSize),
     lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: 5,
   });
   let step = 0;
@@ -96,7 +97,7 @@ export function btRow(config: Config, steps: number, withPeer = true): BenchResu
   const pe = withPeer ? peer({ mode: 'bt', blocks: config.backbone.blocks, width: config.backbone.width, projector: p.projector, lambda: p.lambda,
     batch: p.batchSize, size, imageSize, bank, steps }) : NO_PEER;
   console.log(`  demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}: ours ${both(ours)} per step; peer ${both(pe)}`);
-  return faster(`demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}, projector ${p.projector.join('-')}, views included)`,
+  return faster(`demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
     p.batchSize / ours.median, 'image pairs/s', pe.name, pe.value);
 }
 

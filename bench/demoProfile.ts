@@ -43,7 +43,7 @@ const p = config.pretrain;
 const size = config.backbone.inputSize;
 const rng = makeRng(1);
 const model = new BarlowTwins(new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true }, rng.fork('b')), p.projector, rng.fork('p'), p.lambda);
-const images = tf.randomUniform([p.batchSize, config.data.imageSize, config.data.imageSize, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+const images = tf.randomUniform([p.batchSize, p.sourceSize, p.sourceSize, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
 const opt = new Lars({ weightDecay: p.weightDecay });
 const vars = model.trainable();
 const byTf = new Map([...vars].map(([n, v]) => [v.name, n]));
@@ -65,7 +65,7 @@ const viewsTf = (): tf.Tensor4D[] => {
   return [VIEW_1, VIEW_2].map((o) => renderViewTf(images, sampleViewParams(n, h, w, size, r, o)));
 };
 for (let round = 0; round < 2; round++) {
-  console.log(`views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${config.data.imageSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`);
+  console.log(`views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`);
   console.log(`views by renderView: ${time(() => tf.dispose(views()), reps)}`);
 }
 console.log(`train step on ready views: ${time(train, reps)}`);
