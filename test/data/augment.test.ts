@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, tensorCount } from '../../src/engine.js';
 import { makeRng } from '../../src/rng.js';
-import { VIEW_1, VIEW_2, barlowTwinsView, barlowTwinsViews, renderView, renderViewTf, sampleCrop, sampleViewParams, type ViewOptions } from '../../src/data/augment.js';
+import { VIEW_1, VIEW_2, barlowTwinsView, barlowTwinsViews, randomResizedCropFlip, renderView, renderViewTf, sampleCrop, sampleViewParams, type ViewOptions } from '../../src/data/augment.js';
 
 before(async () => { await initEngine('cpu'); });
 
@@ -109,4 +109,31 @@ test('views keep their distribution: pixel mean, spread, solarised and blurred s
   // and the views are augmented, not copies: spread differs from the input's, mean within the jitter's range
   assert.ok(a[0]! > 0.2 && a[0]! < 0.8 && a[1]! > 0.05);
   x.dispose();
+});
+
+test('randomResizedCropFlip (evaluate.py\'s training transform): a full-scale crop is the image or its mirror, per image', () => {
+  // 2 images 4×4 with a ramp along x; scale [1, 1] at a square image forces the whole image (ratio 1 is in range,
+  // or the centre-crop fallback gives the whole image too), so each output is the input or its left-right mirror.
+  const ramp = Array.from({ length: 16 }, (_, i) => i % 4);
+  const x = tf.tensor4d([...ramp, ...ramp.map((v) => v + 10)], [2, 4, 4, 1]);
+  const flips: boolean[] = [];
+  const out = randomResizedCropFlip(x, 4, makeRng(3), [1, 1]);
+  const v = out.arraySync() as number[][][][];
+  for (let n = 0; n < 2; n++) {
+    const row = v[n]![0]!.map((p) => p[0]! - 10 * n);
+    const mirrored = row[0]! > row[3]!;
+    flips.push(mirrored);
+    assert.deepEqual(row.map((p) => Math.round(p * 1e4) / 1e4), mirrored ? [3, 2, 1, 0] : [0, 1, 2, 3]);
+  }
+  // Same seed, same crops and flips; the shape follows outSize.
+  assert.deepEqual(randomResizedCropFlip(x, 4, makeRng(3), [1, 1]).arraySync(), v);
+  assert.deepEqual(randomResizedCropFlip(x, 2, makeRng(3)).shape, [2, 2, 2, 1]);
+  // Over many seeds both outcomes occur (one coin per image, not per batch).
+  const seen = new Set<string>();
+  for (let s = 0; s < 12; s++) {
+    const w = randomResizedCropFlip(x, 4, makeRng(100 + s), [1, 1]).arraySync() as number[][][][];
+    seen.add(w.map((im) => String(im[0]![0]![0]! % 10 > 1)).join(','));
+  }
+  assert.ok(seen.has('true,false') || seen.has('false,true'), [...seen].join(' '));
+  tf.dispose([x, out]);
 });
