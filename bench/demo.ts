@@ -7,7 +7,7 @@
  *     projector + loss + LARS), image pairs/s. The peer augments each image with torchvision's
  *     transforms of the same semantics (src/data/augment.ts's header) and trains the same model.
  *   - `demo-detection-train-step`: one Faster R-CNN step as notebook 04 runs it
- *     (`detectionTrainStep` on the config's detector: input size, batch, FPN and box-head widths,
+ *     (`detectionTrainStep` on the config's detector, `detectorOnResnet`: input size, batch, FPN and box-head widths,
  *     proposal counts, RoIs per image, frozen stages, gradient clipping), images/s. The peer is
  *     torchvision's FasterRCNN built to the same sizes on the same backbone.
  *   - `demo-probe-features`: the frozen backbone's eval-mode feature pass of the linear evaluation
@@ -20,11 +20,11 @@ import { makeConfig, type Config } from '../src/config.js';
 import { initEngine } from '../src/engine.js';
 import { BarlowTwins } from '../src/models/barlowTwins.js';
 import { makeBackbone } from '../src/models/backbones.js';
+import { detectorOnResnet } from '../src/models/detectorBuild.js';
 import { detectionTrainStep } from '../src/models/fasterRcnn/train.js';
 import { ResNet } from '../src/models/resnet.js';
 import { momentumOptimizer } from '../src/backend/index.js';
 import { makeRng } from '../src/rng.js';
-import { detectorOn } from '../src/train/detectionRun.js';
 import { extractFeatures } from '../src/train/linearEval.js';
 import { PretrainTask, type ImageSource } from '../src/train/pretrain.js';
 import { runPeer } from './peer.js';
@@ -107,7 +107,7 @@ export function detectionRow(config: Config, steps: number, withPeer = true): Be
   const batch = d.batchSize;
   const rng = makeRng(2);
   const resnet = makeBackbone(config, rng.fork('backbone'));
-  const detector = detectorOn(config, resnet, rng);
+  const detector = detectorOnResnet(resnet, d, rng.fork('heads'));
   const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
   // Two boxes per image at fixed places (the demo's images have 0-3 fused boxes).
   const s = size / 8;
