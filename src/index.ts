@@ -4,6 +4,7 @@ export * from './engine.js';
 export * from './io.js';
 export * from './manifest.js';
 export * from './notebook.js';
+export * from './check.js';
 export * from './rng.js';
 export * from './data/audit.js';
 export * from './data/csv.js';
