@@ -45,5 +45,7 @@ export function checkClose(what: string, ours: Numbers, library: Numbers, tol = 
     }
     worst = Math.max(worst, d);
   }
-  console.log(`${what}: ${short(a)} (ours) = ${short(b)} (library), max |difference| ${worst.toExponential(1)} ✓`);
+  console.log(
+    `${what}: ${short(a)} (ours) = ${short(b)} (library), max |difference| ${worst.toExponential(1)} ✓`,
+  );
 }

@@ -24,7 +24,9 @@ interface Cell {
 
 /** The source of every code cell of `notebooks/<name>.ipynb` tagged `tag`, in order. */
 export function taggedCells(name: string, tag = 'one-batch'): string[] {
-  const nb = JSON.parse(readFileSync(join(repoRoot(), 'notebooks', `${name}.ipynb`), 'utf8')) as { cells: Cell[] };
+  const nb = JSON.parse(readFileSync(join(repoRoot(), 'notebooks', `${name}.ipynb`), 'utf8')) as {
+    cells: Cell[];
+  };
   return nb.cells
     .filter((c) => c.cell_type === 'code' && (c.metadata?.tags ?? []).includes(tag))
     .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));

@@ -39,5 +39,8 @@ test('02: the section fails when the library disagrees with the hand computation
       return { ...r, boxes: r.boxes.map((b) => b.map((v) => v + 0.01)) };
     },
   };
-  await assert.rejects(runTaggedCells('02_wbf', { cxr: shifted, config: smoke, one: wbfImage }), /fused boxes/);
+  await assert.rejects(
+    runTaggedCells('02_wbf', { cxr: shifted, config: smoke, one: wbfImage }),
+    /fused boxes/,
+  );
 });
