@@ -5,6 +5,8 @@ export * from './io.js';
 export * from './manifest.js';
 export * from './notebook.js';
 export * from './check.js';
+/** The TensorFlow.js the library computes with (same instance and backend), for the notebooks' visible tensor code. */
+export * as tf from '@tensorflow/tfjs';
 export * from './rng.js';
 export * from './data/audit.js';
 export * from './data/csv.js';
@@ -43,6 +45,7 @@ export * from './plots/show.js';
 export * from './plots/table.js';
 export * from './plots/vindrAudit.js';
 export * from './plots/wbf.js';
+export * from './plots/panels.js';
 export * from './data/augment.js';
 export * from './data/naturalImages.js';
 export * from './models/params.js';

@@ -44,3 +44,45 @@ test('02: the section fails when the library disagrees with the hand computation
     /fused boxes/,
   );
 });
+
+/** A fake notebook session: the sections only fork its generator and show figures and tables. */
+const fakeNb = (seed: number) => ({ rng: cxr.makeRng(seed), show: () => undefined, table: () => undefined });
+
+test('03: the Barlow Twins loss by hand equals barlowTwinsLoss, and one LARS step equals Lars', async () => {
+  const tf = cxr.tf;
+  const side = smoke.data.imageSize;
+  // Smooth, different films (stripes at a per-image angle), so the views and embeddings differ.
+  const source = {
+    count: 64,
+    batch: (idx: number[]) =>
+      tf.tidy(() => {
+        const xy = tf.linspace(0, 6, side);
+        const films = idx.map((i) =>
+          tf.sin(
+            tf.add(tf.mul(xy.reshape([side, 1]), Math.cos(i)), tf.mul(xy.reshape([1, side]), Math.sin(i))),
+          ),
+        );
+        return tf.stack(films).mul(0.5).add(0.5).reshape([idx.length, side, side, 1]) as cxr.tf.Tensor4D;
+      }),
+  };
+  await cxr.initEngine(smoke.backend);
+  await runTaggedCells('03_pretraining', { cxr, config: smoke, nb: fakeNb(3), source });
+});
+
+test('05: the ROC area by trapezoids equals rocAuc, and the stratified cut is linearEvalSplit().test', async () => {
+  // 40 test-list films: every third has an effusion, every fifth atelectasis, the rest are normal;
+  // ages repeat (ties), so the ROC has diagonal steps the trapezoid rule must count as 1/2.
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    imageIndex: `img${String(i).padStart(3, '0')}.png`,
+    labels: i % 3 === 0 ? ['Effusion'] : i % 5 === 0 ? ['Atelectasis'] : ['No Finding'],
+    age: 30 + ((i * 7) % 11),
+  }));
+  const nih = {
+    records,
+    test: new Set(records.map((r) => r.imageIndex)),
+    imagePaths: new Map(records.map((r) => [r.imageIndex, `/nowhere/${r.imageIndex}`])),
+  };
+  const pool = records;
+  const Y = cxr.nihLabelMatrix(records as never);
+  await runTaggedCells('05_linear_evaluation', { cxr, config: smoke, nb: fakeNb(5), nih, pool, Y });
+});
