@@ -86,3 +86,25 @@ test('05: the ROC area by trapezoids equals rocAuc, and the stratified cut is li
   const Y = cxr.nihLabelMatrix(records as never);
   await runTaggedCells('05_linear_evaluation', { cxr, config: smoke, nb: fakeNb(5), nih, pool, Y });
 });
+
+test('06: Ablation-CAM by hand (one channel, every weight, the map) equals ablationCam', async () => {
+  const tf = cxr.tf;
+  await cxr.initEngine(smoke.backend);
+  // A 4 × 4 layer with 8 channels and a linear head over ReLU(A) whose weights change sign by channel,
+  // so some ablations lower the score (positive w_k) and some raise it (negative w_k, cut by the ReLU).
+  const activations = tf.tidy(() =>
+    tf.sin(tf.range(0, 128).mul(0.37)).add(0.3).reshape([1, 4, 4, 8]),
+  ) as cxr.tf.Tensor4D;
+  const W = tf.tidy(() => tf.cos(tf.range(0, 128).mul(1.3)).reshape([1, 4, 4, 8]));
+  const head = async (a: cxr.tf.Tensor4D) => {
+    const t = tf.tidy(() => tf.relu(a).mul(W).sum([1, 2, 3]).add(2));
+    const v = Array.from(t.dataSync());
+    t.dispose();
+    return v;
+  };
+  const x = tf.tidy(() => tf.linspace(0, 1, 256).reshape([1, 16, 16, 1]));
+  const cut = { activations, dispose: () => activations.dispose() };
+  const config = { ...smoke, cam: { ...smoke.cam, channelFraction: 0.5, batchSize: 3 } };
+  await runTaggedCells('06_ablation_cam', { cxr, config, nb: fakeNb(6), x, cut, head, size: 16 });
+  tf.dispose([activations, W, x]);
+});
