@@ -36,6 +36,15 @@ export interface CamImage {
 /**
  * Heat maps for `images` (first those of `train`, then `test`) from the first-seed detectors of
  * `inits` at `size` px. The target is Σ (IoU + score) of the detection matching each ground-truth box.
+ *
+ * @example
+ * // Notebook 06's call on two test images (notebook 04 must have written the detectors).
+ * const config = makeConfig({ notebook: '06_ablation_cam' });
+ * const nb = await startNotebook(config);
+ * const test = detectionSplits(config, openVindr(config)).test.filter((im) => im.boxes.length > 0).slice(0, 2);
+ * const size = config.detection.inputSizes[0]!;
+ * const maps = await camImages(config, test.map((image) => ({ split: 'test' as const, image })), ['bt', 'imagenet'], size, nb.rng);
+ * for (const c of maps[0]!.cells) console.log(`${c.init}: target ${c.score.toFixed(2)}, mass on the lesion ${c.localisation.mass.toFixed(2)}`);
  */
 export async function camImages(
   config: Config,

@@ -12,7 +12,10 @@ import ts from 'typescript';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error('no package.json above the test helpers');
+    dir = dirname(dir);
+  }
   return dir;
 }
 
@@ -43,4 +46,36 @@ export async function runTaggedCells(name: string, scope: Record<string, unknown
   }).outputText;
   const run = new Function(`${js}\nreturn __cells;`)() as (...args: unknown[]) => Promise<void>;
   await run(...names.map((n) => scope[n]));
+}
+
+/** The `@example` code in the doc comment right above `export [async] function <fn>` of a src file. */
+export function docExample(file: string, fn: string): string {
+  const src = readFileSync(join(repoRoot(), file), 'utf8');
+  const at = src.search(new RegExp(`export (async )?function ${fn}\\b`));
+  if (at < 0) throw new Error(`${file} does not export function ${fn}`);
+  const doc = src.slice(src.lastIndexOf('/**', at), at);
+  const ex = doc.indexOf('@example');
+  if (ex < 0) throw new Error(`${fn} in ${file} has no @example`);
+  return doc
+    .slice(ex + '@example'.length)
+    .split('\n')
+    .map((l) => l.replace(/^\s*\*\/?\s?/, ''))
+    .join('\n');
+}
+
+/** Runs TypeScript `code` with `scope`'s entries as free variables; returns the named variables' values. */
+export async function runCode(
+  code: string,
+  scope: Record<string, unknown>,
+  results: string[],
+): Promise<Record<string, unknown>> {
+  const names = Object.keys(scope);
+  const wrapped = `async function __code(${names.join(', ')}) {\n${code}\nreturn { ${results.join(', ')} };\n}`;
+  const js = ts.transpileModule(wrapped, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None },
+  }).outputText;
+  const run = new Function(`${js}\nreturn __code;`)() as (
+    ...args: unknown[]
+  ) => Promise<Record<string, unknown>>;
+  return run(...names.map((n) => scope[n]));
 }

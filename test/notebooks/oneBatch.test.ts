@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { initEngine } from '../../src/engine.js';
 import * as cxr from '../../src/index.js';
 import { runTaggedCells } from '../helpers/cells.js';
 
@@ -65,7 +66,7 @@ test('03: the Barlow Twins loss by hand equals barlowTwinsLoss, and one LARS ste
         return tf.stack(films).mul(0.5).add(0.5).reshape([idx.length, side, side, 1]) as cxr.tf.Tensor4D;
       }),
   };
-  await cxr.initEngine(smoke.backend);
+  await initEngine(smoke.backend);
   await runTaggedCells('03_pretraining', { cxr, config: smoke, nb: fakeNb(3), source });
 });
 
@@ -89,7 +90,7 @@ test('05: the ROC area by trapezoids equals rocAuc, and the stratified cut is li
 
 test('06: Ablation-CAM by hand (one channel, every weight, the map) equals ablationCam', async () => {
   const tf = cxr.tf;
-  await cxr.initEngine(smoke.backend);
+  await initEngine(smoke.backend);
   // A 4 × 4 layer with 8 channels and a linear head over ReLU(A) whose weights change sign by channel,
   // so some ablations lower the score (positive w_k) and some raise it (negative w_k, cut by the ReLU).
   const activations = tf.tidy(() =>
@@ -111,7 +112,7 @@ test('06: Ablation-CAM by hand (one channel, every weight, the map) equals ablat
 
 test('04: anchors, matcher, the four losses and NMS by hand equal the detector library', async () => {
   const tf = cxr.tf;
-  await cxr.initEngine(smoke.backend);
+  await initEngine(smoke.backend);
   const side = smoke.detection.inputSizes[0]!;
   // A 30 × 30 finding and a 12 × 12 one on a ramp. The section draws P2 (anchor side 32, the best fit for
   // 30 px): the large box gets positives of IoU >= 0.7, the small one reaches at most 144 / 1024 < 0.3, so
