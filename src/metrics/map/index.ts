@@ -73,7 +73,7 @@ export function evaluateDetectionsDetailed(detections: ImageDetections[], ground
  *   [{ boxes: [[12, 12, 52, 50]], labels: [0] }],
  *   { numClasses: 1 },
  * );
- * // map = 1: the true positive ranks first, so precision is 1 all the way to full recall
+ * // map ≈ 1 (the mean of 101 ones): the true positive ranks first, so precision is 1 up to full recall
  */
 export function evaluateDetections(detections: ImageDetections[], groundTruths: ImageGroundTruth[], opts: EvaluateDetectionsOptions): { map: number; perClass: (number | null)[] } {
   const { map, perClass } = evaluateDetectionsDetailed(detections, groundTruths, opts);
