@@ -3,11 +3,13 @@
  * Twins on the NIH training images from scratch and from that initialisation. Each run resumes from
  * its checkpoint and writes the backbone file later notebooks load.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config.js';
+import { repoRoot, type Config } from '../config.js';
 import { barlowTwinsViews } from '../data/augment.js';
+import { ImageCache } from '../data/imageCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { naturalImages } from '../data/naturalImages.js';
@@ -19,6 +21,7 @@ import { loadKerasResNetWeights, loadTorchResNetWeights, type ImportReport } fro
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
 import { PretrainTask, type ImageSource } from './pretrain.js';
+import { btStepMemory, describeBtMemory, measureActivationBytes } from '../models/memoryPlan.js';
 
 export interface ProxyResult {
   losses: LossPoint[];
@@ -86,19 +89,47 @@ export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetIn
   }
 }
 
-/** The NIH train_val images in memory at `size` px as an `ImageSource` (bad files reported to `log`). */
-export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog()): Promise<ImageSource & { tensor: tf.Tensor4D; dispose(): void }> {
+/** Above this many bytes of float32 pixels, `nihTrainSource` streams from the on-disk cache. */
+export const IN_MEMORY_SOURCE_BYTES = 2 ** 31;
+
+/**
+ * The NIH train_val images at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
+ * they fit in `IN_MEMORY_SOURCE_BYTES`, otherwise decoded once into the on-disk cache (`data/imageCache.ts`,
+ * under `.cache/images/`, keyed by the files' sizes and modification times) and read batch by batch.
+ */
+export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { dispose(): void }> {
   const ids = nih.records.map((r) => r.imageIndex).filter((id) => nih.trainVal.has(id) && nih.imagePaths.has(id));
+  const paths = ids.map((id) => nih.imagePaths.get(id)!);
+  if (opts.stream ?? paths.length * size * size * 4 > IN_MEMORY_SOURCE_BYTES) {
+    const cache = await ImageCache.open(paths, {
+      dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'), size, fingerprint: filesFingerprint(paths), log, label: 'NIH training images',
+    });
+    return { count: cache.count, batch: (indices) => cache.batch(indices), dispose: () => cache.close() };
+  }
   const parts: tf.Tensor4D[] = [];
-  for await (const b of imageBatches(ids.map((id) => nih.imagePaths.get(id)!), { size, batchSize: 256, log })) parts.push(b.images);
+  for await (const b of imageBatches(paths, { size, batchSize: 256, log })) parts.push(b.images);
+  if (parts.length === 0) throw new Error(`nihTrainSource: none of the ${paths.length} NIH training images could be read (see the rejected-input report)`);
   const tensor = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
   return {
-    tensor,
     count: tensor.shape[0],
     batch: (indices) => tf.tidy(() => tf.gather(tensor, tf.tensor1d(indices, 'int32')) as tf.Tensor4D),
     dispose: () => tensor.dispose(),
   };
+}
+
+/** The files' sizes and modification times, hashed: what the cache of their decoded pixels depends on. */
+export function filesFingerprint(paths: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of paths) {
+    try {
+      const st = statSync(p);
+      h.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
+    } catch {
+      h.update(`${p}\0missing\n`);
+    }
+  }
+  return h.digest('hex');
 }
 
 export interface CorrelationSummary {
@@ -160,9 +191,16 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
   const full = Math.floor(source.count / p.batchSize);
   if (full < 1) throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
   const stepsPerEpoch = p.maxStepsPerEpoch > 0 ? Math.min(full, p.maxStepsPerEpoch) : full;
+  console.log(describeBtMemory(btStepMemory({
+    parameters: [...model.trainable().values()].reduce((s, v) => s + v.size, 0),
+    activation: measureActivationBytes(backbone, config.backbone.inputSize),
+    batchSize: p.batchSize, microBatch: p.microBatch, inputSize: config.backbone.inputSize,
+    inChannels: backbone.options.inChannels, features: backbone.outChannels, projector: p.projector,
+  }), p.batchSize, p.microBatch));
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
     lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
+    microBatch: p.microBatch,
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.
