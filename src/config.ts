@@ -1,5 +1,5 @@
 /**
- * Profiles: one code path, three sizes (DESIGN.md, "Profiles"). This is the only module that reads
+ * Profiles: one code path, three sizes (docs/ARCHITECTURE.md, "Profiles"). This is the only module that reads
  * the environment; everything else receives a `Config`.
  */
 import { existsSync } from 'node:fs';
@@ -145,7 +145,7 @@ export interface PlotConfig {
   height: number;
   /** Write PNGs with headless Chromium when a browser is found. */
   png: boolean;
-  /** Browser executable; empty = search PATH for chromium, chromium-browser, google-chrome. */
+  /** Browser executable; empty = search PATH (and macOS's apps) for Chromium or Chrome; `none` = no PNGs. */
   chromium: string;
 }
 
