@@ -97,7 +97,7 @@ export {
 
 // 06 — Ablation-CAM.
 export { ablatedBatch, ablationCam } from './explain/ablationCam.js';
-export { camComparison, camImages, type CamImage } from './explain/camRun.js';
+export { camImages, camLocalisation, type CamImage, type LayerLocalisation } from './explain/camRun.js';
 export { cutDetectorAt } from './explain/detectorLayers.js';
 export { detectorHead } from './explain/detectorTarget.js';
 export type { LocalisationComparison } from './explain/localisation.js';

@@ -12,7 +12,7 @@ import type { ResNet } from './resnet.js';
 export { Lars, btLearningRate, isBiasLike } from './lars.js';
 export type { BtScheduleOptions, LarsOptions } from './lars.js';
 
-/** The paper's weight of the redundancy-reduction term. */
+/** main.py's default weight of the redundancy-reduction term (the authors' code keeps it; the paper does not state it). */
 export const BT_LAMBDA = 0.0051;
 const BN_EPS = 1e-5;
 

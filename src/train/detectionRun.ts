@@ -326,6 +326,12 @@ export async function trainDetector(
   }
 }
 
+/** The seeds run at the `k`-th input size: the first `detection.seedsPerSize[k]` of `seeds` (all when unset). */
+export function detectionSeeds(config: Config, k: number): number[] {
+  const n = config.detection.seedsPerSize[k];
+  return n && n > 0 ? config.seeds.slice(0, n) : [...config.seeds];
+}
+
 /**
  * Every setting: backbone inits × input sizes × seeds (at the sizes after the first, only the inits
  * of `config.detection.laterSizeInits`, as the paper). A run whose result file exists (same
@@ -349,7 +355,7 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
     const sets = { train: await loadDetectionSet(trainImages, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
     try {
       for (const init of inits) {
-        for (const seed of config.seeds) {
+        for (const seed of detectionSeeds(config, k)) {
           const p = detectionRunPaths(config, init, size, seed);
           if (existsSync(p.result)) {
             runs.push(JSON.parse(readFileSync(p.result, 'utf8')) as DetectionRun);
