@@ -78,6 +78,7 @@ export {
   detectionExampleFigure,
   mapCurvesFigure,
   mapTable,
+  perClassApTable,
 } from './plots/detection.js';
 
 // 05 — the linear evaluation protocol.
@@ -102,6 +103,7 @@ export { cutDetectorAt } from './explain/detectorLayers.js';
 export { detectorHead } from './explain/detectorTarget.js';
 export type { LocalisationComparison } from './explain/localisation.js';
 export { camGridFigure, camGridRows, localisationTable } from './plots/cam.js';
+export { exportWebModels } from './web/export.js';
 
 // Figures and tables (nb.show / nb.table draw them).
 export { imagePanelsFigure, type ImagePanel } from './plots/panels.js';

@@ -31,6 +31,8 @@ import { type RawTensor, decodeSafetensors, encodeSafetensors } from './safetens
 import type { ResNet } from './resnet.js';
 
 export type { RawTensor } from './safetensors.js';
+export { assignTensors, sameShape } from './assign.js';
+import { assignTensors, sameShape } from './assign.js';
 
 /** Writes named tensors and a JSON-able state object to `path` atomically. */
 export function saveCheckpoint(path: string, tensors: Map<string, tf.Tensor>, state: unknown = {}): void {
@@ -46,31 +48,6 @@ export function saveCheckpoint(path: string, tensors: Map<string, tf.Tensor>, st
 export function readCheckpoint<S = unknown>(path: string): { tensors: Map<string, RawTensor>; state: S } {
   const c = decodeSafetensors(readFileSync(path), path);
   return { tensors: c.tensors, state: JSON.parse(c.metadata.state ?? '{}') as S };
-}
-
-/**
- * Copies `source` tensors into `target` variables by name. Every target must be present with its exact
- * shape; otherwise one error lists all missing and mis-shaped names (`where` says which file).
- */
-export function assignTensors(target: Map<string, tf.Variable>, source: Map<string, RawTensor>, where: string): void {
-  const problems: string[] = [];
-  for (const [name, v] of target) {
-    const t = source.get(name);
-    if (!t) problems.push(`missing ${name} [${v.shape}]`);
-    else if (!sameShape(t.shape, v.shape)) problems.push(`${name}: file has [${t.shape}], model needs [${v.shape}]`);
-  }
-  if (problems.length) throw new Error(`${where}: ${problems.length} tensor(s) do not fit the model: ${problems.join('; ')}`);
-  for (const [name, v] of target) {
-    const t = source.get(name)!;
-    // assign shares the tensor's data; the tensor itself must still be freed.
-    const value = tf.tensor(t.data, t.shape, 'float32');
-    v.assign(value);
-    value.dispose();
-  }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Row-major transpose of plain data: out[perm-ordered index] = in[index]. */
