@@ -436,6 +436,13 @@ export function detectionSeeds(config: Config, k: number): number[] {
  * of `config.detection.laterSizeInits`, as the paper). A run whose result file exists (same
  * settings) is read back instead of retrained; each new run is saved as soon as it finishes, and
  * the first seed's detectors are kept for notebook 06.
+ *
+ * @example
+ * // Notebook 04's call, for two backbones (notebook 03 must have written them).
+ * const config = makeConfig({ notebook: '04_detection' });
+ * const nb = await startNotebook(config);
+ * const runs = await runDetection(config, await openVindr(config), { inits: ['none', 'bt'], rng: nb.rng });
+ * for (const r of runs) console.log(`${r.init} ${r.inputSize}px seed ${r.seed}: test mAP50 ${r.testMap.toFixed(3)}`);
  */
 export async function runDetection(config: Config, vindr: VindrDataset, opts: { inits: BackboneInit[]; rng: Rng; log?: (line: string) => void }): Promise<DetectionRun[]> {
   const log = opts.log ?? ((l: string) => console.log(l));

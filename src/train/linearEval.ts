@@ -268,6 +268,13 @@ export function linearEvalRunPath(
  * classifier is saved at once and read back on a rerun with the same settings and data, so an
  * interrupted notebook resumes at the first unfinished one. A diverged classifier (non-finite loss
  * or loss above `DIVERGED_BCE`) stops the run, naming backbone, fraction, mode, seed and epoch.
+ *
+ * @example
+ * // Notebook 05's call, frozen backbones only (notebook 03 must have written them).
+ * const config = makeConfig({ notebook: '05_linear_evaluation' });
+ * const nb = await startNotebook(config);
+ * const result = await runLinearEvaluation(config, await openNih(config), { inits: ['none', 'bt'], modes: ['frozen'], rng: nb.rng });
+ * for (const r of result.runs) console.log(`${r.init} ${r.fraction * 100}% seed ${r.seed}: test AUC ${r.testAuc.toFixed(3)}`);
  */
 export async function runLinearEvaluation(
   config: Config,

@@ -178,6 +178,15 @@ export interface BarlowTwinsResult {
  * Barlow Twins pretraining on `source` starting from random weights (`bt`) or from the `imagenet`
  * backbone (`bt_imagenet`); LARS with main.py's schedule; checkpoint every epoch; the backbone is
  * saved for notebooks 04–06.
+ *
+ * @example
+ * // Notebook 03's call (CXR_PROFILE=smoke: about a minute on 2 cores).
+ * const config = makeConfig({ notebook: '03_pretraining' });
+ * const nb = await startNotebook(config);
+ * const source = await nihTrainSource(await openNih(config), config.data.imageSize);
+ * const bt = await pretrainBarlowTwins(config, 'bt', source, nb.rng.fork('bt'));
+ * console.log(`loss ${bt.losses[0]!.loss} -> ${bt.losses.at(-1)!.loss}; backbone at ${bt.path}`);
+ * source.dispose();
  */
 export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_imagenet', source: ImageSource, rng: Rng): Promise<BarlowTwinsResult> {
   const p = config.pretrain;
