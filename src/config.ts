@@ -44,11 +44,15 @@ export interface BackboneConfig {
   inputSize: number;
 }
 
-/** Barlow Twins pretraining (notebook 03); defaults of facebookresearch/barlowtwins main.py in `paper`. */
+/**
+ * Barlow Twins pretraining (notebook 03). `paper` uses the defaults of facebookresearch/barlowtwins
+ * main.py (the paper names only batch 768, 600 epochs and 224 px; the rest is main.py's, which the
+ * authors' code runs unchanged).
+ */
 export interface PretrainConfig {
-  /** Projector layer widths after the backbone's pooled features; the paper's is 8192-8192-8192. */
+  /** Projector layer widths after the backbone's pooled features; main.py's default is 8192-8192-8192. */
   projector: number[];
-  /** Weight of the off-diagonal (redundancy-reduction) term; 0.0051 in the paper. */
+  /** Weight of the off-diagonal (redundancy-reduction) term; main.py's default 0.0051 (chosen for d = 8192). */
   lambda: number;
   batchSize: number;
   epochs: number;
@@ -60,6 +64,30 @@ export interface PretrainConfig {
   warmupEpochs: number;
   /** Steps per epoch cap (0 = whole data set); smoke/demo keep runs short. */
   maxStepsPerEpoch: number;
+  /** RandomResizedCrop's area range for both views (main.py: torchvision's default 0.08–1). */
+  cropScale: [number, number];
+  /** Brightness and contrast jitter strength (main.py: 0.4). */
+  jitter: number;
+  /**
+   * Which NIH images Barlow Twins sees: `train_val` (the official training list; leak-free, the
+   * default) or `all` (all images, test list included, as the authors' training log shows: 112,120
+   * images, 145 steps of 768 per epoch). Notebook 05 evaluates on the test list, so `all` lets the
+   * pretraining see the evaluation images (without labels).
+   */
+  imageSet: 'train_val' | 'all';
+  /**
+   * The backbone notebooks 04–06 receive: `last` (the weights after the final step, as main.py saves
+   * `resnet50.pth`) or `lowest-loss` (the epoch with the lowest mean loss).
+   */
+  transfer: 'last' | 'lowest-loss';
+  /** Barlow Twins from scratch starts with each residual block's last BatchNorm γ at 0 (main.py: `resnet50(zero_init_residual=True)`). */
+  zeroInitResidual: boolean;
+  /**
+   * A cheap quality signal during pretraining: at the end of every epoch, the k-nearest-neighbour
+   * accuracy (normal vs abnormal) of the backbone's pooled features, test-list images classified by
+   * their `knn` nearest training images (cosine); 0 = off.
+   */
+  knn: number;
   /** Print a progress line every this many seconds. */
   logEverySeconds: number;
 }
@@ -229,7 +257,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     data: { nihImages: 200, vindrImages: 60, imageSize: 64, vindrImageSize: 96 },
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
     pretrain: { projector: [64, 64, 64], lambda: 0.0051, batchSize: 16, epochs: 2, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, logEverySeconds: 5 },
+      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
+      transfer: 'last', zeroInitResidual: true, knn: 10, logEverySeconds: 5 },
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
@@ -246,7 +275,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // 100 LARS steps instead of the paper's 87,000: main.py's base lr (0.2 × batch/256) would move the
     // weights by well under 1 % in that time, so the demo's base lr is 50× larger, with a 20-step warm-up.
     pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 10, lrWeights: 10, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 10, logEverySeconds: 15 },
+      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 10, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
+      transfer: 'last', zeroInitResidual: true, knn: 20, logEverySeconds: 15 },
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
@@ -262,9 +292,11 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [2024, 2025, 2026, 2027, 2028],
     data: { nihImages: 0, vindrImages: 0, imageSize: 1024, vindrImageSize: 1024 },
     backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
-    // BarlowTwins-CXR: main.py defaults with batch 768 (its training log: 145 batches per epoch).
+    // BarlowTwins-CXR: batch 768, 600 epochs (the paper); everything else main.py's defaults (its
+    // training log: 145 batches per epoch, i.e. all 112,120 images; ours defaults to the training list).
     pretrain: { projector: [8192, 8192, 8192], lambda: 0.0051, batchSize: 768, epochs: 600, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, logEverySeconds: 30 },
+      weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
+      transfer: 'last', zeroInitResidual: true, knn: 0, logEverySeconds: 30 },
     // Unused in `paper`: real ImageNet weights are imported from a user-supplied file instead.
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
     // The authors: 30 epochs, batch 64, classifier lr 0.3-0.5; the backbone lr for end-to-end is ours.
@@ -342,7 +374,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     // 0.5 sits in the usual 0.5–0.7 range of public VinDr pipelines; readers' boxes of one lesion
     // overlap less than two detectors' boxes do, so the lower end merges what should be merged.
     wbf: { iouThr: 0.5, skipBoxThr: 1e-4, confType: 'avg', splitFractions: [0.7, 0.15, 0.15] },
-    pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector] },
+    pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector], cropScale: [...sizes.pretrain.cropScale] },
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd } },
     cam: { ...sizes.cam },
@@ -372,6 +404,8 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.detection) out.detection = { ...base.detection, ...o.detection };
   if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
+  if (!['train_val', 'all'].includes(out.pretrain.imageSet)) throw new Error(`config: pretrain.imageSet must be 'train_val' or 'all', got ${out.pretrain.imageSet}`);
+  if (!['last', 'lowest-loss'].includes(out.pretrain.transfer)) throw new Error(`config: pretrain.transfer must be 'last' or 'lowest-loss', got ${out.pretrain.transfer}`);
   if (!CAM_LAYERS.includes(out.cam.targetLayer)) throw new Error(`config: cam.targetLayer ${out.cam.targetLayer} is not one of ${CAM_LAYERS.join(', ')}`);
   if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
   if (out.data.source === 'synthetic' && (out.data.nihImages <= 0 || out.data.vindrImages <= 0)) {

@@ -39,8 +39,8 @@ export function backbonePath(config: Config, init: Exclude<BackboneInit, 'none'>
 }
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */
-export function makeBackbone(config: Config, rng: Rng, opts: { numClasses?: number } = {}): ResNet {
-  return new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, numClasses: opts.numClasses ?? 0 }, rng);
+export function makeBackbone(config: Config, rng: Rng, opts: { numClasses?: number; zeroInitResidual?: boolean } = {}): ResNet {
+  return new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, numClasses: opts.numClasses ?? 0, zeroInitResidual: opts.zeroInitResidual ?? false }, rng);
 }
 
 /** Saves the backbone's parameters and running statistics (not a classifier head) atomically. */

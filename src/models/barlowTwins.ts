@@ -12,7 +12,10 @@ import type { ResNet } from './resnet.js';
 export { Lars, btLearningRate, isBiasLike, larsStepF64 } from './lars.js';
 export type { BtScheduleOptions, LarsOptions } from './lars.js';
 
-/** The paper's weight of the redundancy-reduction term. */
+/**
+ * main.py's default weight of the redundancy-reduction term (`--lambd`), chosen for its 8192-wide
+ * projector; the paper does not state λ, the authors ran main.py's default.
+ */
 export const BT_LAMBDA = 0.0051;
 const BN_EPS = 1e-5;
 
@@ -38,7 +41,7 @@ export function barlowTwinsLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, lambda: number
     const n2 = standardise(z2);
     // empirical cross-correlation matrix
     const c = tf.div(tf.matMul(n1, n2, true, false), b);
-    // Its diagonal straight from the features: no D×D identity mask (D is 8192 in the paper).
+    // Its diagonal straight from the features: no D×D identity mask (D is 8192 in main.py's default projector).
     const diag = tf.div(tf.sum(tf.mul(n1, n2), 0), b);
     const onDiag = tf.sum(tf.square(tf.sub(diag, 1)));
     const offDiag = tf.sub(tf.sum(tf.square(c)), tf.sum(tf.square(diag)));
