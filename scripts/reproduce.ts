@@ -1,17 +1,22 @@
 /**
- * `npm run reproduce [-- --profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS]`
+ * `npm run reproduce [-- --profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS] [--quiet]`
  *
- * Executes the notebooks in order through Jupyter (nbclient) on the tslab kernel and writes executed
- * copies to executed/<profile>/. The source notebooks stay output-free. After a whole demo run (no
- * --only), the tables and timings in REPRODUCTION.md are rewritten from what it wrote (scripts/reproduction.ts).
+ * Executes the notebooks in order on the tslab kernel (scripts/notebookRunner.ts: Node only, no
+ * Jupyter) and writes executed copies to executed/<profile>/ with each notebook's wall time in
+ * executed/<profile>/timings.json. The source notebooks stay output-free. A demo run also writes the
+ * slim copies that are committed (notebooks/executed/, scripts/slimNotebook.ts), and after a whole
+ * demo run (no --only) the tables and timings in REPRODUCTION.md are rewritten (scripts/reproduction.ts).
+ *
+ * The run owns its kernel: SIGINT, SIGTERM or SIGHUP to this process, or the death of the npm that
+ * started it, stops the kernel and everything it started within seconds.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { PROFILE_NAMES, repoRoot, type ProfileName } from '../src/config.js';
+import { cellSource, notebookJson, runNotebook, stopKernel } from './notebookRunner.js';
+import { preflight } from './preflight.js';
 import { updateReproduction } from './reproduction.js';
-
-const KERNEL = 'cxr-tslab';
+import { SLIM_DIR, slimNotebook } from './slimNotebook.js';
 
 interface Args {
   profile: ProfileName;
@@ -52,49 +57,74 @@ function parseArgs(argv: string[]): Args {
   return { profile, only, timeout, quiet };
 }
 
-/** A Python that has nbclient and nbformat (Debian's first: `python3` on PATH may be a bare pyenv one). */
-function findJupyterPython(): string | null {
-  const candidates = [process.env.CXR_PYTHON, '/usr/bin/python3', 'python3', 'python'].filter((c): c is string => Boolean(c));
-  for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import nbclient, nbformat, jupyter_client'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
+function fmt(seconds: number): string {
+  const m = Math.floor(Math.round(seconds) / 60);
+  return m > 0 ? `${m}m${String(Math.round(seconds) % 60).padStart(2, '0')}s` : `${seconds.toFixed(1)}s`;
+}
+
+function firstLine(src: string): string {
+  const line = src.split('\n').find((l) => l.trim() && !l.trim().startsWith('//'));
+  return (line ?? '').trim().slice(0, 70);
+}
+
+function writeAtomic(path: string, text: string | Buffer): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Keeps each notebook's last wall time in <out>/timings.json (REPRODUCTION.md quotes it). */
+function recordTiming(out: string, name: string, seconds: number): void {
+  const path = join(out, 'timings.json');
+  let timings: Record<string, { seconds: number; finished: string }> = {};
+  try {
+    timings = JSON.parse(readFileSync(path, 'utf8')) as typeof timings;
+  } catch {
+    // first run, or an unreadable file: start afresh
   }
-  return null;
+  timings[name] = { seconds: Math.round(seconds * 10) / 10, finished: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  const sorted = Object.fromEntries(Object.keys(timings).sort().map((k) => [k, timings[k]]));
+  writeAtomic(path, `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
-function kernelRegistered(py: string, name: string): boolean {
-  const r = spawnSync(py, ['-c', `from jupyter_client.kernelspec import KernelSpecManager as K; import sys; sys.exit(0 if '${name}' in K().find_kernel_specs() else 1)`], { stdio: 'ignore' });
-  return r.status === 0;
+/** Where the run is, for the one line printed when it is stopped. */
+const position = { notebook: '', cell: 0, of: 0, started: Date.now(), remaining: [] as string[] };
+
+/** Set once a signal or a parent's end stops the run: from then on only the stop line is printed. */
+let stopping = false;
+
+function installStopHandlers(args: Args): void {
+  const stop = (why: string, code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    const where = !position.notebook ? 'before the first notebook' : position.cell ? `in ${position.notebook}, cell ${position.cell}/${position.of}` : `in ${position.notebook} (its kernel was starting)`;
+    const resume = `npm run reproduce -- --profile ${args.profile}${position.remaining.length ? ` --only ${position.remaining.join(',')}` : ''}`;
+    void stopKernel(2000).then(() => {
+      console.error(`\nreproduce: stopped (${why}) ${where} after ${fmt((Date.now() - position.started) / 1000)}; finished work is kept, resume with: ${resume}`);
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => stop('Ctrl-C', 130));
+  process.on('SIGTERM', () => stop('SIGTERM', 143));
+  process.on('SIGHUP', () => stop('SIGHUP', 129));
+  // npm runs this script under a shell; if either is killed (even with SIGKILL) nothing forwards a
+  // signal here, so watch them (scripts/reproduce.mjs lists them) and stop when one goes away.
+  const watched = (process.env.CXR_WATCH_PIDS ?? String(process.ppid)).split(',').map(Number).filter((p) => p > 1);
+  setInterval(() => {
+    for (const pid of watched) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        stop(`its parent process ${pid} ended`, 1);
+      }
+    }
+  }, 1000).unref();
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const root = repoRoot();
-  const py = findJupyterPython();
-  if (!py) {
-    fail(
-      'no Jupyter found (a Python with nbclient and nbformat). Install it with\n' +
-        '  pip install nbclient nbconvert ipykernel\n' +
-        'or, on Debian/Ubuntu,\n' +
-        '  apt-get install jupyter-nbconvert python3-nbclient\n' +
-        'or point CXR_PYTHON at a Python that has them.',
-    );
-  }
-  const tslab = join(root, 'node_modules', '.bin', 'tslab');
-  if (!existsSync(tslab)) fail(`${tslab} is missing: run npm ci first`);
-  // A kernelspec private to this checkout, so execution never picks up a tslab registered from
-  // another clone; it is put first on JUPYTER_PATH for the run only.
-  const jupyterDir = join(root, 'build', 'jupyter');
-  mkdirSync(join(jupyterDir, 'kernels', KERNEL), { recursive: true });
-  writeFileSync(
-    join(jupyterDir, 'kernels', KERNEL, 'kernel.json'),
-    JSON.stringify({ argv: [tslab, 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript (cxr-notebooks)', language: 'typescript' }, null, 2),
-  );
-  // For interactive use (JupyterLab, VS Code), register the ordinary `tslab` kernel once.
-  if (!kernelRegistered(py, 'tslab')) {
-    const r = spawnSync(tslab, ['install', `--python=${py}`, `--binary=${tslab}`], { encoding: 'utf8' });
-    console.log(r.status === 0 ? `registered the tslab kernel with ${py}'s Jupyter` : `note: could not register the tslab kernel (${(r.stderr || '').trim()})`);
-  }
+  installStopHandlers(args);
+  preflight(root, { quiet: args.quiet });
   const nbDir = join(root, 'notebooks');
   let notebooks = readdirSync(nbDir).filter((f) => /^\d\d_.+\.ipynb$/.test(f)).sort();
   if (args.only) {
@@ -104,30 +134,67 @@ function main(): void {
     notebooks = notebooks.filter((n) => wanted.some((w) => n.startsWith(w)));
   }
   const out = join(root, 'executed', args.profile);
-  console.log(`reproduce: profile ${args.profile}, ${notebooks.length} notebook(s), Jupyter from ${py}; executed copies in ${out}`);
-  const env = {
-    ...process.env,
-    CXR_PROFILE: args.profile,
-    JUPYTER_PATH: [jupyterDir, process.env.JUPYTER_PATH].filter(Boolean).join(delimiter),
-    // The tslab launcher is a node script: make sure this node is found first.
-    PATH: [dirname(process.execPath), join(root, 'node_modules', '.bin'), process.env.PATH].filter(Boolean).join(delimiter),
-  };
-  const r = spawnSync(
-    py,
-    [join(root, 'scripts', 'run_notebooks.py'), '--kernel', KERNEL, '--out', out, '--timeout', String(args.timeout), ...(args.quiet ? [] : ['--echo']), ...notebooks.map((n) => join(nbDir, n))],
-    { stdio: 'inherit', env },
-  );
-  if (r.error) fail(`could not start ${py}: ${r.error.message}`);
+  mkdirSync(out, { recursive: true });
+  console.log(`reproduce: profile ${args.profile}, ${notebooks.length} notebook(s); executed copies in ${relative(root, out)}/`);
+  const env = { ...process.env, CXR_PROFILE: args.profile };
+  const total = Date.now();
+  for (const [i, file] of notebooks.entries()) {
+    const name = file.replace(/\.ipynb$/, '');
+    position.notebook = name;
+    position.cell = 0;
+    position.remaining = notebooks.slice(i).map((n) => n.slice(0, 2));
+    const start = Date.now();
+    let header = false;
+    const result = await runNotebook(join(nbDir, file), {
+      timeoutSeconds: args.timeout,
+      env,
+      onCellStart: ({ n, of }) => {
+        position.cell = n;
+        position.of = of;
+        if (!header) console.log(`[${i + 1}/${notebooks.length}] ${name}: ${of} code cells`);
+        header = true;
+      },
+      onCellDone: ({ n, of, cell, seconds, ok }) => {
+        if (!stopping) console.log(`    cell ${n}/${of} ${fmt(seconds).padStart(7)}  ${ok ? '' : 'FAILED  '}${firstLine(cellSource(cell))}`);
+      },
+      onStream: args.quiet
+        ? undefined
+        : (_name, text) => {
+            if (stopping) return;
+            for (const line of text.split('\n')) if (line.trim()) console.log(`      | ${line.slice(0, 160)}`);
+          },
+    });
+    if (stopping) await new Promise(() => {}); // the stop handler prints and exits
+    const outPath = join(out, file);
+    writeAtomic(outPath, notebookJson(result.nb));
+    if (!result.ok) {
+      const f = result.failure!;
+      console.error(`\nFAILED: ${name}, cell ${f.n} of ${f.of}, after ${fmt((Date.now() - start) / 1000)}: ${f.reason}`);
+      if (f.source) console.error(`---- cell source ----\n${f.source}`);
+      const tail = f.output.trim().split('\n').slice(-40).join('\n');
+      if (tail) console.error(`---- output (last 40 lines) ----\n${tail}`);
+      console.error(`\nPartial executed copy: ${relative(root, outPath)}`);
+      console.error(`Resume after a fix with: npm run reproduce -- --profile ${args.profile} --only ${position.remaining.join(',')}`);
+      process.exit(1);
+    }
+    recordTiming(out, name, (Date.now() - start) / 1000);
+    let slimNote = '';
+    if (args.profile === 'demo') {
+      const slimDir = join(root, SLIM_DIR);
+      mkdirSync(slimDir, { recursive: true });
+      writeAtomic(join(slimDir, file), notebookJson(slimNotebook(result.nb, root)));
+      slimNote = ` (slim copy: ${SLIM_DIR}/${file})`;
+    }
+    console.log(`    done in ${fmt((Date.now() - start) / 1000)} -> ${relative(root, outPath)}${slimNote}`);
+  }
+  position.notebook = '';
+  console.log(`all ${notebooks.length} notebook(s) done in ${fmt((Date.now() - total) / 1000)}`);
   // Only a whole run rewrites the page: a partial one would mix its timings with an older run's.
-  if (r.status === 0 && args.profile === 'demo' && !args.only) {
+  if (args.profile === 'demo' && !args.only && existsSync(join(root, 'REPRODUCTION.md'))) {
     const done = updateReproduction(root);
     if (done.length) console.log(`REPRODUCTION.md: tables and timings rewritten (${done.join(', ')})`);
   }
-  process.exit(r.status ?? 1);
+  process.exit(0);
 }
 
-try {
-  main();
-} catch (e) {
-  fail((e as Error).message);
-}
+main().catch((e: unknown) => fail((e as Error).stack ?? String(e)));

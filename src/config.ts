@@ -1,5 +1,5 @@
 /**
- * Profiles: one code path, three sizes (DESIGN.md, "Profiles"). This is the only module that reads
+ * Profiles: one code path, three sizes (docs/ARCHITECTURE.md, "Profiles"). This is the only module that reads
  * the environment; everything else receives a `Config`.
  */
 import { existsSync } from 'node:fs';
@@ -90,6 +90,17 @@ export interface PretrainConfig {
   knn: number;
   /** Print a progress line every this many seconds. */
   logEverySeconds: number;
+  /**
+   * Images per backbone pass of each view, 0 = the whole batch. Smaller values bound activation memory
+   * while the loss stays exact over the whole batch (`models/microBatchBt.ts`); the backbone's BatchNorm
+   * then sees micro-batch statistics, as in non-synchronised multi-GPU training.
+   */
+  microBatch: number;
+  /**
+   * Side of the stored images the views are cut from. The authors pretrained from 224 px copies of NIH's
+   * 1024 px films; smoke and demo use their phantom's size. Larger than memory, they stream from a disk cache.
+   */
+  sourceSize: number;
 }
 
 /** The "ImageNet" stand-in of smoke/demo: supervised pretraining on procedural natural images (a proxy). */
@@ -162,7 +173,7 @@ export interface PlotConfig {
   height: number;
   /** Write PNGs with headless Chromium when a browser is found. */
   png: boolean;
-  /** Browser executable; empty = search PATH for chromium, chromium-browser, google-chrome. */
+  /** Browser executable; empty = search PATH (and macOS's apps) for Chromium or Chrome; `none` = no PNGs. */
   chromium: string;
 }
 
@@ -258,7 +269,9 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
     pretrain: { projector: [64, 64, 64], lambda: 0.0051, batchSize: 16, epochs: 2, lrWeights: 0.2, lrBiases: 0.0048,
       weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
-      transfer: 'last', zeroInitResidual: true, knn: 10, logEverySeconds: 5 },
+      transfer: 'last', zeroInitResidual: true, knn: 10, logEverySeconds: 5,
+      // Two micro-batches per view, so that CI runs the paper profile's memory plan.
+      microBatch: 8, sourceSize: 64 },
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
@@ -276,7 +289,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // weights by well under 1 % in that time, so the demo's base lr is 50× larger, with a 20-step warm-up.
     pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 10, lrWeights: 10, lrBiases: 0.0048,
       weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 10, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
-      transfer: 'last', zeroInitResidual: true, knn: 20, logEverySeconds: 15 },
+      transfer: 'last', zeroInitResidual: true, knn: 20, logEverySeconds: 15, microBatch: 0, sourceSize: 128 },
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6 }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6 } },
@@ -296,7 +309,10 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // training log: 145 batches per epoch, i.e. all 112,120 images; ours defaults to the training list).
     pretrain: { projector: [8192, 8192, 8192], lambda: 0.0051, batchSize: 768, epochs: 600, lrWeights: 0.2, lrBiases: 0.0048,
       weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
-      transfer: 'last', zeroInitResidual: true, knn: 0, logEverySeconds: 30 },
+      transfer: 'last', zeroInitResidual: true, knn: 0, logEverySeconds: 30,
+      // 768 × 2 views of a ResNet-50 at 224 px keep ~235 GiB of float32 activations on the tape; 128 images
+      // per pass keep ~20 GiB, ~23 GiB per step in all (measured per image on cxr-cpu; printed by notebook 03).
+      microBatch: 128, sourceSize: 224 },
     // Unused in `paper`: real ImageNet weights are imported from a user-supplied file instead.
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
     // The authors: 30 epochs, batch 64, classifier lr 0.3-0.5; the backbone lr for end-to-end is ours.

@@ -2,7 +2,7 @@
  * The TensorFlow.js engine: picks the fastest backend that loads, says which and why in one line,
  * and offers the tensor-count check used by training loops and tests.
  *
- * Order (DESIGN.md, "Backends"): tfjs-node-gpu, tfjs-node (both register the backend `tensorflow`),
+ * Order (docs/ARCHITECTURE.md, "Backends"): tfjs-node-gpu, tfjs-node (both register the backend `tensorflow`),
  * then the project's accelerated CPU path (`cxr-cpu`, native kernels, see native/README.md), then
  * plain tfjs `cpu`.
  */

@@ -1,6 +1,6 @@
 /**
  * Provenance. Every results file carries a manifest saying which profile, config, seed, backend,
- * package versions and commit made it, and how long it took (DESIGN.md, "Conventions").
+ * package versions and commit made it, and how long it took (docs/ARCHITECTURE.md, "Conventions").
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The shared first cell of every notebook: engine, seeded RNG, provenance and the figure/table
- * writers bound to the notebook's config (CONVENTIONS.md, habit 1).
+ * writers bound to the notebook's config (docs/ARCHITECTURE.md, "Notebook habits", 1).
  */
 import type { Config } from './config.js';
 import { backendLine, initEngine, type EngineInfo } from './engine.js';

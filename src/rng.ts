@@ -1,6 +1,6 @@
 /**
  * Seeded randomness. Every random choice in the project comes from an `Rng` made here and passed
- * in explicitly, so a run is a pure function of its seed (DESIGN.md, "Conventions").
+ * in explicitly, so a run is a pure function of its seed (docs/ARCHITECTURE.md, "Conventions").
  */
 
 /** A deterministic pseudo-random stream. */

@@ -6,8 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initEngine, makeConfig, openNih, nihTrainSource, type ProfileName } from '../../src/index.js';
-import { nihSplitSource } from '../../src/train/pretrainRun.js';
+import { initEngine, makeConfig, openNih, nihSplitSource, type ProfileName } from '../../src/index.js';
 
 const profile = (process.argv[2] ?? 'demo') as ProfileName;
 const out = process.argv[3] ?? '.cache/bt-recipe';
@@ -16,10 +15,10 @@ const config = makeConfig({ notebook: 'export', profile });
 await initEngine(config.backend);
 const nih = openNih(config);
 for (const split of ['train', 'test'] as const) {
-  const src = split === 'train' ? await nihTrainSource(nih, config.data.imageSize) : await nihSplitSource(nih, 'test', config.data.imageSize);
-  const px = src.tensor.dataSync() as Float32Array;
+  const src = await nihSplitSource(nih, split === 'train' ? 'train_val' : 'test', config.data.imageSize, undefined, { stream: false });
+  const px = src.tensor!.dataSync() as Float32Array;
   writeFileSync(join(out, `${split}.f32`), Buffer.from(px.buffer, px.byteOffset, px.byteLength));
-  writeFileSync(join(out, `${split}.json`), JSON.stringify({ shape: src.tensor.shape, ids: src.ids, labels: src.ids.map((id) => nih.records.find((r) => r.imageIndex === id)!.labels), patients: src.ids.map((id) => nih.records.find((r) => r.imageIndex === id)!.patientId) }));
-  console.log(`${split}: ${src.tensor.shape}`);
+  writeFileSync(join(out, `${split}.json`), JSON.stringify({ shape: src.tensor!.shape, ids: src.ids, labels: src.ids!.map((id) => nih.records.find((r) => r.imageIndex === id)!.labels), patients: src.ids!.map((id) => nih.records.find((r) => r.imageIndex === id)!.patientId) }));
+  console.log(`${split}: ${src.tensor!.shape}`);
   src.dispose();
 }

@@ -6,7 +6,7 @@
 import type { ReaderImage } from '../../src/boxes/readers.js';
 import type { Rng } from '../../src/rng.js';
 
-/** Reader-level box counts of VinDr-CXR train by class id 0..13 (DESIGN.md). */
+/** Reader-level box counts of VinDr-CXR train by class id 0..13 (docs/ARCHITECTURE.md, "The embedded data set"). */
 const CLASS_COUNTS = [7162, 279, 960, 5427, 556, 1000, 1247, 2483, 2580, 2203, 2476, 4842, 226, 4655];
 
 function drawClass(rng: Rng): number {

@@ -1,6 +1,6 @@
 /**
  * Bad input is reported, counted and skipped — never dropped silently and never a crash
- * (DESIGN.md, "Bad input and faults").
+ * (docs/ARCHITECTURE.md, "Bad input and faults").
  */
 
 /** One rejected piece of input. */

@@ -1,6 +1,6 @@
 /**
  * A PROXY for ImageNet: procedurally generated "natural" images with a label, for the supervised
- * pretraining that stands in for ImageNet weights in the smoke and demo profiles (DESIGN.md: no real
+ * pretraining that stands in for ImageNet weights in the smoke and demo profiles (docs/ARCHITECTURE.md, "The embedded data set": no real
  * ImageNet weights can be shipped here). Each class is a shape family with its own texture and colour
  * palette; images are rendered in RGB and then converted to greyscale (ITU-R 601 luma) because the
  * backbone sees 1-channel radiographs, so the classes must stay separable by shape and texture alone.

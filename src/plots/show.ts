@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlotConfig } from '../config.js';
 import { writeFileAtomic } from '../io.js';
-import { findChromium, renderPng } from './chromium.js';
+import { chromiumHint, findChromium, renderPng } from './chromium.js';
 import { displayBundle } from './display.js';
 import type { Figure } from './figure.js';
 import { domId, figureHtml, plotlyBundle, plotSnippet } from './html.js';
@@ -35,7 +35,7 @@ function writePng(fig: Figure, name: string, target: FigureTarget, width: number
   if (!browser) {
     if (!warnedNoBrowser) {
       warnedNoBrowser = true;
-      console.log('figures: no Chromium found (apt-get install chromium, or set CXR_CHROMIUM); writing HTML only, no PNGs');
+      console.log(`figures: no Chromium found, writing HTML only, no PNGs (for PNGs: ${chromiumHint()})`);
     }
     return null;
   }

@@ -9,6 +9,7 @@
  * every tensor that carries state (parameters, BatchNorm statistics, optimizer buffers). So a run
  * resumed from a checkpoint computes the same numbers as one that never stopped (same backend).
  */
+import { formatSeconds } from '../duration.js';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { tensorCount } from '../engine.js';
@@ -85,12 +86,6 @@ export interface TrainResult {
   /** The step the run resumed from, or null for a fresh start. */
   resumedFrom: number | null;
   finished: boolean;
-}
-
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
 }
 
 /** Runs (or resumes) training; see the module comment for the guarantees. */

@@ -8,6 +8,7 @@ import type { Rng } from '../rng.js';
 import { makeRng } from '../rng.js';
 import type { BarlowTwins } from '../models/barlowTwins.js';
 import { Lars, btLearningRate } from '../models/lars.js';
+import { barlowTwinsGradients } from '../models/microBatchBt.js';
 import type { RawTensor } from '../models/weights.js';
 import type { TrainTask } from './loop.js';
 
@@ -39,6 +40,8 @@ export interface PretrainTaskOptions {
   warmupEpochs: number;
   /** Seed of the data order (the loop's seed is fine). */
   seed: number;
+  /** Images per backbone pass of each view (0 or ≥ batchSize: one pass); see `models/microBatchBt.ts`. */
+  microBatch?: number;
   /** Augmentation strength of the two views (main.py's when absent). */
   views?: ViewStrength;
 }
@@ -138,13 +141,24 @@ export class PretrainTask implements TrainTask {
       lrWeights: o.lrWeights, lrBiases: o.lrBiases, warmupEpochs: o.warmupEpochs,
     });
     const trainable = this.model.trainable();
+    const { loss, named } = this.gradients(trainable, v1, v2);
+    this.optimizer.applyGradients(trainable, named, lrWeights, lrBiases);
+    tf.dispose(Object.values(named));
+    return loss;
+  }
+
+  private gradients(trainable: Map<string, tf.Variable>, v1: tf.Tensor4D, v2: tf.Tensor4D): { loss: number; named: Record<string, tf.Tensor> } {
+    const micro = this.opts.microBatch ?? 0;
+    if (micro > 0 && micro < this.opts.batchSize) {
+      const { loss, grads } = barlowTwinsGradients(this.model, v1, v2, { microBatch: micro });
+      return { loss, named: Object.fromEntries(grads) };
+    }
     const { value, grads } = tf.variableGrads(() => this.model.loss(v1, v2), [...trainable.values()]);
     const named: Record<string, tf.Tensor> = {};
     for (const [tfName, g] of Object.entries(grads)) named[this.byTfName.get(tfName)!] = g;
-    this.optimizer.applyGradients(trainable, named, lrWeights, lrBiases);
     const loss = value.dataSync()[0]!;
-    tf.dispose([value, ...Object.values(grads)]);
-    return loss;
+    value.dispose();
+    return { loss, named };
   }
 
   dispose(): void {

@@ -3,11 +3,13 @@
  * Twins on the NIH training images from scratch and from that initialisation. Each run resumes from
  * its checkpoint and writes the backbone file later notebooks load.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config.js';
+import { repoRoot, type Config } from '../config.js';
 import { barlowTwinsViews, type ViewStrength } from '../data/augment.js';
+import { ImageCache } from '../data/imageCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { naturalImages } from '../data/naturalImages.js';
@@ -20,6 +22,7 @@ import { knnAccuracy, pooledFeatures } from './knn.js';
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
 import { PretrainTask, type ImageSource } from './pretrain.js';
+import { btStepMemory, describeBtMemory, measureActivationBytes } from '../models/memoryPlan.js';
 
 export interface ProxyResult {
   losses: LossPoint[];
@@ -87,19 +90,35 @@ export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetIn
   }
 }
 
+/** Above this many bytes of float32 pixels, `nihTrainSource` streams from the on-disk cache. */
+export const IN_MEMORY_SOURCE_BYTES = 2 ** 31;
+
 /** Which NIH images a source holds: the official lists, or every image (the authors' log: all 112,120, test list included). */
 export type NihImageSet = 'train_val' | 'test' | 'all';
 
-/** NIH images of `set` in memory at `size` px as an `ImageSource`, with their image indices (bad files reported to `log`). */
-export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: number, log: IssueLog = new IssueLog()): Promise<ImageSource & { tensor: tf.Tensor4D; ids: string[]; dispose(): void }> {
+/**
+ * The NIH images of `set` at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
+ * they fit in `IN_MEMORY_SOURCE_BYTES` (then with `tensor` and the image indices `ids`), otherwise decoded once
+ * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' sizes and
+ * modification times) and read batch by batch.
+ */
+export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
   const inSet = (id: string): boolean => set === 'all' || (set === 'train_val' ? nih.trainVal.has(id) : nih.test.has(id));
   const wanted = nih.records.map((r) => r.imageIndex).filter((id) => inSet(id) && nih.imagePaths.has(id));
+  const paths = wanted.map((id) => nih.imagePaths.get(id)!);
+  if (opts.stream ?? paths.length * size * size * 4 > IN_MEMORY_SOURCE_BYTES) {
+    const cache = await ImageCache.open(paths, {
+      dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'), size, fingerprint: filesFingerprint(paths), log, label: `NIH ${set} images`,
+    });
+    return { count: cache.count, batch: (indices) => cache.batch(indices), dispose: () => cache.close() };
+  }
   const parts: tf.Tensor4D[] = [];
   const ids: string[] = [];
-  for await (const b of imageBatches(wanted.map((id) => nih.imagePaths.get(id)!), { size, batchSize: 256, log })) {
+  for await (const b of imageBatches(paths, { size, batchSize: 256, log })) {
     parts.push(b.images);
     ids.push(...b.indices.map((i) => wanted[i]!));
   }
+  if (parts.length === 0) throw new Error(`nihSplitSource: none of the ${paths.length} NIH ${set} images could be read (see the rejected-input report)`);
   const tensor = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
   return {
@@ -111,9 +130,23 @@ export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: nu
   };
 }
 
-/** The NIH train_val images in memory at `size` px as an `ImageSource` (bad files reported to `log`). */
-export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog()): Promise<ImageSource & { tensor: tf.Tensor4D; ids: string[]; dispose(): void }> {
-  return nihSplitSource(nih, 'train_val', size, log);
+/** The NIH train_val images (see `nihSplitSource`). */
+export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
+  return nihSplitSource(nih, 'train_val', size, log, opts);
+}
+
+/** The files' sizes and modification times, hashed: what the cache of their decoded pixels depends on. */
+export function filesFingerprint(paths: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const p of paths) {
+    try {
+      const st = statSync(p);
+      h.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
+    } catch {
+      h.update(`${p}\0missing\n`);
+    }
+  }
+  return h.digest('hex');
 }
 
 export interface CorrelationSummary {
@@ -161,10 +194,10 @@ export interface KnnSets {
  */
 export async function nihKnnSets(nih: NihDataset, size: number): Promise<KnnSets> {
   const label = (id: string): number => (nih.records.find((r) => r.imageIndex === id)!.labels.includes('No Finding') ? 0 : 1);
-  const g = await nihSplitSource(nih, 'train_val', size);
-  const q = await nihSplitSource(nih, 'test', size);
+  const g = await nihSplitSource(nih, 'train_val', size, undefined, { stream: false });
+  const q = await nihSplitSource(nih, 'test', size, undefined, { stream: false });
   return {
-    gallery: g.tensor, galleryLabels: g.ids.map(label), query: q.tensor, queryLabels: q.ids.map(label),
+    gallery: g.tensor!, galleryLabels: g.ids!.map(label), query: q.tensor!, queryLabels: q.ids!.map(label),
     description: `${q.count} test-list images classified normal/abnormal by their nearest neighbours among ${g.count} training-list images`,
   };
 }
@@ -209,10 +242,17 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
   const full = Math.floor(source.count / p.batchSize);
   if (full < 1) throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
   const stepsPerEpoch = p.maxStepsPerEpoch > 0 ? Math.min(full, p.maxStepsPerEpoch) : full;
+  console.log(describeBtMemory(btStepMemory({
+    parameters: [...model.trainable().values()].reduce((s, v) => s + v.size, 0),
+    activation: measureActivationBytes(backbone, config.backbone.inputSize),
+    batchSize: p.batchSize, microBatch: p.microBatch, inputSize: config.backbone.inputSize,
+    inChannels: backbone.options.inChannels, features: backbone.outChannels, projector: p.projector,
+  }), p.batchSize, p.microBatch));
   const views = { scale: p.cropScale, jitter: p.jitter };
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
-    lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed, views,
+    lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
+    microBatch: p.microBatch, views,
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.

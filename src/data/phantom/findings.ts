@@ -34,7 +34,7 @@ export const NIH_KIND: Readonly<Record<Exclude<NihLabel, 'No Finding'>, FindingK
 export const VINDR_P_NORMAL = 10606 / 15000;
 
 // Per abnormal image: probability that a class is present and mean instances when it is. Derived from
-// the reader-level box counts (DESIGN.md) divided by 3 readers × 4,394 abnormal images × ~0.85 recall.
+// the reader-level box counts (docs/ARCHITECTURE.md, "The embedded data set") divided by 3 readers × 4,394 abnormal images × ~0.85 recall.
 const VINDR_PRESENCE: readonly [number, number][] = [
   [0.62, 1], [0.023, 1.1], [0.072, 1.2], [0.48, 1], [0.046, 1.1], [0.056, 1.6], [0.093, 1.2], [0.17, 1.3],
   [0.15, 1.5], [0.16, 1.2], [0.18, 1.2], [0.31, 1.4], [0.02, 1], [0.28, 1.5],

@@ -71,7 +71,7 @@ function im2col(x: tf.Tensor4D, k: number, stride: number, outH: number, outW: n
 
 /**
  * `tf.conv2d` ('same') whose filter gradient is one matmul of the im2col patches with dy: the tfjs
- * CPU kernel Conv2DBackpropFilter runs at ~0.01 GFLOP/s here (DESIGN.md) and dominated a training
+ * CPU kernel Conv2DBackpropFilter runs at ~0.01 GFLOP/s here (docs/ARCHITECTURE.md, "Backends") and dominated a training
  * step ~20x over everything else.
  */
 function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D {
