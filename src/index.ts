@@ -58,3 +58,6 @@ export * from './plots/pretraining.js';
 export * from './explain/index.js';
 export * from './plots/cam.js';
 export * from './models/fasterRcnn/index.js';
+export * from './web/format.js';
+export * from './web/export.js';
+export * from './data/dicomWrite.js';

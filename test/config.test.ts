@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { detectionSeeds } from '../src/train/detectionRun.js';
 import { makeConfig, repoRoot } from '../src/config.js';
 
 test('default profile is demo; CXR_PROFILE picks another', () => {
@@ -55,12 +56,26 @@ test('notebook overrides replace fields section by section and do not leak into 
   assert.throws(() => makeConfig({ notebook: 't', env: {}, data: { nihImages: 0 } }), /nihImages/);
 });
 
-test('cam: the authors\' layer3 by default, overrides merge, bad values are errors', () => {
-  const c = makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0.5 } });
-  assert.equal(c.cam.targetLayer, 'layer3');
-  assert.equal(c.cam.channelFraction, 0.5);
+test('cam: the paper\'s final layer and the authors\' layer3 side by side, the tool\'s box threshold; overrides merge, bad values are errors', () => {
+  const c = makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0.25 } });
+  assert.deepEqual(c.cam.layers, ['layer4', 'layer3']);
+  assert.equal(c.cam.scoreThr, 0.3);
+  assert.equal(c.cam.topK, 10);
+  assert.equal(c.cam.channelFraction, 0.25);
   assert.equal(c.cam.iouThr, 0.5);
-  assert.equal(makeConfig({ notebook: 't', env: {}, cam: { targetLayer: 'fpn.p4' } }).cam.targetLayer, 'fpn.p4');
+  assert.ok(c.cam.images >= 20, 'the demo scores at least 20 test images with boxes (issue #15 item 4)');
+  assert.equal(makeConfig({ notebook: 't', profile: 'paper', env: {} }).cam.channelFraction, 0.5);
+  assert.deepEqual(makeConfig({ notebook: 't', env: {}, cam: { layers: ['fpn.p4'] } }).cam.layers, ['fpn.p4']);
   assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0 } }), /channelFraction/);
-  assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { targetLayer: 'conv5' as never } }), /targetLayer/);
+  assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { layers: ['conv5' as never] } }), /cam.layers/);
+  assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { layers: [] } }), /cam.layers/);
+});
+
+test('paper: four detection seeds at 224 px and five at 640 px (Fig. 4 caption); demo runs every seed at its one size', () => {
+  const p = makeConfig({ notebook: 't', profile: 'paper', env: {} });
+  assert.deepEqual(p.detection.inputSizes, [224, 640]);
+  assert.deepEqual(detectionSeeds(p, 0), p.seeds.slice(0, 4));
+  assert.equal(detectionSeeds(p, 1).length, 5);
+  const d = makeConfig({ notebook: 't', profile: 'demo', env: {} });
+  assert.deepEqual(detectionSeeds(d, 0), d.seeds);
 });

@@ -15,7 +15,11 @@
  * - GaussianBlur (p 1.0 view 1, 0.1 view 2; σ uniform in [0.1, 2] px at 224 px): kept, σ scaled by
  *   outSize/224 so the blur covers the same fraction of the image at smaller inputs.
  * - Solarization (p 0.0 view 1, 0.2 view 2): kept (pixels ≥ 0.5 inverted, PIL's threshold 128).
- * - Normalize(ImageNet mean/std): left to the caller; views stay in [0, 1].
+ * - Normalize(ImageNet mean/std): not applied; views stay in [0, 1]. Every model here takes raw [0, 1]
+ *   pixels: imported ImageNet weights get that normalisation folded into conv1/bn1 (models/weights.ts),
+ *   and for a model trained here (the proxy, Barlow Twins from scratch) a grey image's affine
+ *   normalisation x·a + b only rescales conv1's input, which bn1's batch statistics absorb (up to the
+ *   padded border and conv1's effective step size).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
@@ -159,4 +163,23 @@ export function barlowTwinsViews(images: tf.Tensor4D, outSize: number, rng: Rng,
     s.contrast = strength.jitter;
   }
   return [barlowTwinsView(images, outSize, rng, { ...VIEW_1, ...s }), barlowTwinsView(images, outSize, rng, { ...VIEW_2, ...s })];
+}
+
+/**
+ * torchvision's `RandomResizedCrop(outSize)` + `RandomHorizontalFlip()` per image (the authors'
+ * evaluate.py training transform, both modes): images `[N, H, W, 1]` in [0, 1] → `[N, outSize, outSize, 1]`
+ * (caller owns it), bilinear. Draws the crop then one flip coin per image from `rng`, in order.
+ */
+export function randomResizedCropFlip(images: tf.Tensor4D, outSize: number, rng: Rng, scale: [number, number] = [0.08, 1]): tf.Tensor4D {
+  const [n, h, w] = images.shape;
+  const boxes: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const [top, left, ch, cw] = sampleCrop(h, w, rng, scale);
+    const y1 = top / Math.max(1, h - 1), y2 = (top + ch - 1) / Math.max(1, h - 1);
+    let x1 = left / Math.max(1, w - 1), x2 = (left + cw - 1) / Math.max(1, w - 1);
+    // x1 > x2 mirrors the crop: the flip folded into the box.
+    if (rng.next() < 0.5) [x1, x2] = [x2, x1];
+    boxes.push([y1, x1, y2, x2]);
+  }
+  return tf.tidy(() => tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear'));
 }

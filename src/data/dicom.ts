@@ -1,13 +1,11 @@
 /**
- * DICOM Part-10 files: a small writer (explicit VR little endian, what the phantom ships) and a
- * reader built on dicom-parser with the codecs real VinDr-CXR files use (uncompressed, JPEG
+ * DICOM Part-10 files: a reader built on dicom-parser with the codecs real VinDr-CXR files use (uncompressed, JPEG
  * lossless, JPEG-LS, JPEG 2000). Pixel values come back as stored; `dicomToBrightness` applies
- * rescale, the VOI window and MONOCHROME1 inversion.
+ * rescale, the VOI window and MONOCHROME1 inversion. No Node built-ins: the web page decodes
+ * dropped files with this same reader (the writer is in dicomWrite.ts).
  */
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import dicomParser from 'dicom-parser';
+import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 
 export const TS = {
   implicitLE: '1.2.840.10008.1.2',
@@ -23,116 +21,6 @@ export const TS = {
 
 /** Transfer syntaxes this reader decodes; any other is reported as unsupported, not guessed at. */
 export const SUPPORTED_TRANSFER_SYNTAXES: readonly string[] = Object.values(TS);
-
-/** Digital X-Ray Image Storage – For Presentation. */
-export const DX_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.1.1';
-
-/** A deterministic DICOM UID (`2.25.<128-bit decimal>`) from any key, e.g. `${seed}/${imageId}`. */
-export function uidFromKey(key: string): string {
-  const h = createHash('sha256').update(key).digest();
-  return `2.25.${BigInt(`0x${h.subarray(0, 16).toString('hex')}`).toString(10)}`;
-}
-
-/** What the writer needs; pixel values are stored values (before rescale). */
-export interface DicomWriteOptions {
-  rows: number;
-  columns: number;
-  /** Stored values, rows×columns row-major, each < 2^bitsStored. */
-  pixels: Uint16Array;
-  bitsStored: number;
-  photometric: 'MONOCHROME1' | 'MONOCHROME2';
-  rescaleSlope: number;
-  rescaleIntercept: number;
-  windowCenter: number;
-  windowWidth: number;
-  /** Millimetres per pixel [row spacing, column spacing]. */
-  pixelSpacing: [number, number];
-  sopInstanceUid: string;
-  studyUid: string;
-  seriesUid: string;
-  patientId: string;
-}
-
-type El = { tag: number; vr: string; value: Uint8Array };
-
-const LONG_VRS = new Set(['OB', 'OW', 'OF', 'SQ', 'UT', 'UN']);
-
-function str(s: string, pad: number): Uint8Array {
-  const b = Buffer.from(s, 'latin1');
-  return b.length % 2 ? Buffer.concat([b, Buffer.from([pad])]) : b;
-}
-const ui = (tag: number, s: string): El => ({ tag, vr: 'UI', value: str(s, 0) });
-const cs = (tag: number, vr: string, s: string): El => ({ tag, vr, value: str(s, 0x20) });
-const ds = (tag: number, v: number | number[]): El => cs(tag, 'DS', (Array.isArray(v) ? v : [v]).map((x) => String(Math.round(x * 1e6) / 1e6)).join('\\'));
-function us(tag: number, v: number): El {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v);
-  return { tag, vr: 'US', value: b };
-}
-function ul(tag: number, v: number): El {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v);
-  return { tag, vr: 'UL', value: b };
-}
-
-function encodeElements(els: El[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of els.sort((a, b) => a.tag - b.tag)) {
-    const long = LONG_VRS.has(e.vr);
-    const head = Buffer.alloc(long ? 12 : 8);
-    head.writeUInt16LE(e.tag >>> 16, 0);
-    head.writeUInt16LE(e.tag & 0xffff, 2);
-    head.write(e.vr, 4, 'latin1');
-    if (long) head.writeUInt32LE(e.value.length, 8);
-    else head.writeUInt16LE(e.value.length, 6);
-    parts.push(head, Buffer.from(e.value));
-  }
-  return Buffer.concat(parts);
-}
-
-/**
- * Writes a DICOM Part-10 file (128-byte preamble, "DICM", group 0002 meta, then the data set) in
- * explicit VR little endian with 16 bits allocated. Same options, same bytes.
- */
-export function encodeDicom(o: DicomWriteOptions): Uint8Array {
-  if (o.pixels.length !== o.rows * o.columns) throw new Error(`encodeDicom: ${o.pixels.length} pixels for ${o.rows}x${o.columns}`);
-  if (!(o.bitsStored >= 8 && o.bitsStored <= 16)) throw new Error(`encodeDicom: bitsStored ${o.bitsStored} outside 8..16`);
-  const metaBody = encodeElements([
-    { tag: 0x00020001, vr: 'OB', value: Uint8Array.from([0, 1]) },
-    ui(0x00020002, DX_SOP_CLASS),
-    ui(0x00020003, o.sopInstanceUid),
-    ui(0x00020010, TS.explicitLE),
-    ui(0x00020012, '1.2.826.0.1.3680043.10.1104.1'),
-    cs(0x00020013, 'SH', 'CXR_NB_PHANTOM'),
-  ]);
-  const meta = Buffer.concat([encodeElements([ul(0x00020000, metaBody.length)]), metaBody]);
-  const px = Buffer.alloc(o.pixels.length * 2);
-  for (let i = 0; i < o.pixels.length; i++) px.writeUInt16LE(o.pixels[i]!, 2 * i);
-  const body = encodeElements([
-    cs(0x00080016, 'UI', DX_SOP_CLASS),
-    ui(0x00080018, o.sopInstanceUid),
-    cs(0x00080060, 'CS', 'DX'),
-    cs(0x00100020, 'LO', o.patientId),
-    cs(0x00185101, 'CS', 'PA'),
-    ui(0x0020000d, o.studyUid),
-    ui(0x0020000e, o.seriesUid),
-    us(0x00280002, 1),
-    cs(0x00280004, 'CS', o.photometric),
-    us(0x00280010, o.rows),
-    us(0x00280011, o.columns),
-    ds(0x00280030, o.pixelSpacing),
-    us(0x00280100, 16),
-    us(0x00280101, o.bitsStored),
-    us(0x00280102, o.bitsStored - 1),
-    us(0x00280103, 0),
-    ds(0x00281050, o.windowCenter),
-    ds(0x00281051, o.windowWidth),
-    ds(0x00281052, o.rescaleIntercept),
-    ds(0x00281053, o.rescaleSlope),
-    { tag: 0x7fe00010, vr: 'OW', value: px },
-  ]);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), meta, body]);
-}
 
 /** A decoded DICOM image (single frame, greyscale). */
 export interface DicomImage {
@@ -182,8 +70,8 @@ let codecs: Promise<Codecs> | null = null;
 /** Loads the WebAssembly codecs once (they ship inside their npm packages; nothing is downloaded). */
 function loadCodecs(): Promise<Codecs> {
   codecs ??= (async () => {
-    const oj = require('@cornerstonejs/codec-openjpeg/wasmjs') as () => Promise<Codecs['openjpeg']>;
-    const cl = require('@cornerstonejs/codec-charls/wasmjs') as () => Promise<Codecs['charls']>;
+    const oj = (await import('@cornerstonejs/codec-openjpeg/wasmjs')).default as unknown as () => Promise<Codecs['openjpeg']>;
+    const cl = (await import('@cornerstonejs/codec-charls/wasmjs')).default as unknown as () => Promise<Codecs['charls']>;
     return { openjpeg: await oj(), charls: await cl() };
   })();
   return codecs;
@@ -207,7 +95,6 @@ function wasmDecode(Decoder: new () => WasmDecoder, frame: Uint8Array): { pixels
  * header promises), `unsupported-transfer-syntax`.
  */
 export async function decodeDicom(bytes: Uint8Array): Promise<DicomImage> {
-  const dicomParser = require('dicom-parser') as typeof import('dicom-parser');
   let ds: import('dicom-parser').DataSet;
   try {
     ds = dicomParser.parseDicom(bytes);
@@ -249,8 +136,7 @@ export async function decodeDicom(bytes: Uint8Array): Promise<DicomImage> {
     let out: { pixels: Uint8Array | Uint16Array | Int16Array; w: number; h: number };
     try {
       if (ts === TS.jpegLossless || ts === TS.jpegLosslessSV1) {
-        const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => { decode(b: ArrayBuffer, o: number, l: number, bytesPer?: number): ArrayBuffer } };
-        const buf = new Decoder().decode(frame.buffer as ArrayBuffer, frame.byteOffset, frame.length, bitsAllocated > 8 ? 2 : 1);
+        const buf = new JpegLosslessDecoder().decode(frame.buffer as ArrayBuffer, frame.byteOffset, frame.length, bitsAllocated > 8 ? 2 : 1);
         out = { pixels: bitsAllocated > 8 ? (signed ? new Int16Array(buf) : new Uint16Array(buf)) : new Uint8Array(buf), w: columns, h: rows };
       } else {
         const c = await loadCodecs();

@@ -1,4 +1,8 @@
-/** 8- and 16-bit greyscale PNG encoding and decoding (pngjs, pure JavaScript). */
+/**
+ * 8- and 16-bit greyscale PNG encoding and decoding (pngjs, pure JavaScript). Browser-safe: 'buffer'
+ * is Node's own here and the npm polyfill in the web bundle, which also swaps in pngjs's browser build.
+ */
+import { Buffer } from 'buffer';
 import pngjs from 'pngjs';
 
 const { PNG } = pngjs;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io.js';
 import { makeRng, type Rng } from '../rng.js';
-import { encodeDicom, uidFromKey } from './dicom.js';
+import { encodeDicom, uidFromKey } from './dicomWrite.js';
 import { NIH_LABEL_COUNTS, NIH_LABELS, NIH_TOTAL_IMAGES, NIH_TOTAL_PATIENTS, VINDR_CLASSES, VINDR_NO_FINDING, type NihLabel } from './labels.js';
 import { NIH_BBOX_CSV, NIH_BBOX_HEADER, NIH_COLUMNS, NIH_CSV } from './nih.js';
 import { NIH_KIND, sampleVindrClasses, VINDR_KIND, type FindingKind } from './phantom/findings.js';

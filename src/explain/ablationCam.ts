@@ -143,6 +143,70 @@ function resizeAndScale(map: tf.Tensor2D, height: number, width: number): Float3
 }
 
 /**
+ * A head with several targets: activations `[B, h, w, K]` → `[B][T]` scores, one per target (e.g. one
+ * per predicted box: the authors' tool explains each box on its own). One ablation sweep then gives
+ * T heat maps for the price of one.
+ */
+export type CamMultiHead = (activations: tf.Tensor4D) => number[][] | Promise<number[][]>;
+
+function checkRows(rows: number[][], n: number, targets: number, what: string): void {
+  if (rows.length !== n) throw new Error(`ablationCam: the head returned ${rows.length} rows for ${n} (${what})`);
+  rows.forEach((r, i) => {
+    if (r.length !== targets) throw new Error(`ablationCam: row ${i} has ${r.length} scores for ${targets} targets (${what})`);
+    r.forEach((v) => { if (!Number.isFinite(v)) throw new Error(`ablationCam: the head returned a non-finite score (${v}) for row ${i} (${what})`); });
+  });
+}
+
+/**
+ * Ablation-CAM for one image at one layer, for `targets` target scores at once (see
+ * {@link CamMultiHead}): the sweep over ablated channels is shared, each target gets its own weights
+ * and map. Results are those of {@link ablationCam} run once per target.
+ */
+export async function ablationCamTargets(opts: Omit<AblationCamOptions, 'head'> & { head: CamMultiHead; targets: number }): Promise<AblationCamResult[]> {
+  const { activations, head, targets } = opts;
+  const batchSize = opts.batchSize ?? 32;
+  const value = opts.ablationValue ?? 0;
+  const [height, width] = opts.imageSize;
+  if (activations.rank !== 4 || activations.shape[0] !== 1) throw new Error(`ablationCam: activations must be [1, h, w, K], got [${activations.shape.join(', ')}]`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`ablationCam: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) throw new RangeError(`ablationCam: imageSize must be two positive integers, got [${opts.imageSize.join(', ')}]`);
+  if (!(Number.isInteger(targets) && targets >= 1)) throw new RangeError(`ablationCam: targets must be a positive integer, got ${targets}`);
+  const [, h, w, k] = activations.shape;
+
+  const first = await head(activations);
+  checkRows(first, 1, targets, 'unablated');
+  const scores = first[0]!;
+  const ablated = channelsToAblate(activations, opts.channelFraction ?? 1);
+  const ablatedScores = scores.map((y) => new Float32Array(k).fill(y));
+  for (let start = 0; start < ablated.length; start += batchSize) {
+    const channels = ablated.subarray(start, Math.min(start + batchSize, ablated.length));
+    const batch = ablatedBatch(activations, channels, value);
+    try {
+      const rows = await head(batch);
+      checkRows(rows, channels.length, targets, `channels ${channels[0]}..`);
+      for (let i = 0; i < channels.length; i++) for (let t = 0; t < targets; t++) ablatedScores[t]![channels[i]!] = rows[i]![t]!;
+    } finally {
+      batch.dispose();
+    }
+  }
+
+  return scores.map((score, t) => {
+    // float32 as the single-target path, so both give identical weights.
+    const y = Math.fround(score);
+    const weights = new Float32Array(k);
+    if (y !== 0) for (let c = 0; c < k; c++) weights[c] = (y - ablatedScores[t]![c]!) / y;
+    const low = tf.tidy(() =>
+      tf.relu(tf.matMul(activations.reshape([h * w, k]), tf.tensor2d(weights, [k, 1]))).reshape([h, w]) as tf.Tensor2D,
+    );
+    // A copy: some backends hand out their own buffer, which must not outlive the tensor.
+    const lowRes: CamMap = { data: Float32Array.from(low.dataSync()), width: w, height: h };
+    const cam: CamMap = { data: resizeAndScale(low, height, width), width, height };
+    low.dispose();
+    return { cam, lowRes, weights, score: y, ablatedScores: ablatedScores[t]!, ablated };
+  });
+}
+
+/**
  * Ablation-CAM for one image at one layer.
  *
  * Runs the head once on the activations (the score y), then on the ablated copies `batchSize` rows
@@ -151,38 +215,23 @@ function resizeAndScale(map: tf.Tensor2D, height: number, width: number): Float3
  * @returns the heat map at `imageSize` and the numbers behind it.
  */
 export async function ablationCam(opts: AblationCamOptions): Promise<AblationCamResult> {
-  const { activations, head } = opts;
-  const batchSize = opts.batchSize ?? 32;
-  const value = opts.ablationValue ?? 0;
-  const [height, width] = opts.imageSize;
-  if (activations.rank !== 4 || activations.shape[0] !== 1) throw new Error(`ablationCam: activations must be [1, h, w, K], got [${activations.shape.join(', ')}]`);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`ablationCam: batchSize must be a positive integer, got ${batchSize}`);
-  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) throw new RangeError(`ablationCam: imageSize must be two positive integers, got [${opts.imageSize.join(', ')}]`);
-  const [, h, w, k] = activations.shape;
+  const head: CamMultiHead = async (acts) => {
+    const n = acts.shape[0];
+    return Array.from(await readScores(await opts.head(acts), n, n === 1 ? 'unablated' : 'ablated'), (v) => [v]);
+  };
+  return (await ablationCamTargets({ ...opts, head, targets: 1 }))[0]!;
+}
 
-  const score = (await readScores(await head(activations), 1, 'unablated'))[0]!;
-  const ablated = channelsToAblate(activations, opts.channelFraction ?? 1);
-  const ablatedScores = new Float32Array(k).fill(score);
-  for (let start = 0; start < ablated.length; start += batchSize) {
-    const channels = ablated.subarray(start, Math.min(start + batchSize, ablated.length));
-    const batch = ablatedBatch(activations, channels, value);
-    try {
-      const scores = await readScores(await head(batch), channels.length, `channels ${channels[0]}..`);
-      for (let i = 0; i < channels.length; i++) ablatedScores[channels[i]!] = scores[i]!;
-    } finally {
-      batch.dispose();
-    }
-  }
-
-  const weights = new Float32Array(k);
-  if (score !== 0) for (let c = 0; c < k; c++) weights[c] = (score - ablatedScores[c]!) / score;
-
-  const low = tf.tidy(() =>
-    tf.relu(tf.matMul(activations.reshape([h * w, k]), tf.tensor2d(weights, [k, 1]))).reshape([h, w]) as tf.Tensor2D,
-  );
-  // A copy: some backends hand out their own buffer, which must not outlive the tensor.
-  const lowRes: CamMap = { data: Float32Array.from(low.dataSync()), width: w, height: h };
-  const cam: CamMap = { data: resizeAndScale(low, height, width), width, height };
-  low.dispose();
-  return { cam, lowRes, weights, score, ablatedScores, ablated };
+/**
+ * The authors' display of a per-box map (MMDetection's DetCAMVisualizer with norm-in-bbox): zero
+ * outside the box, min–max scaled to [0, 1] over the pixels whose centres lie inside it.
+ */
+export function normaliseInBox(cam: CamMap, box: readonly number[]): CamMap {
+  const out = new Float32Array(cam.data.length);
+  const x0 = Math.max(0, Math.ceil(box[0]! - 0.5)), x1 = Math.min(cam.width - 1, Math.floor(box[2]! - 0.5));
+  const y0 = Math.max(0, Math.ceil(box[1]! - 0.5)), y1 = Math.min(cam.height - 1, Math.floor(box[3]! - 0.5));
+  let lo = Infinity, hi = -Infinity;
+  for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) { const v = cam.data[y * cam.width + x]!; if (v < lo) lo = v; if (v > hi) hi = v; }
+  if (hi > lo) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) out[y * cam.width + x] = (cam.data[y * cam.width + x]! - lo) / (hi - lo);
+  return { data: out, width: cam.width, height: cam.height };
 }

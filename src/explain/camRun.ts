@@ -1,26 +1,75 @@
 /**
  * Notebook 06's experiment: Ablation-CAM heat maps of the fine-tuned detectors (notebook 04) for
- * two backbones on the same images, and how much of each map falls on the ground truth.
+ * two backbones on the same images, one map per correctly predicted box (the paper's Fig. 5: the
+ * authors' tool explains each predicted box with score ≥ 0.3 on its own), at each configured layer,
+ * and how much of each map falls on the ground-truth box that prediction found.
  */
-import type { Config } from '../config.js';
+import { iou } from '../boxes/iou.js';
+import type { CamLayer, Config } from '../config.js';
 import { VINDR_CLASSES } from '../data/labels.js';
+import type { ImageDetections } from '../metrics/map/common.js';
 import type { BackboneInit } from '../models/backbones.js';
 import type { Rng } from '../rng.js';
 import { loadDetectionSet, loadDetector, type DetImage } from '../train/detectionRun.js';
-import { ablationCam, type CamMap } from './ablationCam.js';
-import { detectorHead } from './detectorTarget.js';
+import { ablationCamTargets, type CamMap } from './ablationCam.js';
+import { detectorHeadPerBox } from './detectorTarget.js';
 import { cutDetectorAt } from './detectorLayers.js';
-import { compareLocalisation, localisationScore, type LocalisationComparison, type LocalisationScore } from './localisation.js';
+import {
+  localisationScore, pairLocalisation, pointingChance, summariseLocalisation,
+  type BoxLocalisation, type LocalisationSummary, type PairedComparison,
+} from './localisation.js';
 
-/** One backbone's heat map of one image. */
+/** A predicted box that found a ground-truth box: same class, IoU above the threshold. */
+export interface CorrectBox {
+  /** `[x1, y1, x2, y2]` input pixels, the detection's class id and score. */
+  box: number[];
+  label: number;
+  score: number;
+  /** The ground-truth box it found (index into the image's boxes) and their IoU. */
+  gtIndex: number;
+  iou: number;
+}
+
+/**
+ * The predictions the authors' tool explains, kept when they are correct: the `topK` highest-scoring
+ * detections with score ≥ `scoreThr`, each matched to the ground-truth box of its class with the highest
+ * IoU (> `iouThr`). A ground-truth box found by several predictions keeps the highest-scoring one, so
+ * each ground-truth box has at most one map per backbone and layer (and two backbones pair on it).
+ */
+export function correctBoxes(dets: ImageDetections, gt: { boxes: number[][]; labels: number[] }, opts: { scoreThr: number; topK: number; iouThr: number }): CorrectBox[] {
+  const order = dets.scores.map((s, i) => i).filter((i) => dets.scores[i]! >= opts.scoreThr).sort((a, b) => dets.scores[b]! - dets.scores[a]! || a - b).slice(0, opts.topK);
+  const byGt = new Map<number, CorrectBox>();
+  for (const i of order) {
+    let best = -1, bestIou = -1;
+    gt.boxes.forEach((g, j) => {
+      if (gt.labels[j] !== dets.labels[i]) return;
+      const o = iou(dets.boxes[i]!, g);
+      if (o > bestIou) { bestIou = o; best = j; }
+    });
+    if (best < 0 || !(bestIou > opts.iouThr) || byGt.has(best)) continue;
+    byGt.set(best, { box: dets.boxes[i]!, label: dets.labels[i]!, score: dets.scores[i]!, gtIndex: best, iou: bestIou });
+  }
+  return [...byGt.values()];
+}
+
+/** One correctly predicted box's heat map at one layer. */
+export interface BoxCam extends CorrectBox {
+  layer: CamLayer;
+  /** The box's target (IoU + score of its best match) on the unablated activations. */
+  target: number;
+  /** The map over the whole image, in [0, 1]. */
+  cam: CamMap;
+  /** Scored against the ground-truth box `gtIndex`. */
+  localisation: BoxLocalisation;
+}
+
+/** One backbone's maps of one image. */
 export interface CamCell {
   init: BackboneInit;
-  /** Target score of the unablated detector (0: no detection matched the ground truth). */
-  score: number;
-  cam: CamMap;
-  localisation: LocalisationScore;
-  /** The detector's boxes scoring at least 0.3, for drawing. */
+  /** The detections explained (score ≥ scoreThr, top-k), for drawing. */
   detections: { box: number[]; label: string; score: number }[];
+  /** One map per correctly predicted box and layer (empty: no correct detection). */
+  boxes: BoxCam[];
 }
 
 export interface CamImage {
@@ -34,8 +83,9 @@ export interface CamImage {
 }
 
 /**
- * Heat maps for `images` (first those of `train`, then `test`) from the first-seed detectors of
- * `inits` at `size` px. The target is Σ (IoU + score) of the detection matching each ground-truth box.
+ * Heat maps for `images` from the first-seed detectors of `inits` at `size` px: for every correctly
+ * predicted box ({@link correctBoxes}), one map per layer of `config.cam.layers`. An image's boxes
+ * share one ablation sweep per layer (one target per box).
  */
 export async function camImages(
   config: Config,
@@ -45,6 +95,7 @@ export async function camImages(
   rng: Rng,
   log: (line: string) => void = (l) => console.log(l),
 ): Promise<CamImage[]> {
+  const { cam } = config;
   const set = await loadDetectionSet(images.map((x) => x.image), size);
   const out: CamImage[] = images.map((x, i) => ({
     imageId: x.image.imageId, split: x.split, size, pixels: set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array,
@@ -54,24 +105,42 @@ export async function camImages(
     for (const init of inits) {
       const { detector, resnet } = loadDetector(config, init, size, rng.fork(init));
       const t0 = performance.now();
+      let sweeps = 0, maps = 0;
       try {
         for (let i = 0; i < out.length; i++) {
           const img = out[i]!;
           const x = set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
-          const cut = cutDetectorAt(detector, resnet, x, config.cam.targetLayer);
           try {
-            const refs = { boxes: img.gtBoxes, labels: img.gtLabels };
-            const r = await ablationCam({
-              activations: cut.activations, head: detectorHead(cut.detector, refs, { iouThr: config.cam.iouThr }),
-              imageSize: [size, size], batchSize: config.cam.batchSize, channelFraction: config.cam.channelFraction,
-            });
             const dets = detector.detect(x)[0]!;
-            img.cells.push({
-              init, score: r.score, cam: r.cam, localisation: localisationScore(r.cam, img.gtBoxes, config.cam.pointingTolerance),
-              detections: dets.scores.map((s, k) => ({ box: dets.boxes[k]!, label: VINDR_CLASSES[dets.labels[k]!]!, score: s })).filter((d) => d.score >= 0.3),
-            });
+            const shown = dets.scores.map((s, k) => k).filter((k) => dets.scores[k]! >= cam.scoreThr).sort((a, b) => dets.scores[b]! - dets.scores[a]!).slice(0, cam.topK);
+            const correct = correctBoxes(dets, { boxes: img.gtBoxes, labels: img.gtLabels }, cam);
+            const cell: CamCell = { init, detections: shown.map((k) => ({ box: dets.boxes[k]!, label: VINDR_CLASSES[dets.labels[k]!]!, score: dets.scores[k]! })), boxes: [] };
+            if (correct.length > 0) {
+              for (const layer of cam.layers) {
+                const cut = cutDetectorAt(detector, resnet, x, layer);
+                try {
+                  const results = await ablationCamTargets({
+                    activations: cut.activations, targets: correct.length,
+                    head: detectorHeadPerBox(cut.detector, { boxes: correct.map((c) => c.box), labels: correct.map((c) => c.label) }, { iouThr: cam.iouThr }),
+                    imageSize: [size, size], batchSize: cam.batchSize, channelFraction: cam.channelFraction,
+                  });
+                  sweeps++;
+                  results.forEach((r, t) => {
+                    const c = correct[t]!;
+                    const gt = img.gtBoxes[c.gtIndex]!;
+                    cell.boxes.push({
+                      ...c, layer, target: r.score, cam: r.cam,
+                      localisation: { imageId: img.imageId, gtIndex: c.gtIndex, ...localisationScore(r.cam, [gt], cam.pointingTolerance), pointChance: pointingChance(size, size, gt, cam.pointingTolerance) },
+                    });
+                    maps++;
+                  });
+                } finally {
+                  cut.dispose();
+                }
+              }
+            }
+            img.cells.push(cell);
           } finally {
-            cut.dispose();
             x.dispose();
           }
         }
@@ -79,7 +148,7 @@ export async function camImages(
         for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
         resnet.dispose();
       }
-      log(`Ablation-CAM (${init}, ${config.cam.targetLayer}): ${out.length} images in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      log(`Ablation-CAM (${init}, ${cam.layers.join(' + ')}): ${out.length} images, ${maps} per-box maps from ${sweeps} sweeps in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
     }
   } finally {
     set.images.dispose();
@@ -87,16 +156,30 @@ export async function camImages(
   return out;
 }
 
-/**
- * The localisation comparison between the first two backbones of `images`' cells, over the images
- * where both detectors found the ground truth (target score > 0), since a heat map explains a
- * detection only when there is one.
- */
-export function camComparison(images: readonly CamImage[], rng: Rng): { compared: number; skipped: number; comparison: LocalisationComparison | null } {
-  const both = images.filter((im) => im.cells.length >= 2 && im.cells[0]!.score > 0 && im.cells[1]!.score > 0);
-  return {
-    compared: both.length,
-    skipped: images.length - both.length,
-    comparison: both.length >= 2 ? compareLocalisation(both.map((im) => im.cells[0]!.localisation), both.map((im) => im.cells[1]!.localisation), rng) : null,
-  };
+/** One layer's localisation numbers: each backbone on its own against chance, and the two paired by box. */
+export interface LayerLocalisation {
+  layer: CamLayer;
+  /** Images scored and their ground-truth boxes (the denominators of "found"). */
+  images: number;
+  gtBoxes: number;
+  /** Per backbone (in the images' cell order): the per-box summary, null when it found no box. */
+  byInit: { init: BackboneInit; found: number; summary: LocalisationSummary | null }[];
+  /** The first two backbones on the ground-truth boxes both found; null with fewer than two such boxes. */
+  paired: { n: number; mass: PairedComparison; hit: PairedComparison } | null;
+}
+
+/** The localisation numbers of `images` (per box, per layer), for the table and the results file. */
+export function camLocalisation(images: readonly CamImage[], layers: readonly CamLayer[], rng: Rng): LayerLocalisation[] {
+  const gtTotal = images.reduce((s, im) => s + im.gtBoxes.length, 0);
+  const inits = images[0]?.cells.map((c) => c.init) ?? [];
+  return layers.map((layer) => {
+    const per = inits.map((init, k) => images.flatMap((im) => im.cells[k]!.boxes.filter((b) => b.layer === layer).map((b) => b.localisation)));
+    return {
+      layer,
+      images: images.length,
+      gtBoxes: gtTotal,
+      byInit: inits.map((init, k) => ({ init, found: per[k]!.length, summary: summariseLocalisation(per[k]!) })),
+      paired: per.length >= 2 ? pairLocalisation(per[0]!, per[1]!, rng.fork(layer)) : null,
+    };
+  });
 }

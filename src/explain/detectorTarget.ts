@@ -11,7 +11,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { iou } from '../boxes/iou.js';
 import type { ImageDetections } from '../metrics/map/common.js';
-import type { CamHead } from './ablationCam.js';
+import type { CamHead, CamMultiHead } from './ablationCam.js';
 
 /** Detections of one image: boxes `[x1, y1, x2, y2]` in input pixels, scores in [0, 1], class ids. */
 export type CamDetections = ImageDetections;
@@ -23,7 +23,7 @@ export interface CamReferences {
 }
 
 /**
- * A detector cut at its Ablation-CAM target layer (config `cam.targetLayer`): the part above the
+ * A detector cut at its Ablation-CAM target layer (config `cam.layers`): the part above the
  * layer, run on activations. `fromLayer` takes `[B, h, w, K]` (NHWC) activations of that layer (for
  * an FPN level, that level's output, the other levels being those of the unablated image) and
  * returns the post-processed detections of each of the B rows, boxes in input-image pixels. It must
@@ -80,5 +80,19 @@ export function detectorHead(detector: LayerDetector, references: CamReferences,
   return async (activations) => {
     const rows = await detector.fromLayer(activations);
     return rows.map(target);
+  };
+}
+
+/**
+ * A multi-target Ablation-CAM head with one target per reference box (the authors' tool: each
+ * predicted box with score ≥ 0.3 explained on its own, `DetBoxScoreTarget` of that one box): row r,
+ * target t is {@link detectorTarget} of reference t alone on row r's detections.
+ */
+export function detectorHeadPerBox(detector: LayerDetector, references: CamReferences, opts: DetectorTargetOptions = {}): CamMultiHead {
+  if (references.boxes.length !== references.labels.length) throw new Error(`detectorHeadPerBox: ${references.boxes.length} reference boxes but ${references.labels.length} labels`);
+  const targets = references.boxes.map((box, i) => detectorTarget({ boxes: [box], labels: [references.labels[i]!] }, opts));
+  return async (activations) => {
+    const rows = await detector.fromLayer(activations);
+    return rows.map((d) => targets.map((f) => f(d)));
   };
 }

@@ -134,3 +134,77 @@ export function compareLocalisation(
     chance: perImageA.reduce((s, x) => s + x.area, 0) / perImageA.length,
   };
 }
+
+/**
+ * The pointing game's chance level for one box: the share of pixels whose centre lies within
+ * `tolerance` pixels of the box (inside included), i.e. the hit probability of a peak placed uniformly
+ * at random.
+ */
+export function pointingChance(width: number, height: number, box: readonly number[], tolerance = 0): number {
+  let n = 0;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const cx = x + 0.5, cy = y + 0.5;
+    const dx = Math.max(box[0]! - cx, 0, cx - box[2]!);
+    const dy = Math.max(box[1]! - cy, 0, cy - box[3]!);
+    if (Math.hypot(dx, dy) <= tolerance) n++;
+  }
+  return n / (width * height);
+}
+
+/** One per-box heat map scored against the ground-truth box its predicted box matched. */
+export interface BoxLocalisation extends LocalisationScore {
+  imageId: string;
+  /** Index of the ground-truth box in its image. */
+  gtIndex: number;
+  /** {@link pointingChance} of the ground-truth box. */
+  pointChance: number;
+}
+
+/** One backbone's per-box localisation over the scored images, each against its chance level. */
+export interface LocalisationSummary {
+  /** Per-box maps scored (one per ground-truth box found by a correct detection). */
+  boxes: number;
+  /** Images those boxes come from. */
+  images: number;
+  /** Mass inside the ground-truth box: mean and Student-t 95 % interval over boxes. */
+  mass: TInterval;
+  /** Mean chance level of the mass (the boxes' area share) and the per-box excess mass − chance. */
+  massChance: number;
+  massOverChance: TInterval;
+  /** Pointing-game hit rate, its chance level and the per-box excess hit − chance. */
+  hit: TInterval;
+  hitChance: number;
+  hitOverChance: TInterval;
+}
+
+/** Summarises per-box scores (null when there are none). */
+export function summariseLocalisation(boxes: readonly BoxLocalisation[], level = 0.95): LocalisationSummary | null {
+  if (boxes.length === 0) return null;
+  const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
+  return {
+    boxes: boxes.length,
+    images: new Set(boxes.map((b) => b.imageId)).size,
+    mass: studentTCi(boxes.map((b) => b.mass), { level }),
+    massChance: mean(boxes.map((b) => b.area)),
+    massOverChance: studentTCi(boxes.map((b) => b.mass - b.area), { level }),
+    hit: studentTCi(boxes.map((b) => Number(b.hit)), { level }),
+    hitChance: mean(boxes.map((b) => b.pointChance)),
+    hitOverChance: studentTCi(boxes.map((b) => Number(b.hit) - b.pointChance), { level }),
+  };
+}
+
+/**
+ * Pairs two backbones' per-box scores on the ground-truth boxes both found (same image, same box) and
+ * compares them ({@link pairedComparison}); null when fewer than two boxes are shared.
+ */
+export function pairLocalisation(a: readonly BoxLocalisation[], b: readonly BoxLocalisation[], rng: Rng, opts: { level?: number; iterations?: number } = {}): { n: number; mass: PairedComparison; hit: PairedComparison } | null {
+  const key = (x: BoxLocalisation): string => `${x.imageId}#${x.gtIndex}`;
+  const byB = new Map(b.map((x) => [key(x), x]));
+  const pairs = a.filter((x) => byB.has(key(x))).map((x) => [x, byB.get(key(x))!] as const);
+  if (pairs.length < 2) return null;
+  return {
+    n: pairs.length,
+    mass: pairedComparison(pairs.map((p) => p[0].mass), pairs.map((p) => p[1].mass), rng.fork('mass'), opts),
+    hit: pairedComparison(pairs.map((p) => Number(p[0].hit)), pairs.map((p) => Number(p[1].hit)), rng.fork('hit'), opts),
+  };
+}

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
 import type { Rng } from '../rng.js';
-import { ResNet } from './resnet.js';
+import { resnetFromConfig } from './detectorBuild.js';
+import type { ResNet } from './resnet.js';
 import { assignTensors, readCheckpoint, saveCheckpoint } from './weights.js';
 
 export type BackboneInit = 'none' | 'imagenet' | 'bt' | 'bt_imagenet';
@@ -40,7 +41,7 @@ export function backbonePath(config: Config, init: Exclude<BackboneInit, 'none'>
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */
 export function makeBackbone(config: Config, rng: Rng, opts: { numClasses?: number; zeroInitResidual?: boolean } = {}): ResNet {
-  return new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, numClasses: opts.numClasses ?? 0, zeroInitResidual: opts.zeroInitResidual ?? false }, rng);
+  return resnetFromConfig(config.backbone, rng, opts);
 }
 
 /** Saves the backbone's parameters and running statistics (not a classifier head) atomically. */

@@ -12,10 +12,7 @@ import type { ResNet } from './resnet.js';
 export { Lars, btLearningRate, isBiasLike, larsStepF64 } from './lars.js';
 export type { BtScheduleOptions, LarsOptions } from './lars.js';
 
-/**
- * main.py's default weight of the redundancy-reduction term (`--lambd`), chosen for its 8192-wide
- * projector; the paper does not state λ, the authors ran main.py's default.
- */
+/** main.py's default weight of the redundancy-reduction term (the authors' code keeps it; the paper does not state it). */
 export const BT_LAMBDA = 0.0051;
 const BN_EPS = 1e-5;
 

@@ -63,7 +63,7 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors'): Safe
   if (n <= 0 || 8 + n > buf.length) throw new Error(`${source}: header length ${n} does not fit a ${buf.length}-byte file (not safetensors?)`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, n).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
   } catch (e) {
     throw new Error(`${source}: header is not JSON (${(e as Error).message})`);
   }

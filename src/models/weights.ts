@@ -15,8 +15,14 @@
  *   BatchNorm eps is 1.001e-5: both fold exactly into the running statistics (a conv bias b before BN
  *   shifts the mean: running_mean − b; in training mode the batch mean absorbs b anyway; eps 1.001e-5
  *   = our 1e-5 plus 1e-8 added to running_var).
- * A model with 1 input channel gets conv1's filters summed over the RGB input channels (a grey image
- * fed as R=G=B gives the same response).
+ * Input convention: every model here takes raw pixels in [0, 1] (grey: 1 channel). An imported model
+ * expects its own input normalisation (torchvision: RGB, (x − mean)/std with ImageNet's mean and std;
+ * Keras "caffe": BGR, 255·x − mean). That affine map is folded into conv1 and bn1 at import
+ * (`foldInputNormalisation`): conv1's filters are scaled per input channel (and, for a 1-channel model,
+ * summed over R, G, B: a grey image fed as R = G = B), and the constant the offsets add to each conv1
+ * output channel moves into bn1's running mean. This is exact wherever conv1's 7×7 window lies inside
+ * the image; at the padded border it differs, because the peer pads the *normalised* image with 0 (a
+ * pixel of value `mean`) and we pad raw pixels with 0 (test/models/importParity.test.ts shows both).
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -25,6 +31,8 @@ import { type RawTensor, decodeSafetensors, encodeSafetensors } from './safetens
 import type { ResNet } from './resnet.js';
 
 export type { RawTensor } from './safetensors.js';
+export { assignTensors, sameShape } from './assign.js';
+import { assignTensors, sameShape } from './assign.js';
 
 /** Writes named tensors and a JSON-able state object to `path` atomically. */
 export function saveCheckpoint(path: string, tensors: Map<string, tf.Tensor>, state: unknown = {}): void {
@@ -40,31 +48,6 @@ export function saveCheckpoint(path: string, tensors: Map<string, tf.Tensor>, st
 export function readCheckpoint<S = unknown>(path: string): { tensors: Map<string, RawTensor>; state: S } {
   const c = decodeSafetensors(readFileSync(path), path);
   return { tensors: c.tensors, state: JSON.parse(c.metadata.state ?? '{}') as S };
-}
-
-/**
- * Copies `source` tensors into `target` variables by name. Every target must be present with its exact
- * shape; otherwise one error lists all missing and mis-shaped names (`where` says which file).
- */
-export function assignTensors(target: Map<string, tf.Variable>, source: Map<string, RawTensor>, where: string): void {
-  const problems: string[] = [];
-  for (const [name, v] of target) {
-    const t = source.get(name);
-    if (!t) problems.push(`missing ${name} [${v.shape}]`);
-    else if (!sameShape(t.shape, v.shape)) problems.push(`${name}: file has [${t.shape}], model needs [${v.shape}]`);
-  }
-  if (problems.length) throw new Error(`${where}: ${problems.length} tensor(s) do not fit the model: ${problems.join('; ')}`);
-  for (const [name, v] of target) {
-    const t = source.get(name)!;
-    // assign shares the tensor's data; the tensor itself must still be freed.
-    const value = tf.tensor(t.data, t.shape, 'float32');
-    v.assign(value);
-    value.dispose();
-  }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Row-major transpose of plain data: out[perm-ordered index] = in[index]. */
@@ -93,12 +76,57 @@ function strides(shape: number[]): number[] {
   return s;
 }
 
-/** HWIO kernel with I=3 → I=1 by summing over input channels. */
-function sumInputChannels(t: RawTensor): RawTensor {
-  const [h, w, i, o] = t.shape as [number, number, number, number];
-  const out = new Float32Array(h * w * o);
-  for (let p = 0; p < h * w; p++) for (let c = 0; c < i; c++) for (let k = 0; k < o; k++) out[p * o + k]! += t.data[(p * i + c) * o + k]!;
-  return { shape: [h, w, 1, o], data: out };
+/**
+ * The input normalisation a pretrained model was trained with: its input channel c is
+ * `scale[c] · pixel + offset[c]` for a pixel in [0, 1], in the file's channel order.
+ */
+export interface InputNormalisation {
+  name: string;
+  scale: number[];
+  offset: number[];
+}
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** torchvision's (and timm's ResNet) ImageNet preprocessing: RGB, (x − mean) / std. */
+export const TORCHVISION_IMAGENET: InputNormalisation = {
+  name: 'torchvision ImageNet, (x - mean) / std with mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]',
+  scale: IMAGENET_STD.map((s) => 1 / s),
+  offset: IMAGENET_MEAN.map((m, c) => -m / IMAGENET_STD[c]!),
+};
+
+/** Keras ResNet50's `preprocess_input` ("caffe" mode): BGR, 255·x − mean with mean [103.939, 116.779, 123.68]. */
+export const KERAS_CAFFE: InputNormalisation = {
+  name: 'Keras caffe, BGR 255 x - mean with mean [103.939, 116.779, 123.68]',
+  scale: [255, 255, 255],
+  offset: [-103.939, -116.779, -123.68],
+};
+
+/**
+ * Folds `norm` into a conv1 kernel (HWIO, I = norm's channels): returns the kernel for raw pixels
+ * (`inChannels` 1: summed over the file's channels, as for a grey image fed as R = G = B; else the
+ * same channels, each scaled) and the per-output-channel constant `bias[k] = Σ_{h,w,c} offset[c]·W[h,w,c,k]`
+ * that the offsets add (to be subtracted from bn1's running mean).
+ */
+export function foldInputNormalisation(conv1: RawTensor, norm: InputNormalisation, inChannels: number): { kernel: RawTensor; bias: Float32Array } {
+  const [h, w, i, o] = conv1.shape as [number, number, number, number];
+  if (norm.scale.length !== i || norm.offset.length !== i) throw new Error(`foldInputNormalisation: conv1 has ${i} input channels, ${norm.name} has ${norm.scale.length}`);
+  if (inChannels !== 1 && inChannels !== i) throw new Error(`foldInputNormalisation: cannot map ${i} input channels onto ${inChannels}`);
+  const kernel = new Float32Array(h * w * inChannels * o);
+  // float64 sums: the bias adds ~150 terms of mixed sign.
+  const bias = new Float64Array(o);
+  for (let p = 0; p < h * w; p++) {
+    for (let c = 0; c < i; c++) {
+      const cOut = inChannels === 1 ? 0 : c;
+      for (let k = 0; k < o; k++) {
+        const v = conv1.data[(p * i + c) * o + k]!;
+        kernel[(p * inChannels + cOut) * o + k]! += norm.scale[c]! * v;
+        bias[k]! += norm.offset[c]! * v;
+      }
+    }
+  }
+  return { kernel: { shape: [h, w, inChannels, o], data: kernel }, bias: Float32Array.from(bias) };
 }
 
 /** What an import did. */
@@ -110,13 +138,33 @@ export interface ImportReport {
   notes: string[];
 }
 
-function adaptStem(model: ResNet, conv1: RawTensor, notes: string[]): RawTensor {
+/**
+ * Folds the file's input normalisation into conv1 (in `mapped`, HWIO) and bn1's running mean, so that
+ * the model takes raw [0, 1] pixels. `norm` null: the file's conv1 is used as it is (3 → 1 channels
+ * still summed).
+ */
+function adaptStem(model: ResNet, mapped: Map<string, RawTensor>, norm: InputNormalisation | null, notes: string[]): void {
+  const conv1 = mapped.get('conv1.weight');
+  const mean = mapped.get('bn1.running_mean');
+  if (!conv1) return;
   const want = model.options.inChannels;
-  if (conv1.shape[2] === 3 && want === 1) {
-    notes.push('conv1: RGB filters summed over input channels for the 1-channel model');
-    return sumInputChannels(conv1);
+  const have = conv1.shape[2]!;
+  if (norm === null && have === want) return;
+  const identity: InputNormalisation = { name: 'none', scale: new Array<number>(have).fill(1), offset: new Array<number>(have).fill(0) };
+  const folded = foldInputNormalisation(conv1, norm ?? identity, want);
+  mapped.set('conv1.weight', folded.kernel);
+  if (have !== want) notes.push(`conv1: filters summed over the file's ${have} input channels for the ${want}-channel model (a grey image as R = G = B)`);
+  if (norm) {
+    if (!mean) throw new Error('input normalisation: the file has no bn1.running_mean to fold the offsets into');
+    mapped.set('bn1.running_mean', { shape: mean.shape, data: mean.data.map((m, k) => m - folded.bias[k]!) });
+    notes.push(`input normalisation folded into conv1 and bn1 (${norm.name}): the model takes raw [0, 1] pixels; exact away from the 3-pixel padded border`);
   }
-  return conv1;
+}
+
+/** Options of the ResNet importers. */
+export interface ImportOptions {
+  /** The file's input normalisation, folded in at import; null: none (layout-only import). Default: the file format's own. */
+  inputNorm?: InputNormalisation | null;
 }
 
 function finishImport(model: ResNet, mapped: Map<string, RawTensor>, where: string, ignored: string[], notes: string[]): ImportReport {
@@ -138,7 +186,7 @@ function finishImport(model: ResNet, mapped: Map<string, RawTensor>, where: stri
 }
 
 /** torchvision/timm ResNet state dict (already decoded) → model. Throws on any missing or mis-shaped tensor. */
-export function importTorchResNet(model: ResNet, tensors: Map<string, RawTensor>, where = 'torch weights'): ImportReport {
+export function importTorchResNet(model: ResNet, tensors: Map<string, RawTensor>, where = 'torch weights', opts: ImportOptions = {}): ImportReport {
   const notes: string[] = [];
   const ignored: string[] = [];
   const mapped = new Map<string, RawTensor>();
@@ -146,17 +194,17 @@ export function importTorchResNet(model: ResNet, tensors: Map<string, RawTensor>
     let u = t;
     if (t.shape.length === 4) u = transposeRaw(t, [2, 3, 1, 0]); // OIHW → HWIO
     else if (t.shape.length === 2) u = transposeRaw(t, [1, 0]); // [out, in] → [in, out]
-    if (name === 'conv1.weight') u = adaptStem(model, u, notes);
     mapped.set(name, u);
   }
+  adaptStem(model, mapped, opts.inputNorm === undefined ? TORCHVISION_IMAGENET : opts.inputNorm, notes);
   if (model.options.variant !== 'v1.5') notes.push('torchvision weights are ResNet v1.5; this model is built as v1');
   return finishImport(model, mapped, where, ignored, notes);
 }
 
 /** Reads a torchvision/timm `.safetensors` file into the model. */
-export function loadTorchResNetWeights(model: ResNet, path: string): ImportReport {
+export function loadTorchResNetWeights(model: ResNet, path: string, opts: ImportOptions = {}): ImportReport {
   const c = decodeSafetensors(readFileSync(path), path);
-  const r = importTorchResNet(model, c.tensors, path);
+  const r = importTorchResNet(model, c.tensors, path, opts);
   r.ignored.push(...c.skipped.keys());
   return r;
 }
@@ -181,7 +229,7 @@ const BN_FIELDS: Record<string, string> = { weight: 'gamma:0', bias: 'beta:0', r
  * Keras ResNet50 weights keyed `<layer>/<weight>` (e.g. `conv2_block1_1_conv/kernel:0`) → model.
  * Throws on any missing or mis-shaped tensor, and when the model is not `variant: 'v1'`.
  */
-export function importKerasResNet(model: ResNet, keras: Map<string, RawTensor>, where = 'Keras weights'): ImportReport {
+export function importKerasResNet(model: ResNet, keras: Map<string, RawTensor>, where = 'Keras weights', opts: ImportOptions = {}): ImportReport {
   if (model.options.variant !== 'v1') {
     throw new Error(`${where}: Keras ResNet50 is ResNet v1 (stride in the first 1x1 conv); build the model with variant: 'v1'`);
   }
@@ -202,7 +250,7 @@ export function importKerasResNet(model: ResNet, keras: Map<string, RawTensor>, 
     const layer = kerasLayerName(module);
     if (layer.endsWith('_conv')) {
       const k = take(`${layer}/kernel:0`);
-      if (k) mapped.set(p.name, module === 'conv1' ? adaptStem(model, k, notes) : k);
+      if (k) mapped.set(p.name, k);
       const b = take(`${layer}/bias:0`);
       if (b) convBias.set(module, b);
     } else {
@@ -220,6 +268,8 @@ export function importKerasResNet(model: ResNet, keras: Map<string, RawTensor>, 
   for (const [name, t] of mapped) {
     if (name.endsWith('.running_var')) mapped.set(name, { shape: t.shape, data: t.data.map((v) => v + (KERAS_BN_EPS - OUR_BN_EPS)) });
   }
+  // After the conv-bias fold: bn1's running mean then holds the Keras conv1 bias, and the input offsets add to it.
+  adaptStem(model, mapped, opts.inputNorm === undefined ? KERAS_CAFFE : opts.inputNorm, notes);
   const ignored = [...keras.keys()].filter((k) => !used.has(k));
   return finishImport(model, mapped, where, ignored, notes);
 }
@@ -261,6 +311,6 @@ export async function readHdf5Tensors(path: string): Promise<Map<string, RawTens
 }
 
 /** Reads Keras `resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5` into a `variant: 'v1'` model. */
-export async function loadKerasResNetWeights(model: ResNet, path: string): Promise<ImportReport> {
-  return importKerasResNet(model, await readHdf5Tensors(path), path);
+export async function loadKerasResNetWeights(model: ResNet, path: string, opts: ImportOptions = {}): Promise<ImportReport> {
+  return importKerasResNet(model, await readHdf5Tensors(path), path, opts);
 }

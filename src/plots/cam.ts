@@ -3,7 +3,10 @@
  * (solid) and the detected boxes (dashed), and Fig. 5's grid — rows are images, columns backbones.
  */
 import type { Annotation, Data, Layout, Shape } from 'plotly.js-dist';
-import type { CamMap } from '../explain/ablationCam.js';
+import type { CamLayer } from '../config.js';
+import { VINDR_CLASSES } from '../data/labels.js';
+import { normaliseInBox, type CamMap } from '../explain/ablationCam.js';
+import type { CamImage, LayerLocalisation } from '../explain/camRun.js';
 import { baseLayout, type Figure } from './figure.js';
 import { imageWithBoxesFigure, type BoxOverlay } from './wbf.js';
 
@@ -177,39 +180,66 @@ export function camGridFigure(rows: readonly CamGridRow[], opts: CamStyle & { co
   };
 }
 
-/** Grid rows for Fig. 5 from notebook 06's heat maps (cells in the order of the images' backbones). */
-export function camGridRows(images: readonly { imageId: string; split: string; pixels: ArrayLike<number>; size: number; gtBoxes: number[][]; cells: readonly { cam: CamMap; score: number; localisation: { mass: number }; detections: { box: number[]; label: string; score: number }[] }[] }[]): CamGridRow[] {
-  return images.map((im) => ({
-    label: `${im.split} ${im.imageId.slice(0, 10)}`,
+/**
+ * Grid rows for Fig. 5 from notebook 06's per-box heat maps: one row per image and layer, one cell per
+ * backbone. As the authors' tool shows them, each correctly predicted box's map is normalised inside
+ * its box (zero outside); a cell draws all of its image's per-box maps at that layer together (each in
+ * its own box), the explained boxes dashed and the ground truth solid.
+ */
+export function camGridRows(images: readonly CamImage[], layers: readonly CamLayer[]): CamGridRow[] {
+  return images.flatMap((im) => layers.map((layer) => ({
+    label: `${im.split} ${im.imageId.slice(0, 10)} · ${layer}`,
     image: im.pixels,
     width: im.size,
     height: im.size,
     gtBoxes: im.gtBoxes,
-    cells: im.cells.map((c) => ({
-      cam: c.cam,
-      predBoxes: c.detections.map((d) => ({ box: d.box, label: d.label, score: d.score })),
-      note: c.score > 0 ? `mass in truth ${c.localisation.mass.toFixed(2)}` : 'no matching detection',
-    })),
-  }));
+    cells: im.cells.map((c) => {
+      const boxes = c.boxes.filter((b) => b.layer === layer);
+      const data = new Float32Array(im.size * im.size);
+      for (const b of boxes) {
+        const m = normaliseInBox(b.cam, b.box);
+        for (let i = 0; i < data.length; i++) data[i] = Math.max(data[i]!, m.data[i]!);
+      }
+      const mass = boxes.length ? boxes.reduce((s, b) => s + b.localisation.mass, 0) / boxes.length : 0;
+      return {
+        cam: { data, width: im.size, height: im.size },
+        predBoxes: boxes.map((b) => ({ box: b.box, label: VINDR_CLASSES[b.label], score: b.score })),
+        note: boxes.length ? `${boxes.length} box${boxes.length > 1 ? 'es' : ''}, mass in truth ${mass.toFixed(2)}` : 'no correct detection',
+      };
+    }),
+  })));
 }
 
-/** The localisation comparison as a table: each backbone's mean with its 95 % CI, the paired difference, chance. */
-export function localisationTable(
-  cmp: { n: number; chance: number; mass: PairedLike; hit: PairedLike },
-  names: [string, string],
-): { columns: string[]; rows: (string | number | null)[][] } {
-  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-  const row = (metric: string, p: PairedLike, chance: string): (string | number | null)[] => [
-    metric,
-    `${f(p.a.mean)} (${f(p.a.low)}, ${f(p.a.high)})`,
-    `${f(p.b.mean)} (${f(p.b.low)}, ${f(p.b.high)})`,
-    `${f(p.diff.mean)} (t: ${f(p.diff.t.low)}, ${f(p.diff.t.high)}; bootstrap: ${f(p.diff.bootstrap.low)}, ${f(p.diff.bootstrap.high)})`,
-    chance,
-    cmp.n,
-  ];
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const interval = (t: IntervalLike): string => `${f3(t.mean)} (${f3(t.low)}, ${f3(t.high)})`;
+
+/**
+ * The per-box localisation as a table: per layer and measure, each backbone's mean with its 95 % CI
+ * over boxes, its chance level and its excess over chance (95 % CI), the boxes it found, and the two
+ * backbones paired on the ground-truth boxes both found.
+ */
+export function localisationTable(layers: readonly LayerLocalisation[], names: [string, string]): { columns: string[]; rows: (string | number | null)[][] } {
+  const rows: (string | number | null)[][] = [];
+  for (const l of layers) {
+    for (const measure of ['mass', 'hit'] as const) {
+      const row: (string | number | null)[] = [l.layer, measure === 'mass' ? 'heat-map mass inside the ground-truth box' : 'pointing game hit rate'];
+      for (const k of [0, 1]) {
+        const b = l.byInit[k];
+        const s = b?.summary ?? null;
+        if (!s) row.push('n/a', 'n/a', 'n/a');
+        else if (measure === 'mass') row.push(interval(s.mass), f3(s.massChance), interval(s.massOverChance));
+        else row.push(interval(s.hit), f3(s.hitChance), interval(s.hitOverChance));
+        row.push(`${b?.found ?? 0} of ${l.gtBoxes}`);
+      }
+      const p = l.paired ? l.paired[measure] : null;
+      row.push(p ? `${f3(p.diff.mean)} (t: ${f3(p.diff.t.low)}, ${f3(p.diff.t.high)}; bootstrap: ${f3(p.diff.bootstrap.low)}, ${f3(p.diff.bootstrap.high)})` : 'n/a', l.paired?.n ?? 0, l.images);
+      rows.push(row);
+    }
+  }
+  const per = (n: string): string[] => [`${n} (95% CI)`, `${n}: chance`, `${n}: minus chance (95% CI)`, `${n}: boxes found`];
   return {
-    columns: ['measure', `${names[0]} (95% CI)`, `${names[1]} (95% CI)`, `difference ${names[0]} − ${names[1]} (95% CI)`, 'chance', 'images'],
-    rows: [row('heat-map mass inside the ground-truth boxes', cmp.mass, f(cmp.chance)), row('pointing game hit rate', cmp.hit, '—')],
+    columns: ['layer', 'measure', ...per(names[0]), ...per(names[1]), `difference ${names[0]} − ${names[1]}, boxes both found (95% CI)`, 'boxes paired', 'images'],
+    rows,
   };
 }
 
@@ -217,9 +247,4 @@ interface IntervalLike {
   mean: number;
   low: number;
   high: number;
-}
-interface PairedLike {
-  a: IntervalLike;
-  b: IntervalLike;
-  diff: { mean: number; t: IntervalLike; bootstrap: { low: number; high: number } };
 }

@@ -10,9 +10,10 @@ import type { TableData } from './table.js';
 
 const INIT_COLOR: Record<BackboneInit, string> = { none: PALETTE[7]!, imagenet: PALETTE[0]!, bt: PALETTE[2]!, bt_imagenet: PALETTE[1]! };
 
-function groups(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode']): Map<BackboneInit, Map<number, LinearEvalRun[]>> {
+/** Runs of one mode and protocol by backbone and fraction (results written before protocols existed are ours). */
+function groups(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], protocol: LinearEvalRun['protocol'] = 'ours'): Map<BackboneInit, Map<number, LinearEvalRun[]>> {
   const out = new Map<BackboneInit, Map<number, LinearEvalRun[]>>();
-  for (const r of runs.filter((x) => x.mode === mode)) {
+  for (const r of runs.filter((x) => x.mode === mode && (x.protocol ?? 'ours') === protocol)) {
     if (!out.has(r.init)) out.set(r.init, new Map());
     const m = out.get(r.init)!;
     if (!m.has(r.fraction)) m.set(r.fraction, []);
@@ -25,8 +26,8 @@ const pct = (f: number): string => `${+(100 * f).toFixed(2)}%`;
 
 /**
  * Figs. 6 (frozen) and 7 (end to end): test AUC against the training fraction, one line per
- * backbone, error bars spanning the lowest to the highest run (as the paper's), the paper's means as
- * open markers.
+ * backbone, error bars spanning the lowest to the highest run (min–max, as the paper's; not a
+ * confidence interval), the paper's means as open markers.
  */
 export function aucByFractionFigure(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], profile: ProfileName, opts: { title: string }): Figure {
   const data: Figure['data'] = [];
@@ -54,7 +55,7 @@ export function aucByFractionFigure(runs: readonly LinearEvalRun[], mode: Linear
     data,
     layout: baseLayout(opts.title, {
       xaxis: { title: { text: 'share of the training part used' }, type: 'category' },
-      yaxis: { title: { text: 'macro ROC AUC (test part)' } },
+      yaxis: { title: { text: 'macro ROC AUC (test part); bars: min–max over seeds' } },
       legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
       margin: { l: 70, r: 30, t: 110, b: 60 },
     }),
@@ -69,14 +70,16 @@ const ci = (v: number[]): string => {
 
 /**
  * Tables 2 (frozen) and 3 (end to end): per backbone and fraction, our mean test AUC with its 95 %
- * Student-t interval over runs (epoch chosen on validation), the same with the authors' protocol
- * (best test epoch), and the paper's number.
+ * Student-t interval over runs (epoch chosen on validation), the authors' protocol (separate runs on
+ * the whole training part, best test epoch) when it was run, and the paper's number.
  */
 export function aucTable(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mode'], profile: ProfileName): TableData {
   const rows: (string | number | null)[][] = [];
+  const authors = groups(runs, mode, 'authors');
   for (const [init, byFraction] of groups(runs, mode)) {
     for (const f of [...byFraction.keys()].sort((a, b) => a - b)) {
       const rs = byFraction.get(f)!;
+      const as = authors.get(init)?.get(f) ?? [];
       const paper = (PAPER_LINEAR_EVAL[mode] as Record<string, Record<string, { mean: number; low: number; high: number }>>)[init]?.[String(f)];
       rows.push([
         backboneLabel(init, profile),
@@ -84,7 +87,7 @@ export function aucTable(runs: readonly LinearEvalRun[], mode: LinearEvalRun['mo
         rs[0]!.trainImages,
         rs.length,
         ci(rs.map((r) => r.testAuc)),
-        ci(rs.map((r) => r.bestTestAuc)),
+        as.length ? `${ci(as.map((r) => r.bestTestAuc))}, ${as[0]!.trainImages} images` : 'not run (linearEval.authorsProtocol)',
         paper ? `${fmt(paper.mean)} (${fmt(paper.low)}, ${fmt(paper.high)})` : '—',
       ]);
     }

@@ -19,8 +19,10 @@ import { writeJsonAtomic } from '../io.js';
 import { bootstrapCi } from '../metrics/ci.js';
 import { evaluateDetections } from '../metrics/map/index.js';
 import { loadBackbone, pretrainFingerprint, type BackboneInit } from '../models/backbones.js';
-import type { Backbone } from '../models/fasterRcnn/backbone.js';
-import { FasterRcnn } from '../models/fasterRcnn/detector.js';
+import type { FasterRcnn } from '../models/fasterRcnn/detector.js';
+import { detectorOnResnet, detectorTensors } from '../models/detectorBuild.js';
+
+export { resnetBackbone } from '../models/detectorBuild.js';
 import type { Detections } from '../models/fasterRcnn/roiHeads.js';
 import { detectionTrainStep, warmupCosineLr } from '../models/fasterRcnn/train.js';
 import type { ResNet } from '../models/resnet.js';
@@ -82,36 +84,10 @@ export async function loadDetectionSet(images: readonly DetImage[], size: number
   };
 }
 
-/**
- * The ResNet as the detector's backbone, with MMDetection's ResNet settings: `frozenStages` (the stem
- * and the first `n` stages get no updates) and `normEval` (BatchNorm uses its running statistics
- * while fine-tuning, since detection batches are too small for good batch statistics).
- */
-export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozenStages: number }): Backbone {
-  const frozen = (name: string): boolean =>
-    opts.frozenStages >= 0 && (name.startsWith('conv1.') || name.startsWith('bn1.') || Array.from({ length: opts.frozenStages }, (_, i) => `layer${i + 1}.`).some((p) => name.startsWith(p)));
-  resnet.store.freeze(frozen);
-  return {
-    channels: resnet.featureChannels,
-    forward: (x, { training }) => {
-      const f = resnet.forward(x, { training: training && !opts.normEval });
-      f.pooled.dispose();
-      f.logits?.dispose();
-      return { c2: f.c2, c3: f.c3, c4: f.c4, c5: f.c5 };
-    },
-    trainableVariables: () => resnet.store.trainable().map((p) => p.variable),
-  };
-}
-
 /** A detector on the `init` backbone with the config's sizes (14 VinDr classes). */
 export function buildDetector(config: Config, init: BackboneInit, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
-  const d = config.detection;
   const resnet = loadBackbone(config, init, rng.fork('backbone'));
-  const detector = new FasterRcnn(resnetBackbone(resnet, d), {
-    numClasses: VINDR_NO_FINDING, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
-    rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain, rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
-  }, rng.fork('heads'));
-  return { detector, resnet };
+  return { detector: detectorOnResnet(resnet, config.detection, rng.fork('heads')), resnet };
 }
 
 /** Detections for every image of a set, in batches, eval mode. */
@@ -163,12 +139,6 @@ export function detectionRunPaths(config: Config, init: BackboneInit, size: numb
     weights: join(config.paths.checkpoints, `detector_${key}.safetensors`),
     checkpoint: join(config.paths.checkpoints, `detector_${key}.ckpt`),
   };
-}
-
-function detectorTensors(resnet: ResNet, detector: FasterRcnn): Map<string, tf.Tensor> {
-  const m = new Map<string, tf.Tensor>(resnet.store.all().map((p) => [`backbone.${p.name}`, p.variable]));
-  [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()].forEach((v, i) => m.set(`head.${i}`, v));
-  return m;
 }
 
 /** Saves a trained detector (backbone by name, heads by position: the same config rebuilds the same list). */
@@ -326,6 +296,12 @@ export async function trainDetector(
   }
 }
 
+/** The seeds run at the `k`-th input size: the first `detection.seedsPerSize[k]` of `seeds` (all when unset). */
+export function detectionSeeds(config: Config, k: number): number[] {
+  const n = config.detection.seedsPerSize[k];
+  return n && n > 0 ? config.seeds.slice(0, n) : [...config.seeds];
+}
+
 /**
  * Every setting: backbone inits × input sizes × seeds (at the sizes after the first, only the inits
  * of `config.detection.laterSizeInits`, as the paper). A run whose result file exists (same
@@ -342,7 +318,7 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
     const sets = { train: await loadDetectionSet(trainImages, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
     try {
       for (const init of inits) {
-        for (const seed of config.seeds) {
+        for (const seed of detectionSeeds(config, k)) {
           const p = detectionRunPaths(config, init, size, seed);
           if (existsSync(p.result)) {
             runs.push(JSON.parse(readFileSync(p.result, 'utf8')) as DetectionRun);

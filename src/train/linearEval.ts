@@ -3,8 +3,10 @@
  * list re-split by iterative stratification, classifiers trained on 1 / 10 / 100 % of the training
  * part with the backbone frozen (linear probe) or fine-tuned end to end, macro ROC AUC on the rest.
  */
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
+import { randomResizedCropFlip } from '../data/augment.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { NIH_LABELS } from '../data/labels.js';
@@ -75,6 +77,26 @@ export function trainingSubsets(split: EvalSplit, fractions: readonly number[], 
   return out;
 }
 
+/**
+ * The training subsets of one seed, the same for every backbone (so that differences paired by seed
+ * are paired on data): ours from the training part after the validation carve-out, and, for the
+ * authors' protocol, from the whole training part (train ∪ val), as evaluate.py trains. Drawn from
+ * `rng.fork('subsets:<seed>')` only, never from anything that depends on the backbone.
+ */
+export function seedSubsets(split: EvalSplit, le: Pick<Config['linearEval'], 'fractions' | 'minImages'>, seed: number, rng: Rng): {
+  ours: { fraction: number; used: number; indices: number[] }[];
+  authors: { fraction: number; used: number; indices: number[] }[];
+} {
+  const r = rng.fork(`subsets:${seed}`);
+  const whole: EvalSplit = { ...split, train: [...split.train, ...split.val].sort((a, b) => a - b) };
+  return { ours: trainingSubsets(split, le.fractions, le.minImages, r.fork('ours')), authors: trainingSubsets(whole, le.fractions, le.minImages, r.fork('authors')) };
+}
+
+/** A short fingerprint of a subset's image ids (equal fingerprints: the same images). */
+export function subsetFingerprint(split: EvalSplit, indices: readonly number[]): string {
+  return createHash('sha256').update([...indices].map((i) => split.ids[i]!).sort().join('\n')).digest('hex').slice(0, 12);
+}
+
 /** All evaluation images as one `[N, size, size, 1]` tensor (bad files reported to `log`, which then throws). */
 export async function loadEvalImages(split: EvalSplit, size: number): Promise<tf.Tensor4D> {
   const log = new IssueLog();
@@ -140,7 +162,7 @@ export function fitEndToEnd(
   images: tf.Tensor4D,
   labels: number[][],
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
-  opts: Config['linearEval']['endToEnd'] & { rng: Rng; log?: (line: string) => void },
+  opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & { augment?: boolean; rng: Rng; log?: (line: string) => void },
 ): ProbeResult {
   const head = new LinearHead(backbone.outChannels, labels[0]!.length, opts.rng.fork('head'));
   const backboneVars = backbone.store.trainable().map((p) => p.variable);
@@ -166,15 +188,16 @@ export function fitEndToEnd(
       let lossSum = 0;
       for (let b = 0; b < steps; b++) {
         const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
-        const flip = shuffle.next() < 0.5;
-        const { x, y } = gatherRows(images, labels, idx);
-        const { value, grads } = tf.variableGrads(() => {
-          const input = flip ? (tf.reverse(x, 2) as tf.Tensor4D) : x;
-          return bceWithLogits(head.apply(backbone.forward(input, { training: true }).pooled), y);
-        }, [...backboneVars, ...head.variables()]);
+        const { x: plain, y } = gatherRows(images, labels, idx);
+        // The authors' RandomResizedCrop + flip per image; without `augment`, a flip coin per image.
+        const x = opts.augment ?? true ? randomResizedCropFlip(plain, plain.shape[1], shuffle) : flipEach(plain, shuffle);
+        const { value, grads } = tf.variableGrads(
+          () => bceWithLogits(head.apply(backbone.forward(x, { training: true }).pooled), y),
+          [...backboneVars, ...head.variables()],
+        );
         opt.step(grads, warmupCosine(step, { base: opts.lr, totalSteps: total }));
         lossSum += value.dataSync()[0]! * idx.length;
-        tf.dispose([x, y, value, ...Object.values(grads)]);
+        tf.dispose([plain, x, y, value, ...Object.values(grads)]);
         step++;
       }
       const v = macroRocAuc(yVal, scores(backbone, head, images, parts.val, 64));
@@ -190,10 +213,27 @@ export function fitEndToEnd(
   return selectEpoch(epochs, perLabel);
 }
 
+/** Each image flipped left-right with p = 0.5 (one coin per image, in order). */
+function flipEach(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
+  const coins = Array.from({ length: x.shape[0] }, () => rng.next() < 0.5);
+  return tf.tidy(() => tf.concat(coins.map((c, i) => {
+    const one = x.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+    return c ? tf.reverse(one, 2) : one;
+  })) as tf.Tensor4D);
+}
+
 /** One classifier trained and scored. */
 export interface LinearEvalRun extends ProbeResult {
   init: BackboneInit;
   mode: 'frozen' | 'endToEnd';
+  /**
+   * `ours`: trained on the training part after the validation carve-out, reported at the epoch chosen
+   * on validation (`testAuc`). `authors`: trained on the whole training part, reported at its best test
+   * epoch (`bestTestAuc`), as evaluate.py does.
+   */
+  protocol: 'ours' | 'authors';
+  /** {@link subsetFingerprint} of the training images: equal across backbones at a seed. */
+  subset: string;
   fraction: number;
   /** The fraction actually used (raised to `minImages` on small sets). */
   usedFraction: number;
@@ -216,32 +256,51 @@ export async function runLinearEvaluation(
   const images = await loadEvalImages(split, config.backbone.inputSize);
   const runs: LinearEvalRun[] = [];
   try {
+    const subsetsBySeed = new Map(config.seeds.map((seed) => [seed, seedSubsets(split, le, seed, opts.rng)] as const));
     for (const init of opts.inits) {
       const frozen = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
-      const feats = extractFeatures(frozen, images);
-      const dim = frozen.outChannels;
-      frozen.dispose();
-      for (const seed of config.seeds) {
-        const rng = opts.rng.fork(`${init}:${seed}`);
-        const subsets = trainingSubsets(split, le.fractions, le.minImages, rng.fork('subsets'));
-        for (const sub of subsets) {
-          const base = { init, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed };
-          if (opts.modes.includes('frozen')) {
-            const r = fitLinearProbe(featureSet(feats, dim, split.labels, sub.indices), featureSet(feats, dim, split.labels, split.val), featureSet(feats, dim, split.labels, split.test), { ...le.probe, rng: rng.fork(`probe:${sub.fraction}`) });
-            runs.push({ ...base, mode: 'frozen', ...r });
-            log(`${init} · frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
-          }
-          if (opts.modes.includes('endToEnd')) {
-            const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
-            try {
-              const r = fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${sub.fraction}`) });
-              runs.push({ ...base, mode: 'endToEnd', ...r });
-              log(`${init} · end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${r.testAuc.toFixed(4)} (epoch ${r.selectedEpoch})`);
-            } finally {
-              model.dispose();
+      try {
+        const feats = extractFeatures(frozen, images);
+        const dim = frozen.outChannels;
+        for (const seed of config.seeds) {
+          const rng = opts.rng.fork(`${init}:${seed}`);
+          const subsets = subsetsBySeed.get(seed)!;
+          for (const protocol of ['ours', 'authors'] as const) {
+            for (const sub of subsets[protocol]) {
+              const base = { init, protocol, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed, subset: subsetFingerprint(split, sub.indices) };
+              const tag = `${init} · ${protocol === 'authors' ? "authors' protocol · " : ''}`;
+              const wanted = (mode: 'frozen' | 'endToEnd'): boolean => opts.modes.includes(mode) && (protocol === 'ours' || le.authorsProtocol.includes(mode));
+              if (wanted('frozen')) {
+                // With augmentation, the frozen backbone (eval mode) sees new crops every epoch.
+                const augRng = rng.fork(`probe-aug:${protocol}:${sub.fraction}`);
+                const epochFeatures = le.probe.augment
+                  ? () => tf.tidy(() => {
+                    const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
+                    return randomResizedCropFlip(plain, plain.shape[1], augRng);
+                  })
+                  : undefined;
+                const r = fitLinearProbe(featureSet(feats, dim, split.labels, sub.indices), featureSet(feats, dim, split.labels, split.val), featureSet(feats, dim, split.labels, split.test), {
+                  ...le.probe, rng: rng.fork(`probe:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
+                  ...(epochFeatures ? { epochFeatures: () => { const x = epochFeatures(); try { return extractFeatures(frozen, x); } finally { x.dispose(); } } } : {}),
+                });
+                runs.push({ ...base, mode: 'frozen', ...r });
+                log(`${tag}frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${(protocol === 'ours' ? r.testAuc : r.bestTestAuc).toFixed(4)} (epoch ${protocol === 'ours' ? r.selectedEpoch : 'best on test'})`);
+              }
+              if (wanted('endToEnd')) {
+                const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+                try {
+                  const r = fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`) });
+                  runs.push({ ...base, mode: 'endToEnd', ...r });
+                  log(`${tag}end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}: test AUC ${(protocol === 'ours' ? r.testAuc : r.bestTestAuc).toFixed(4)} (epoch ${protocol === 'ours' ? r.selectedEpoch : 'best on test'})`);
+                } finally {
+                  model.dispose();
+                }
+              }
             }
           }
         }
+      } finally {
+        frozen.dispose();
       }
     }
   } finally {

@@ -28,6 +28,11 @@ export interface ProbeOptions {
   momentum?: number;
   weightDecay?: number;
   rng: Rng;
+  /**
+   * Training features of each epoch (`[train.n * dim]`, rows in `train`'s order), e.g. from augmented
+   * images; default: `train.x` every epoch.
+   */
+  epochFeatures?: (epoch: number) => Float32Array;
 }
 
 export interface EpochScore {
@@ -95,13 +100,15 @@ export function fitLinearProbe(train: FeatureSet, val: FeatureSet, test: Feature
   try {
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       shuffle.shuffle(order);
+      const xTrain = opts.epochFeatures ? opts.epochFeatures(epoch) : train.x;
+      if (xTrain.length !== train.n * train.dim) throw new Error(`fitLinearProbe: epoch ${epoch} features have ${xTrain.length} values, expected ${train.n * train.dim}`);
       let lossSum = 0;
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
         const xb = new Float32Array(idx.length * train.dim);
         const yb = new Float32Array(idx.length * train.labels);
         idx.forEach((i, k) => {
-          xb.set(train.x.subarray(i * train.dim, (i + 1) * train.dim), k * train.dim);
+          xb.set(xTrain.subarray(i * train.dim, (i + 1) * train.dim), k * train.dim);
           yb.set(train.y.subarray(i * train.labels, (i + 1) * train.labels), k * train.labels);
         });
         const lr = warmupCosine(step, { base: opts.lr, totalSteps });

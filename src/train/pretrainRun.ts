@@ -67,7 +67,8 @@ export type ImagenetInitResult = ({ kind: 'file'; file: string; report: ImportRe
 /**
  * The `imagenet` backbone notebooks 03–06 start from: the user's ImageNet weight file when
  * `config.data.imagenetWeights` is set (CXR_IMAGENET_WEIGHTS; torchvision/timm safetensors or Keras
- * HDF5, conv1 summed over RGB for the 1-channel input), else the proxy. `paper` requires the file:
+ * HDF5, conv1 summed over RGB for the 1-channel input and the file's input normalisation folded into
+ * conv1/bn1, so that it takes raw [0, 1] grey pixels as every model here does), else the proxy. `paper` requires the file:
  * a proxy there would be silently wrong.
  */
 export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetInitResult> {

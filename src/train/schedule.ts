@@ -3,7 +3,7 @@
 /**
  * Linear warm-up from `base * warmupStart` (default 0; MMDetection starts at 0.001) over
  * `warmupSteps`, then cosine decay from `base` to `base * finalFraction` at `totalSteps` (the shape
- * of main.py's Barlow Twins schedule and of the authors' MMDetection detector schedule).
+ * of main.py's Barlow Twins schedule and of the authors' MMDetection detector config).
  */
 export function warmupCosine(step: number, opts: { base: number; totalSteps: number; warmupSteps?: number; warmupStart?: number; finalFraction?: number }): number {
   const { base, totalSteps } = opts;

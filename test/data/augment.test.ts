@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, tensorCount } from '../../src/engine.js';
 import { makeRng } from '../../src/rng.js';
-import { barlowTwinsView, barlowTwinsViews, sampleCrop } from '../../src/data/augment.js';
+import { barlowTwinsView, barlowTwinsViews, randomResizedCropFlip, sampleCrop } from '../../src/data/augment.js';
 
 before(async () => { await initEngine('cpu'); });
 
@@ -53,4 +53,31 @@ test('with every random op off but the crop at full scale, a view is a resize; f
   const blurred = barlowTwinsView(flat, 32, makeRng(6), { ...off, blurP: 1, sigma: [4, 4] });
   assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(blurred, 0.3))).dataSync()[0]!) < 1e-5);
   tf.dispose([x, same, flipped, sol, flat, blurred]);
+});
+
+test('randomResizedCropFlip (evaluate.py\'s training transform): a full-scale crop is the image or its mirror, per image', () => {
+  // 2 images 4×4 with a ramp along x; scale [1, 1] at a square image forces the whole image (ratio 1 is in range,
+  // or the centre-crop fallback gives the whole image too), so each output is the input or its left-right mirror.
+  const ramp = Array.from({ length: 16 }, (_, i) => i % 4);
+  const x = tf.tensor4d([...ramp, ...ramp.map((v) => v + 10)], [2, 4, 4, 1]);
+  const flips: boolean[] = [];
+  const out = randomResizedCropFlip(x, 4, makeRng(3), [1, 1]);
+  const v = out.arraySync() as number[][][][];
+  for (let n = 0; n < 2; n++) {
+    const row = v[n]![0]!.map((p) => p[0]! - 10 * n);
+    const mirrored = row[0]! > row[3]!;
+    flips.push(mirrored);
+    assert.deepEqual(row.map((p) => Math.round(p * 1e4) / 1e4), mirrored ? [3, 2, 1, 0] : [0, 1, 2, 3]);
+  }
+  // Same seed, same crops and flips; the shape follows outSize.
+  assert.deepEqual(randomResizedCropFlip(x, 4, makeRng(3), [1, 1]).arraySync(), v);
+  assert.deepEqual(randomResizedCropFlip(x, 2, makeRng(3)).shape, [2, 2, 2, 1]);
+  // Over many seeds both outcomes occur (one coin per image, not per batch).
+  const seen = new Set<string>();
+  for (let s = 0; s < 12; s++) {
+    const w = randomResizedCropFlip(x, 4, makeRng(100 + s), [1, 1]).arraySync() as number[][][][];
+    seen.add(w.map((im) => String(im[0]![0]![0]! % 10 > 1)).join(','));
+  }
+  assert.ok(seen.has('true,false') || seen.has('false,true'), [...seen].join(' '));
+  tf.dispose([x, out]);
 });

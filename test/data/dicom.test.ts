@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodeDicom, DicomError, dicomToBrightness, encodeDicom, TS, uidFromKey, type DicomWriteOptions } from '../../src/data/dicom.js';
+import { decodeDicom, DicomError, dicomToBrightness, TS } from '../../src/data/dicom.js';
+import { encodeDicom, uidFromKey, type DicomWriteOptions } from '../../src/data/dicomWrite.js';
 import { writeFileAtomic } from '../../src/io.js';
 import { tempDir } from '../helpers.js';
 

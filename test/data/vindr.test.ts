@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { encodeDicom, uidFromKey } from '../../src/data/dicom.js';
+import { encodeDicom, uidFromKey } from '../../src/data/dicomWrite.js';
 import { encodeGrayPng } from '../../src/data/png.js';
 import { generateVindrPhantom } from '../../src/data/synthetic.js';
 import { loadVindr, VINDR_COLUMNS, vindrClassCounts } from '../../src/data/vindr.js';

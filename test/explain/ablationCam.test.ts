@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { ablatedBatch, ablationCam, channelsToAblate } from '../../src/explain/ablationCam.js';
+import { ablatedBatch, ablationCam, ablationCamTargets, channelsToAblate, normaliseInBox } from '../../src/explain/ablationCam.js';
 import { tensorCount, withoutLeaks } from '../../src/engine.js';
 import { makeRng, tfSeed } from '../../src/rng.js';
 
@@ -131,4 +131,28 @@ test('a zero target score (nothing to explain) gives zero weights and an empty m
   await assert.rejects(() => ablationCam({ activations: tf.zeros([2, 2, 2, 3]) as tf.Tensor4D, head: linearHead, imageSize: [2, 2] }), /\[1, h, w, K\]/);
   await assert.rejects(() => ablationCam({ activations: acts, head: linearHead, imageSize: [2, 2], batchSize: 0 }), /batchSize/);
   acts.dispose();
+});
+
+test('ablationCamTargets: one sweep, T maps, each identical to ablationCam on that target; head shape errors are clear', async () => {
+  const acts = tf.tensor4d([A]);
+  // Target 0: the linear head; target 1: the same with coefficients reversed.
+  const rev = [...COEF].reverse();
+  const both = async (b: tf.Tensor4D): Promise<number[][]> => {
+    const m = tf.tidy(() => tf.mean(b, [1, 2]).arraySync()) as number[][];
+    return m.map((r) => [r.reduce((s, v, k) => s + v * COEF[k]!, 0), r.reduce((s, v, k) => s + v * rev[k]!, 0)]);
+  };
+  const [r0, r1] = await ablationCamTargets({ activations: acts, head: both, targets: 2, imageSize: [4, 4], batchSize: 2 });
+  const single0 = await ablationCam({ activations: acts, head: linearHead, imageSize: [4, 4], batchSize: 2 });
+  close(r0!.weights, Array.from(single0.weights));
+  close(r0!.cam.data, Array.from(single0.cam.data));
+  // Target 1: y = −0.5·0.25 + 2·0.5 + 4·1 = 4.875; w_k = rev_k·mean_k / y.
+  close(r1!.weights, [-0.125 / 4.875, 1 / 4.875, 4 / 4.875]);
+  await assert.rejects(ablationCamTargets({ activations: acts, head: async (b) => Array.from({ length: b.shape[0] }, () => [1]), targets: 2, imageSize: [2, 2] }), /1 scores for 2 targets/);
+  acts.dispose();
+});
+
+test('normaliseInBox: zero outside the box, min-max inside it (the authors\' norm-in-bbox display)', () => {
+  const m = normaliseInBox({ data: Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]), width: 3, height: 3 }, [1, 1, 3, 3]);
+  // Pixels (1,1)=4, (2,1)=5, (1,2)=7, (2,2)=8 are inside: (v − 4) / 4.
+  close(m.data, [0, 0, 0, 0, 0, 0.25, 0, 0.75, 1]);
 });

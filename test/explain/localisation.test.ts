@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { studentTCi } from '../../src/metrics/ci.js';
-import { camMassInBoxes, compareLocalisation, localisationScore, pointingGameHit, type LocalisationScore } from '../../src/explain/localisation.js';
+import { camMassInBoxes, compareLocalisation, localisationScore, pointingChance, pointingGameHit, type LocalisationScore } from '../../src/explain/localisation.js';
 import type { CamMap } from '../../src/explain/ablationCam.js';
 import { makeRng } from '../../src/rng.js';
 
@@ -58,4 +58,12 @@ test('compareLocalisation: means, paired differences with t and bootstrap interv
   assert.deepEqual(compareLocalisation(a, b, makeRng(1)), c);
   assert.throws(() => compareLocalisation(a, b.slice(1), makeRng(1)), /4 images against 3/);
   assert.throws(() => compareLocalisation([], [], makeRng(1)), /no images/);
+});
+
+test('pointingChance: the share of pixel centres within the tolerance of the box', () => {
+  // 4×4 image, box [0, 0, 2, 2]: 4 centres inside; with tolerance 1 the centres at distance 0.5 join
+  // (x = 2 for y < 2, y = 2 for x < 2: 4 more) and (2.5, 2.5) at 0.5·√2 ≈ 0.71: 9 of 16.
+  assert.equal(pointingChance(4, 4, [0, 0, 2, 2]), 4 / 16);
+  assert.equal(pointingChance(4, 4, [0, 0, 2, 2], 1), 9 / 16);
+  assert.equal(pointingChance(4, 4, [0, 0, 4, 4]), 1);
 });

@@ -98,7 +98,8 @@ test('torchvision-layout safetensors (OIHW, fc [out,in], num_batches_tracked) im
   const path = join(dir, 'resnet.safetensors');
   writeFileSync(path, file);
   const b = new ResNet(TINY, makeRng(99));
-  const report = loadTorchResNetWeights(b, path);
+  // Layout only here (no input normalisation): importParity.test.ts checks the fold against torchvision.
+  const report = loadTorchResNetWeights(b, path, { inputNorm: null });
   assert.equal(report.loaded.length, a.store.all().length);
   assert.ok(report.ignored.some((n) => n.endsWith('num_batches_tracked')));
   const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
@@ -106,8 +107,8 @@ test('torchvision-layout safetensors (OIHW, fc [out,in], num_batches_tracked) im
 
   // Greyscale: conv1 summed over RGB, so a grey image gives what A gives on R=G=B.
   const grey = new ResNet({ ...TINY, inChannels: 1 }, makeRng(5));
-  const r2 = loadTorchResNetWeights(grey, path);
-  assert.ok(r2.notes.some((n) => /summed over input channels/.test(n)));
+  const r2 = loadTorchResNetWeights(grey, path, { inputNorm: null });
+  assert.ok(r2.notes.some((n) => /summed over the file's 3 input channels/.test(n)));
   const g = tf.randomUniform([2, 32, 32, 1], 0, 1, 'float32', 12) as tf.Tensor4D;
   const g3 = tf.concat([g, g, g], 3) as tf.Tensor4D;
   const [ya, yg] = [evalOut(a, g3), evalOut(grey, g)];
@@ -164,7 +165,7 @@ test('Keras HDF5 (written here with h5wasm): conv biases and eps 1.001e-5 fold i
   }
   f.close();
   const b = new ResNet(opts, makeRng(12));
-  const report = await loadKerasResNetWeights(b, path);
+  const report = await loadKerasResNetWeights(b, path, { inputNorm: null });
   assert.equal(report.loaded.length, a.store.all().length);
   const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 13) as tf.Tensor4D;
   const [pa, pb] = [tf.tidy(() => a.forward(x, { training: false }).pooled.dataSync()), tf.tidy(() => b.forward(x, { training: false }).pooled.dataSync())];

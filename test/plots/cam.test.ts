@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { camGridFigure, camOverlayFigure, INFERNO } from '../../src/plots/cam.js';
+import { camGridFigure, camOverlayFigure, INFERNO, localisationTable } from '../../src/plots/cam.js';
 import type { CamMap } from '../../src/explain/ablationCam.js';
 
 const cam = (w: number, h: number): CamMap => ({ data: Float32Array.from({ length: w * h }, (_, i) => i / (w * h - 1)), width: w, height: h });
@@ -50,4 +50,17 @@ test('Fig. 5 grid: rows = images, columns = backbones, one axis pair per cell an
   assert.equal(shapes.length, 2 * 2 + 2); // a GT box per cell, a detection in column 1 of each row
   assert.deepEqual(shapes.filter((s) => s.line.dash === 'dash').map((s) => s.xref), ['x', 'x3']);
   assert.throws(() => camGridFigure([{ ...row('bad'), cells: [] }], { columns: ['a', 'b'] }), /0 cells for 2 columns/);
+});
+
+test('localisationTable: per layer two rows (mass, pointing), each backbone against chance, the paired difference, the image count', () => {
+  const t = (m: number) => ({ mean: m, low: m - 0.1, high: m + 0.1 });
+  const summary = { boxes: 3, images: 2, mass: t(0.5), massChance: 0.1, massOverChance: t(0.4), hit: t(0.6), hitChance: 0.2, hitOverChance: t(0.4) } as never;
+  const paired = { n: 2, mass: { a: t(0.5), b: t(0.2), diff: { mean: 0.3, t: t(0.3), bootstrap: { low: 0.25, high: 0.35, iterations: 10 } } }, hit: { a: t(1), b: t(0.5), diff: { mean: 0.5, t: t(0.5), bootstrap: { low: 0, high: 1, iterations: 10 } } } };
+  const table = localisationTable([
+    { layer: 'layer4', images: 20, gtBoxes: 30, byInit: [{ init: 'bt_imagenet', found: 3, summary }, { init: 'imagenet', found: 0, summary: null }], paired: paired as never },
+  ], ['BT', 'IN']);
+  assert.equal(table.columns.length, table.rows[0]!.length);
+  assert.deepEqual(table.rows[0]!.slice(0, 6), ['layer4', 'heat-map mass inside the ground-truth box', '0.500 (0.400, 0.600)', '0.100', '0.400 (0.300, 0.500)', '3 of 30']);
+  assert.deepEqual(table.rows[1]!.slice(2, 10), ['0.600 (0.500, 0.700)', '0.200', '0.400 (0.300, 0.500)', '3 of 30', 'n/a', 'n/a', 'n/a', '0 of 30']);
+  assert.equal(table.rows[0]!.at(-1), 20);
 });

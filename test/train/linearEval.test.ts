@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { NIH_LABELS } from '../../src/data/labels.js';
 import type { NihDataset, NihRecord } from '../../src/data/nih.js';
 import { IssueLog } from '../../src/data/issues.js';
-import { featureSet, linearEvalSplit, nihLabelMatrix, trainingSubsets } from '../../src/train/linearEval.js';
+import { featureSet, linearEvalSplit, nihLabelMatrix, seedSubsets, subsetFingerprint, trainingSubsets } from '../../src/train/linearEval.js';
 import { makeRng } from '../../src/rng.js';
 
 function fakeNih(n: number): NihDataset {
@@ -53,4 +53,26 @@ test('featureSet gathers rows of features and labels', () => {
   assert.deepEqual([...fs.x], [5, 6, 1, 2]);
   assert.deepEqual([...fs.y], [1, 1, 1, 0]);
   assert.equal(fs.n, 2);
+});
+
+test('seedSubsets: the same images for every backbone at a seed (they depend on the split and the seed only); the authors\' protocol draws from train + val', () => {
+  const s = linearEvalSplit(fakeNih(420), { trainShare: 0.8, valShare: 0.1 }, makeRng(2));
+  const le = { fractions: [0.01, 0.1, 1], minImages: 12 };
+  // runLinearEvaluation draws them once per seed from its master rng, before the backbone loop; two
+  // draws from equal master rngs (as two backbones would see) are identical, image for image.
+  const a = seedSubsets(s, le, 2024, makeRng(9));
+  const b = seedSubsets(s, le, 2024, makeRng(9));
+  assert.deepEqual(a, b);
+  assert.deepEqual(a.ours.map((x) => subsetFingerprint(s, x.indices)), b.ours.map((x) => subsetFingerprint(s, x.indices)));
+  // Another seed, other 1 % and 10 % images.
+  const c = seedSubsets(s, le, 2025, makeRng(9));
+  assert.notDeepEqual(c.ours[1]!.indices, a.ours[1]!.indices);
+  // Ours stay out of the validation carve-out; the authors' 100 % is the whole training part.
+  const val = new Set(s.val);
+  assert.ok(a.ours.every((x) => x.indices.every((i) => !val.has(i))));
+  assert.deepEqual([...a.authors[2]!.indices].sort((p, q) => p - q), [...s.train, ...s.val].sort((p, q) => p - q));
+  assert.equal(a.authors[1]!.indices.length, Math.round(0.1 * (s.train.length + s.val.length)));
+  // The fingerprint is one of the image set, not of the order.
+  assert.equal(subsetFingerprint(s, [3, 1, 2]), subsetFingerprint(s, [1, 2, 3]));
+  assert.notEqual(subsetFingerprint(s, [1, 2]), subsetFingerprint(s, [1, 3]));
 });

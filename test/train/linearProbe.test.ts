@@ -53,3 +53,19 @@ test('same seed, same result', async () => {
   const b = fitLinearProbe(...sets, { epochs: 2, batchSize: 16, lr: 0.1, rng: makeRng(5) });
   assert.deepEqual(a, b);
 });
+
+test('epochFeatures: each epoch trains on the features it returns (augmented crops), and a wrong size is an error', async () => {
+  await tf.setBackend('cpu');
+  const rng = makeRng(5);
+  const [train, val, test] = [separable(200, 8, 3, rng.fork('a')), separable(80, 8, 3, rng.fork('b')), separable(80, 8, 3, rng.fork('c'))];
+  const calls: number[] = [];
+  // Epoch features equal to train.x give exactly the plain run; noise instead destroys what it learns.
+  const same = fitLinearProbe(train, val, test, { epochs: 3, batchSize: 32, lr: 0.5, rng: makeRng(6), epochFeatures: (e) => { calls.push(e); return train.x; } });
+  const plain = fitLinearProbe(train, val, test, { epochs: 3, batchSize: 32, lr: 0.5, rng: makeRng(6) });
+  assert.deepEqual(calls, [1, 2, 3]);
+  assert.deepEqual(same.epochs, plain.epochs);
+  const noise = makeRng(7);
+  const noisy = fitLinearProbe(train, val, test, { epochs: 3, batchSize: 32, lr: 0.5, rng: makeRng(6), epochFeatures: () => Float32Array.from(train.x, () => noise.normal()) });
+  assert.ok(noisy.testAuc < plain.testAuc - 0.2, `${noisy.testAuc} vs ${plain.testAuc}`);
+  assert.throws(() => fitLinearProbe(train, val, test, { epochs: 1, batchSize: 32, lr: 0.5, rng: makeRng(6), epochFeatures: () => new Float32Array(3) }), /epoch 1 features have 3 values/);
+});

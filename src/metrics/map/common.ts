@@ -42,12 +42,21 @@ export interface EvaluateDetectionsOptions {
   maxDets?: number;
   /** 'area' / '11points' only: mmdet's `use_legacy_coordinate` (+1 on widths and heights). */
   legacyCoordinate?: boolean;
+  /**
+   * 'coco' only: the COCO image id of each image. COCOeval concatenates images in ascending id before
+   * its stable score sort, so detections with equal scores on different images are taken in id order;
+   * without ids, in the order of the arrays (as if the ids were 0, 1, 2, …).
+   */
+  imageIds?: number[];
 }
 
 /** Per-class details of an evaluation. */
 export interface ClassEvaluation {
   classId: number;
-  /** AP, or null when the class has no (non-ignored) ground truth. */
+  /**
+   * AP. A class without (non-ignored) ground truth: null in 'coco' (COCOeval's −1, left out of the
+   * mean), 0 in 'area' / '11points' (MMDetection's eval_map, also left out of the mean).
+   */
   ap: number | null;
   /** Non-ignored ground-truth boxes. */
   numGts: number;

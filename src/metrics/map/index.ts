@@ -10,9 +10,9 @@ export type { ClassEvaluation, EvaluateDetectionsOptions, ImageDetections, Image
 
 /** Full result of {@link evaluateDetectionsDetailed}. */
 export interface DetectionEvaluation {
-  /** Mean AP over classes that have ground truth; NaN when none has. */
+  /** Mean AP over classes that have ground truth; when none has: NaN in 'coco' (COCOeval's −1), 0 in 'area' / '11points' (eval_map). */
   map: number;
-  /** AP per class id, null for a class without (non-ignored) ground truth. */
+  /** AP per class id; a class without (non-ignored) ground truth: null in 'coco', 0 in 'area' / '11points' (see ClassEvaluation.ap). */
   perClass: (number | null)[];
   /** Per-class curves and counts. */
   classes: ClassEvaluation[];
@@ -28,7 +28,16 @@ export function evaluateDetectionsDetailed(detections: ImageDetections[], ground
   if (!(iouThr >= 0 && iouThr <= 1)) throw new RangeError(`evaluateDetections: iouThr must be in [0, 1], got ${iouThr}`);
   const maxDets = opts.maxDets ?? (mode === 'coco' ? 100 : Infinity);
   if (!(maxDets === Infinity || (Number.isInteger(maxDets) && maxDets > 0))) throw new RangeError(`evaluateDetections: maxDets must be a positive integer, got ${maxDets}`);
-  const byClass = groupByClass(detections, groundTruths, opts.numClasses);
+  let [dets, gts] = [detections, groundTruths];
+  if (opts.imageIds) {
+    const ids = opts.imageIds;
+    if (ids.length !== detections.length) throw new RangeError(`evaluateDetections: ${ids.length} image ids for ${detections.length} images`);
+    if (new Set(ids).size !== ids.length) throw new RangeError('evaluateDetections: image ids must be unique');
+    // COCOeval's params.imgIds are sorted: images enter accumulate in ascending id.
+    const order = ids.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+    [dets, gts] = [order.map((i) => detections[i]!), order.map((i) => groundTruths[i]!)];
+  }
+  const byClass = groupByClass(dets, gts, opts.numClasses);
   const classes = byClass.map((images, c) =>
     mode === 'coco' ? cocoClassAp(c, images, iouThr, maxDets) : vocClassAp(c, images, iouThr, maxDets, mode, Boolean(opts.legacyCoordinate)),
   );
@@ -40,10 +49,10 @@ export function evaluateDetectionsDetailed(detections: ImageDetections[], ground
     for (const c of classes) if (c.precision101) for (const v of c.precision101) { s += v; n++; }
     if (n > 0) map = s / n;
   } else {
-    // mmdet averages the float32 APs in float32
+    // mmdet averages the float32 APs of the classes with GT in float32, and gives 0.0 when there is none
     let s = 0, n = 0;
-    for (const ap of perClass) if (ap !== null) { s = Math.fround(s + ap); n++; }
-    if (n > 0) map = Math.fround(s / n);
+    for (const c of classes) if (c.numGts > 0) { s = Math.fround(s + c.ap!); n++; }
+    map = n > 0 ? Math.fround(s / n) : 0;
   }
   return { map, perClass, classes };
 }

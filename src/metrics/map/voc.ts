@@ -81,5 +81,6 @@ export function vocClassAp(classId: number, images: ClassImage[], iouThr: number
     }
     ap = f32(s / 11);
   }
-  return { classId, ap: numGts > 0 ? ap : null, numGts, numDets: scores.length, recall, precision };
+  // eval_map: a class without GT still gets its (zero) AP; the mean skips it by num_gts.
+  return { classId, ap: numGts > 0 ? ap : 0, numGts, numDets: scores.length, recall, precision };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateDetections, type ImageDetections, type ImageGroundTruth } from '../../../src/metrics/map/index.js';
+import { evaluateDetections, evaluateDetectionsDetailed, type ImageDetections, type ImageGroundTruth } from '../../../src/metrics/map/index.js';
 import { makeRng } from '../../../src/rng.js';
 import { assertClose } from '../../helpers/reference.js';
 
@@ -18,12 +18,12 @@ test('hand case: one TP then one FP on a single GT', () => {
   for (const mode of MODES) assertClose(evaluateDetections(rev, gts, { numClasses: 1, mode }).map, 0.5, 1e-7, mode);
 });
 
-test('hand case: classes without GT are null and excluded from the mean', () => {
+test('hand case: classes without GT are excluded from the mean (null in coco, 0 in the mmdet modes, as the peers)', () => {
   const dets: ImageDetections[] = [{ boxes: [[0, 0, 10, 10], [0, 0, 10, 10]], scores: [0.9, 0.9], labels: [0, 2] }];
   const gts: ImageGroundTruth[] = [{ boxes: [[0, 0, 10, 10], [20, 20, 30, 30]], labels: [0, 1] }];
   for (const mode of MODES) {
     const r = evaluateDetections(dets, gts, { numClasses: 3, mode });
-    assert.equal(r.perClass[2], null, mode);
+    assert.equal(r.perClass[2], mode === 'coco' ? null : 0, mode);
     // class 0 found (AP 1), class 1 missed (AP 0): mean 0.5
     assertClose(r.perClass[0]!, 1, 1e-12, mode);
     assert.equal(r.perClass[1], 0);
@@ -32,6 +32,10 @@ test('hand case: classes without GT are null and excluded from the mean', () => 
   const none = evaluateDetections(dets, [{ boxes: [], labels: [] }], { numClasses: 3 });
   assert.ok(Number.isNaN(none.map));
   assert.deepEqual(none.perClass, [null, null, null]);
+  // eval_map: mean_ap 0.0 when no class has GT, each class ap 0.
+  const noneVoc = evaluateDetections(dets, [{ boxes: [], labels: [] }], { numClasses: 3, mode: 'area' });
+  assert.equal(noneVoc.map, 0);
+  assert.deepEqual(noneVoc.perClass, [0, 0, 0]);
 });
 
 test('IoU threshold is inclusive: IoU exactly 0.5 matches in every mode', () => {
@@ -66,8 +70,9 @@ test('invariants on random sets: AP in [0, 1]; perfect detections give AP ~1; or
     for (const mode of MODES) {
       const r = evaluateDetections(dets, gts, { numClasses, mode });
       for (const ap of r.perClass) if (ap !== null) assert.ok(ap >= 0 && ap <= 1, `${mode} ap ${ap}`);
-      const p = evaluateDetections(perfect, gts, { numClasses, mode });
-      for (const ap of p.perClass) if (ap !== null) assertClose(ap, 1, 1e-6, `${mode} perfect`);
+      const p = evaluateDetectionsDetailed(perfect, gts, { numClasses, mode });
+      // classes without GT: null (coco) or 0 (mmdet modes); every class with GT is found perfectly
+      for (const c of p.classes) if (c.numGts > 0) assertClose(c.ap!, 1, 1e-6, `${mode} perfect`);
       const s = evaluateDetections(perm.map((i) => dets[i]!), perm.map((i) => gts[i]!), { numClasses, mode });
       assert.deepEqual(s.perClass.map((v) => v === null ? null : Math.round(v * 1e9)), r.perClass.map((v) => v === null ? null : Math.round(v * 1e9)), mode);
     }
