@@ -44,6 +44,8 @@ export interface PretrainTaskOptions {
   microBatch?: number;
   /** Augmentation strength of the two views (main.py's when absent). */
   views?: ViewStrength;
+  /** Keep a copy of the lowest-loss epoch's backbone (`transfer: 'lowest-loss'`). */
+  keepBest?: boolean;
 }
 
 const OPT_PREFIX = 'optimizer.mu.';
@@ -80,7 +82,7 @@ export class PretrainTask implements TrainTask {
    * the lowest so far (for `transfer: 'lowest-loss'`; kept in the checkpoint, so a resume keeps it).
    */
   noteEpoch(meanLoss: number): void {
-    if (!(meanLoss < this.bestLoss)) return;
+    if (!this.opts.keepBest || !(meanLoss < this.bestLoss)) return;
     this.bestLoss = meanLoss;
     this.bestLossT?.dispose();
     this.bestLossT = tf.scalar(meanLoss);

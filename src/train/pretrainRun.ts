@@ -253,7 +253,7 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
     lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
-    microBatch: p.microBatch, views,
+    microBatch: p.microBatch, views, keepBest: p.transfer === 'lowest-loss',
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.
