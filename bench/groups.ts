@@ -16,5 +16,6 @@ export const BENCH_GROUPS: BenchGroup[] = [
   moduleGroup('wbf', 'Weighted Boxes Fusion of a VinDr-sized annotation set vs ensemble_boxes', () => import('./wbf.js')),
   moduleGroup('map', 'mAP@0.5 evaluation time vs MMDetection eval_map and pycocotools', () => import('./map.js')),
   moduleGroup('detection', 'Faster R-CNN training and inference images/s at 224 and 640 px vs torchvision', () => import('./detection.js')),
+  moduleGroup('demo', "the demo profile's own steps (Barlow Twins with views, detection training, probe features) vs PyTorch", () => import('./demo.js')),
   moduleGroup('cam', 'Ablation-CAM channels ablated per second vs the same loop in PyTorch', () => import('./cam.js')),
 ];

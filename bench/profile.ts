@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   ACCELERATED_BACKEND, kernelCalls, momentumOptimizer, kernelTimes, registerAcceleratedBackend, setKernelProfiling,
 } from '../src/backend/index.js';
-import { RESNET50, createResNet, trainStep } from '../src/backend/testModels.js';
+import { RESNET50, createResNet, trainStep } from '../test/helpers/testModels.js';
 
 const [size, batch, steps] = [64, 32, 3].map((d, i) => Number(process.argv[2 + i] ?? d));
 const reg = registerAcceleratedBackend();

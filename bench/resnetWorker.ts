@@ -5,11 +5,11 @@
  *
  * The model is the project's own ResNet-50 (src/models/resnet.ts: the one notebooks 03–06 train,
  * with its BatchNorm running statistics) unless `"model":"test"` picks the compact test model of
- * src/backend/testModels.ts; softmax cross-entropy on 1000 classes, SGD with momentum, as the peer.
+ * test/helpers/testModels.ts; softmax cross-entropy on 1000 classes, SGD with momentum, as the peer.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ACCELERATED_BACKEND, momentumOptimizer, registerAcceleratedBackend } from '../src/backend/index.js';
-import { RESNET50, createResNet, trainStep } from '../src/backend/testModels.js';
+import { RESNET50, createResNet, trainStep } from '../test/helpers/testModels.js';
 import { ResNet } from '../src/models/resnet.js';
 import { makeRng } from '../src/rng.js';
 import { median } from './registry.js';

@@ -160,6 +160,11 @@ export interface DetectionConfig {
   /** SGD momentum 0.9, linear warm-up then cosine (the authors: 0.005 at batch 32). */
   lr: number;
   warmupSteps: number;
+  /**
+   * The cosine schedule ends here, not at 0 (the authors' `lr_config`: `min_lr=0.0001` at lr 0.005,
+   * a fiftieth; smoke and demo keep that fraction of their own lr).
+   */
+  minLr: number;
   weightDecay: number;
   /**
    * Train only on images with at least one fused box, as MMDetection's CocoDataset does by default
@@ -168,6 +173,12 @@ export interface DetectionConfig {
   filterEmptyGt: boolean;
   /** Clip the loss gradients to this global L2 norm (0: no clipping; MMDetection configs often use 35). */
   gradClipNorm: number;
+  /**
+   * RPN anchor side = FPN stride × scale, at strides 4–64 (MMDetection: scale 8, anchors 32–512 px).
+   * Anchors are in input pixels, so a small input needs a smaller scale: a ground-truth box whose
+   * best anchor IoU is below 0.3 gets no positive anchor at all and is never proposed.
+   */
+  anchorScales: number[];
   /** FPN and box-head widths (MMDetection: 256 and 1024); smaller in smoke/demo. */
   fpnChannels: number;
   boxFcWidth: number;
@@ -306,7 +317,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6, augment: true }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6, augment: true },
       authorsProtocol: ['frozen', 'endToEnd'] },
-    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 32, boxFcWidth: 128,
+    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, minLr: 0.0002, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, anchorScales: [8], fpnChannels: 32, boxFcWidth: 128,
       rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
     cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
   },
@@ -327,9 +338,11 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       // authors' protocol for the cheap frozen probe only (end to end it would double the costliest part).
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: false }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6, augment: true },
       authorsProtocol: ['frozen'] },
+    // Anchors of scale 2 (8–128 px): at 96 px MMDetection's 32–512 px anchors leave 76 % of the fused training
+    // boxes without any anchor at IoU >= 0.3, so the RPN never learns them (16 % with scale 2; REPRODUCTION.md).
     // One input size (the 20-minute budget); about 90 steps per run, so a higher lr than the authors'
     // (0.005 at batch 32) with gradient clipping, which kept it from diverging; fewer proposals (96 px images).
-    detection: { inputSizes: [96], laterSizeInits: [], seedsPerSize: [], epochs: 8, batchSize: 8, lr: 0.03, warmupSteps: 20, weightDecay: 1e-4, gradClipNorm: 10, filterEmptyGt: true, fpnChannels: 64, boxFcWidth: 256,
+    detection: { inputSizes: [96], laterSizeInits: [], seedsPerSize: [], epochs: 8, batchSize: 8, lr: 0.03, warmupSteps: 20, minLr: 0.0006, weightDecay: 1e-4, gradClipNorm: 10, filterEmptyGt: true, anchorScales: [2], fpnChannels: 64, boxFcWidth: 256,
       rpnPreNmsTopNTrain: 500, rpnPostNmsTopNTrain: 250, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
     // 20 test images with boxes at two layers: a quarter of the channels (the authors' 0.5 in `paper`) keeps
     // notebook 06 near 2 minutes when most images have a correct detection.
@@ -359,7 +372,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: true }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6, augment: true },
       authorsProtocol: ['frozen', 'endToEnd'] },
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
-    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [4, 5], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, fpnChannels: 256, boxFcWidth: 1024,
+    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [4, 5], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, minLr: 0.0001, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, anchorScales: [8], fpnChannels: 256, boxFcWidth: 1024,
       rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
     // The authors' tool: ratio_channels_to_ablate 0.5, score_thr 0.3, topk 10; the test images with boxes.
     cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 64, channelFraction: 0.5, iouThr: 0.5, pointingTolerance: 15, images: 100 },

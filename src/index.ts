@@ -1,63 +1,113 @@
-/** The library the notebooks import (from the build: `../build/src/index.js`). */
-export * from './config.js';
-export * from './engine.js';
-export * from './io.js';
-export * from './manifest.js';
-export * from './notebook.js';
-export * from './rng.js';
-export * from './data/audit.js';
-export * from './data/csv.js';
-export * from './data/datasets.js';
-export * from './data/fusion.js';
-export * from './data/annotations.js';
-export * from './data/dicom.js';
-export * from './data/images.js';
-export * from './data/issues.js';
-export * from './data/labels.js';
-export * from './data/nih.js';
-export * from './data/png.js';
-export * from './data/synthetic.js';
-export * from './data/vindr.js';
-export * from './data/vindrAudit.js';
-export * from './data/split.js';
-export * from './boxes/index.js';
-export * from './metrics/index.js';
-export * from './models/classifier.js';
-export * from './train/linearProbe.js';
-export * from './train/linearEval.js';
-export * from './plots/linearEval.js';
-export * from './paper.js';
-export * from './train/detectionRun.js';
-export * from './plots/detection.js';
-export * from './train/schedule.js';
-export * from './train/sgd.js';
-export { renderFilm, type PhantomFilm } from './data/phantom/render.js';
-export { READERS, type Reader } from './data/phantom/readers.js';
-export { SITES, type Site, type SiteName } from './data/phantom/sites.js';
-export type { FindingKind, FindingInstance } from './data/phantom/findings.js';
-export * from './plots/dataAudit.js';
-export * from './plots/figure.js';
-export * from './plots/html.js';
-export * from './plots/show.js';
-export * from './plots/table.js';
-export * from './plots/vindrAudit.js';
-export * from './plots/wbf.js';
-export * from './data/augment.js';
-export * from './data/naturalImages.js';
-export * from './models/params.js';
-export * from './models/resnet.js';
-export * from './models/barlowTwins.js';
-export * from './models/safetensors.js';
-export * from './models/weights.js';
-export * from './models/proxyPretrain.js';
-export * from './train/loop.js';
-export * from './train/pretrain.js';
-export * from './train/pretrainRun.js';
-export * from './models/backbones.js';
-export * from './plots/pretraining.js';
-export * from './explain/index.js';
-export * from './plots/cam.js';
-export * from './models/fasterRcnn/index.js';
-export * from './web/format.js';
-export * from './web/export.js';
-export * from './data/dicomWrite.js';
+/**
+ * The notebook API: everything notebooks/01–06 import (from the build, `../build/src/index.js`), and
+ * nothing else. Internals (kernels, layers, samplers, peers' numerics) stay behind their modules, which
+ * tests, benchmarks and scripts import directly. The list is documented in README.md ("The notebook
+ * API"); test/notebooks/api.test.ts fails when a notebook uses a name missing here or the README's
+ * list and this file disagree.
+ */
+
+// Every notebook's first cell, the results files, the checks of the "method on one batch" sections.
+export { makeConfig, type Config } from './config.js';
+export { startNotebook, type NotebookSession } from './notebook.js';
+export { loadResults } from './manifest.js';
+export { makeRng, type Rng } from './rng.js';
+export { checkClose } from './check.js';
+/** The TensorFlow.js the library computes with (same instance and backend), for visible tensor code. */
+export * as tf from '@tensorflow/tfjs';
+
+// 01 — data: loading, validation, counts.
+export { openNih, openVindr, issueTable } from './data/datasets.js';
+export { NIH_LABELS, VINDR_CLASSES } from './data/labels.js';
+export { labelDistribution, cohortTable, type LabelDistribution } from './data/audit.js';
+export { vindrClassCounts } from './data/vindr.js';
+export {
+  classExamples,
+  imageStatistics,
+  readerTable,
+  siteTable,
+  vindrInstanceCounts,
+  type ClassCounts,
+} from './data/vindrAudit.js';
+export { readImage, resizeImage } from './data/images.js';
+export { labelDistributionFigure } from './plots/dataAudit.js';
+export { classExamplesFigure, siteStatsFigure, vindrClassFigure } from './plots/vindrAudit.js';
+
+// 02 — Weighted Boxes Fusion and the VinDr re-split.
+export { weightedBoxesFusion, type WbfOptions, type WbfResult } from './boxes/wbf.js';
+export { iou } from './boxes/iou.js';
+export { fuseVindr, fusionExample, fusionSweep, splitVindr } from './data/fusion.js';
+export { instancesPerClass, writeFusedSplit } from './data/annotations.js';
+export { iterativeStratification } from './data/split.js';
+export { fusedCountSweepFigure, fusionExampleFigure, instanceCountsFigure } from './plots/wbf.js';
+
+// 03 — Barlow Twins pretraining.
+export {
+  imagenetInit,
+  nihKnnSets,
+  nihSplitSource,
+  nihTrainSource,
+  pretrainBarlowTwins,
+  type BarlowTwinsResult,
+} from './train/pretrainRun.js';
+export { barlowTwinsViews } from './data/augment.js';
+export { BarlowTwins, barlowTwinsLoss } from './models/barlowTwins.js';
+export { Lars } from './models/lars.js';
+export { backboneLabel, loadBackbone, type BackboneInit } from './models/backbones.js';
+export { correlationMatricesFigure, lossCurvesFigure, metricCurvesFigure } from './plots/pretraining.js';
+
+// 04 — Faster R-CNN + FPN and mAP@0.5.
+export {
+  buildDetector,
+  detectAll,
+  detectionSplits,
+  loadDetectionSet,
+  loadDetector,
+  runDetection,
+  type DetImage,
+  type DetectionRun,
+} from './train/detectionRun.js';
+export {
+  evaluateDetections,
+  type EvaluateDetectionsOptions,
+  type ImageDetections,
+  type ImageGroundTruth,
+} from './metrics/map/index.js';
+export { gridAnchors } from './models/fasterRcnn/anchors.js';
+export { decodeBoxes } from './models/fasterRcnn/boxCoder.js';
+export { BELOW_LOW, iouMatrix, matchPredictions } from './models/fasterRcnn/matcher.js';
+export {
+  detectionComparisons,
+  detectionExampleFigure,
+  mapCurvesFigure,
+  mapTable,
+  perClassApTable,
+} from './plots/detection.js';
+
+// 05 — the linear evaluation protocol.
+export {
+  linearEvalSplit,
+  nihLabelMatrix,
+  runLinearEvaluation,
+  type LinearEvalRun,
+} from './train/linearEval.js';
+export { rocAuc } from './metrics/auc.js';
+export {
+  aucByFractionFigure,
+  aucTable,
+  linearEvalComparisons,
+  perLabelAucTable,
+} from './plots/linearEval.js';
+
+// 06 — Ablation-CAM.
+export { ablatedBatch, ablationCam } from './explain/ablationCam.js';
+export { camImages, camLocalisation, type CamImage, type LayerLocalisation } from './explain/camRun.js';
+export { cutDetectorAt } from './explain/detectorLayers.js';
+export { detectorHead } from './explain/detectorTarget.js';
+export type { LocalisationComparison } from './explain/localisation.js';
+export { camGridFigure, camGridRows, localisationTable } from './plots/cam.js';
+export { exportWebModels } from './web/export.js';
+
+// Figures and tables (nb.show / nb.table draw them).
+export { imagePanelsFigure, type ImagePanel } from './plots/panels.js';
+export { fromArquero, type TableData } from './plots/table.js';
+export type { Figure } from './plots/figure.js';

@@ -6,7 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initEngine, makeConfig, openNih, nihSplitSource, type ProfileName } from '../../src/index.js';
+import { makeConfig, type ProfileName } from '../../src/config.js';
+import { openNih } from '../../src/data/datasets.js';
+import { initEngine } from '../../src/engine.js';
+import { nihSplitSource } from '../../src/train/pretrainRun.js';
 
 const profile = (process.argv[2] ?? 'demo') as ProfileName;
 const out = process.argv[3] ?? '.cache/bt-recipe';

@@ -26,7 +26,8 @@ function checkParallel(boxes: number[][], scores: ArrayLike<number>, where: stri
 }
 
 /** Greedy NMS over `order` (indices, best first); returns the kept indices in that order. */
-function greedy(boxes: number[][], order: number[], iouThr: number): number[] {
+// `limit`: stop once that many are kept (the rest of `order` could only rank after them).
+function greedy(boxes: number[][], order: number[], iouThr: number, limit = Infinity): number[] {
   const n = order.length;
   // Flat copies in visiting order, so the O(n²) loop reads typed arrays only (the RPN runs it on
   // thousands of boxes per image). The arithmetic is iou()'s, so the same boxes are suppressed.
@@ -47,6 +48,7 @@ function greedy(boxes: number[][], order: number[], iouThr: number): number[] {
   const suppressed = new Uint8Array(n);
   for (let a = 0; a < n; a++) {
     if (suppressed[a]) continue;
+    if (keep.length >= limit) break;
     keep.push(order[a]!);
     const ax1 = x1[a]!, ay1 = y1[a]!, ax2 = x2[a]!, ay2 = y2[a]!, aa = area[a]!;
     for (let b = a + 1; b < n; b++) {
@@ -94,9 +96,10 @@ export function nms(boxes: number[][], scores: ArrayLike<number>, iouThr: number
  * @param scores `[N]` confidences.
  * @param labels `[N]` class ids (any numbers; compared for equality).
  * @param iouThr in [0, 1], strict suppression as in {@link nms}.
+ * @param limit keep at most this many (the same as slicing the full result, with less work).
  * @returns kept indices of all classes merged, by descending score (ties: input order).
  */
-export function batchedNms(boxes: number[][], scores: ArrayLike<number>, labels: ArrayLike<number>, iouThr: number): number[] {
+export function batchedNms(boxes: number[][], scores: ArrayLike<number>, labels: ArrayLike<number>, iouThr: number, limit = Infinity): number[] {
   checkParallel(boxes, scores, 'batchedNms');
   if (labels.length !== boxes.length) throw new RangeError(`batchedNms: ${boxes.length} boxes but ${labels.length} labels`);
   assertIouThreshold(iouThr, 'batchedNms');
@@ -108,9 +111,11 @@ export function batchedNms(boxes: number[][], scores: ArrayLike<number>, labels:
     else groups.set(labels[i]!, [i]);
   }
   const keep: number[] = [];
-  for (const idx of groups.values()) keep.push(...greedy(fixed, byScoreStable(scores, idx), iouThr));
+  // A group's boxes after its first `limit` kept ones rank below `limit` others, so they are never in the result.
+  for (const idx of groups.values()) keep.push(...greedy(fixed, byScoreStable(scores, idx), iouThr, limit));
   // One global stable order, as torchvision's coordinate-offset trick produces.
-  return keep.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  keep.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return keep.length > limit ? keep.slice(0, limit) : keep;
 }
 
 /** Result of the ensemble_boxes-style functions: boxes grouped by ascending label. */

@@ -136,6 +136,16 @@ function overlap(a: number[], b: number[]): number {
  * @param labelsList `[models][N_m]` integer class ids.
  * @returns fused boxes, scores and labels by descending score (ties: the later-built cluster first,
  *   as the peer's reversed stable sort gives).
+ *
+ * @example
+ * // Two of three readers box the same nodule (class 8; IoU 0.74 > 0.5); the third drew nothing.
+ * const fused = weightedBoxesFusion(
+ *   [[[0.1, 0.1, 0.3, 0.3]], [[0.12, 0.1, 0.32, 0.28]], []],
+ *   [[1], [1], []],
+ *   [[8], [8], []],
+ *   { iouThr: 0.5 },
+ * );
+ * // fused.boxes ≈ [[0.11, 0.1, 0.31, 0.29]] (the mean corners), fused.scores ≈ [2 / 3] (two readers of three)
  */
 export function weightedBoxesFusion(boxesList: number[][][], scoresList: number[][], labelsList: number[][], opts: WbfOptions = {}): WbfResult {
   const iouThr = opts.iouThr ?? 0.55;

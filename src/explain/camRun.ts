@@ -86,6 +86,15 @@ export interface CamImage {
  * Heat maps for `images` from the first-seed detectors of `inits` at `size` px: for every correctly
  * predicted box ({@link correctBoxes}), one map per layer of `config.cam.layers`. An image's boxes
  * share one ablation sweep per layer (one target per box).
+ *
+ * @example
+ * // Notebook 06's call on two test images (notebook 04 must have written the detectors).
+ * const config = makeConfig({ notebook: '06_ablation_cam' });
+ * const nb = await startNotebook(config);
+ * const test = detectionSplits(config, openVindr(config)).test.filter((im) => im.boxes.length > 0).slice(0, 2);
+ * const size = config.detection.inputSizes[0]!;
+ * const maps = await camImages(config, test.map((image) => ({ split: 'test' as const, image })), ['bt', 'imagenet'], size, nb.rng);
+ * for (const c of maps[0]!.cells) console.log(`${c.init}: ${c.boxes.length} correctly found boxes explained`);
  */
 export async function camImages(
   config: Config,

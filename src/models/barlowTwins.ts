@@ -9,7 +9,7 @@ import { tfSeed } from '../rng.js';
 import { ParamStore, addBatchNorm, batchNorm, linearUniform } from './params.js';
 import type { ResNet } from './resnet.js';
 
-export { Lars, btLearningRate, isBiasLike, larsStepF64 } from './lars.js';
+export { Lars, btLearningRate, isBiasLike } from './lars.js';
 export type { BtScheduleOptions, LarsOptions } from './lars.js';
 
 /** main.py's default weight of the redundancy-reduction term (the authors' code keeps it; the paper does not state it). */

@@ -8,6 +8,7 @@ import type { BackboneConfig, DetectionConfig } from '../config.js';
 import { VINDR_NO_FINDING } from '../data/labels.js';
 import type { Rng } from '../rng.js';
 import type { Backbone } from './fasterRcnn/backbone.js';
+import { MMDET_ANCHORS } from './fasterRcnn/anchors.js';
 import { FasterRcnn } from './fasterRcnn/detector.js';
 import { ResNet } from './resnet.js';
 
@@ -40,7 +41,7 @@ export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozen
 /** The detector on `resnet` with the config's sizes (14 VinDr classes). */
 export function detectorOnResnet(resnet: ResNet, d: DetectionConfig, rng: Rng): FasterRcnn {
   return new FasterRcnn(resnetBackbone(resnet, d), {
-    numClasses: VINDR_NO_FINDING, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
+    numClasses: VINDR_NO_FINDING, anchors: { ...MMDET_ANCHORS, scales: [...d.anchorScales] }, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
     rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain, rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
   }, rng);
 }

@@ -59,29 +59,85 @@ export function detectionSplits(config: Config, vindr: VindrDataset): Record<'tr
   return out;
 }
 
-/** A split's images resized to `size`×`size` (square, as the paper's 224×224 and 640×640) with boxes scaled to match. */
+/**
+ * A split's images as the detector sees them, after MMDetection's `Resize(img_scale=(size, size),
+ * keep_ratio=True)` + `Pad(size_divisor=32)` (the authors' pipeline): each image scaled by
+ * `size / max(width, height)` (its aspect ratio kept), placed at the top left of a `size`×`size`
+ * zero canvas (the detector pads that further to a multiple of 32), boxes scaled with it.
+ * Detections are mapped back to the original image with `scales` and scored against `original`,
+ * as MMDetection does (`rescale=True`).
+ */
 export interface DetBatchSet {
+  /** `[N, size, size, 1]`: each resized image top left, zeros right of and below it. */
   images: tf.Tensor4D;
+  /** Boxes in input (resized) pixels: the training targets. */
   targets: { boxes: number[][]; labels: number[] }[];
   ids: string[];
+  /** Each image's resized, unpadded `[height, width]` (proposals and detections are clipped to it). */
+  sizesHw: [number, number][];
+  /** Each image's `[w_scale, h_scale]` from original to input pixels. */
+  scales: [number, number][];
+  /** Boxes in original pixels (what mAP is scored against). */
+  original: { boxes: number[][]; labels: number[] }[];
 }
 
-/** Reads and resizes every image of a split into one tensor (small sets; the paper profile streams instead). */
+/**
+ * MMDetection's keep-ratio rescale to fit `size`×`size`: scale factor `size / max(w, h)`, new sides
+ * rounded (`int(x * s + 0.5)`), and the per-axis factors that map boxes (`w_scale`, `h_scale`).
+ */
+export function keepRatioSize(width: number, height: number, size: number): { width: number; height: number; wScale: number; hScale: number } {
+  if (!(width > 0 && height > 0 && size > 0)) throw new Error(`keepRatioSize: need positive sizes, got ${width}×${height} -> ${size}`);
+  const s = Math.min(size / Math.max(width, height), size / Math.min(width, height));
+  const w = Math.max(1, Math.floor(width * s + 0.5));
+  const h = Math.max(1, Math.floor(height * s + 0.5));
+  return { width: w, height: h, wScale: w / width, hScale: h / height };
+}
+
+/** Boxes `[x1, y1, x2, y2]` scaled by `[wScale, hScale]` (or divided by them with `inverse`). */
+export function scaleBoxes(boxes: readonly number[][], [ws, hs]: readonly [number, number], inverse = false): number[][] {
+  const [fx, fy] = inverse ? [1 / ws, 1 / hs] : [ws, hs];
+  return boxes.map((b) => [b[0]! * fx, b[1]! * fy, b[2]! * fx, b[3]! * fy]);
+}
+
+/** Reads and resizes (keeping the aspect ratio) every image of a split into one tensor (small sets; the paper profile streams instead). */
 export async function loadDetectionSet(images: readonly DetImage[], size: number): Promise<DetBatchSet> {
   const buf = new Float32Array(images.length * size * size);
+  const sizesHw: [number, number][] = [];
+  const scales: [number, number][] = [];
   for (let i = 0; i < images.length; i++) {
-    const img = resizeImage(await readImage(images[i]!.path), size, size);
-    buf.set(img.data, i * size * size);
+    const src = await readImage(images[i]!.path);
+    const k = keepRatioSize(src.width, src.height, size);
+    const img = resizeImage(src, k.width, k.height);
+    for (let y = 0; y < k.height; y++) buf.set(img.data.subarray(y * k.width, (y + 1) * k.width), i * size * size + y * size);
+    sizesHw.push([k.height, k.width]);
+    // The annotation's size is the image's (notebook 02 checks it); the factors come from the pixels read.
+    scales.push([k.width / src.width, k.height / src.height]);
   }
   return {
     images: tf.tensor4d(buf, [images.length, size, size, 1]),
-    targets: images.map((im) => {
-      const sx = size / im.width;
-      const sy = size / im.height;
-      return { boxes: im.boxes.map((b) => [b[0]! * sx, b[1]! * sy, b[2]! * sx, b[3]! * sy]), labels: [...im.labels] };
-    }),
+    targets: images.map((im, i) => ({ boxes: scaleBoxes(im.boxes, scales[i]!), labels: [...im.labels] })),
     ids: images.map((im) => im.imageId),
+    sizesHw,
+    scales,
+    original: images.map((im) => ({ boxes: im.boxes.map((b) => [...b]), labels: [...im.labels] })),
   };
+}
+
+/**
+ * Horizontal flip of one resized image inside its own width (MMDetection flips before padding):
+ * columns `0..w-1` reversed, the padding stays right; boxes `x -> w - x`.
+ */
+export function flipImage(img: tf.Tensor3D, width: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [h, w, c] = img.shape;
+    const inside = tf.reverse(tf.slice(img, [0, 0, 0], [h, width, c]), 1);
+    return width === w ? (inside as tf.Tensor3D) : (tf.concat([inside, tf.slice(img, [0, width, 0], [h, w - width, c])], 1) as tf.Tensor3D);
+  });
+}
+
+/** Boxes flipped inside an image of `width`. */
+export function flipBoxes(boxes: readonly number[][], width: number): number[][] {
+  return boxes.map((b) => [width - b[2]!, b[1]!, width - b[0]!, b[3]!]);
 }
 
 /** A detector on the `init` backbone with the config's sizes (14 VinDr classes). */
@@ -90,34 +146,67 @@ export function buildDetector(config: Config, init: BackboneInit, rng: Rng): { d
   return { detector: detectorOnResnet(resnet, config.detection, rng.fork('heads')), resnet };
 }
 
-/** Detections for every image of a set, in batches, eval mode. */
+/** Detections for every image of a set, in batches, eval mode, in input pixels (clipped to each resized image). */
 export function detectAll(detector: FasterRcnn, set: DetBatchSet, batchSize: number): Detections[] {
   const out: Detections[] = [];
   const n = set.images.shape[0];
   for (let s = 0; s < n; s += batchSize) {
-    const x = set.images.slice([s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]);
-    out.push(...detector.detect(x));
+    const m = Math.min(batchSize, n - s);
+    const x = set.images.slice([s, 0, 0, 0], [m, -1, -1, -1]);
+    out.push(...detector.detect(x, { imageSizesHw: set.sizesHw.slice(s, s + m) }));
     x.dispose();
   }
   return out;
 }
 
-/** mAP@0.5, COCO-style (101-point interpolation, 100 detections per image, classes with ground truth). */
-export function map50(dets: Detections[], set: DetBatchSet): { map: number; perClass: (number | null)[] } {
-  return evaluateDetections(dets, set.targets, { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 });
+/** Detections mapped from input pixels back to each original image (MMDetection's `rescale=True`). */
+export function toOriginal(dets: readonly Detections[], set: DetBatchSet): Detections[] {
+  return dets.map((d, i) => ({ boxes: scaleBoxes(d.boxes, set.scales[i]!, true), scores: [...d.scores], labels: [...d.labels] }));
 }
 
-/** One fine-tuning run. */
+/**
+ * Which images an mAP is measured on: `withBoxes` is the authors' evaluation set (their validation
+ * and test annotation files hold only images with fused boxes), `all` keeps the normal images too.
+ */
+export type EvalSet = 'withBoxes' | 'all';
+
+/** Indices of a set's images in an {@link EvalSet}. */
+export function evalIndices(set: DetBatchSet, which: EvalSet): number[] {
+  return set.original.map((t, i) => [t, i] as const).filter(([t]) => which === 'all' || t.boxes.length > 0).map(([, i]) => i);
+}
+
+/**
+ * mAP@0.5, COCO-style (101-point interpolation, 100 detections per image, classes with ground
+ * truth), of detections in input pixels against the original boxes, on `which` images (default the
+ * authors' set).
+ */
+export function map50(dets: Detections[], set: DetBatchSet, which: EvalSet = 'withBoxes'): { map: number; perClass: (number | null)[] } {
+  const idx = evalIndices(set, which);
+  const orig = toOriginal(dets, set);
+  return evaluateDetections(idx.map((i) => orig[i]!), idx.map((i) => set.original[i]!), { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 });
+}
+
+/**
+ * One fine-tuning run. `valMap` / `testMap` are on the authors' evaluation set (images with fused
+ * boxes), the `...All` numbers on every image of the split, normal ones included.
+ */
 export interface DetectionRun {
   init: BackboneInit;
   seed: number;
   inputSize: number;
-  epochs: { epoch: number; loss: number; valMap: number }[];
-  /** Validation mAP50 after the last epoch. */
+  epochs: { epoch: number; loss: number; valMap: number; valMapAll: number }[];
+  /** The epoch with the best validation mAP50 (authors' set; the first on ties, as `save_best`). */
+  bestEpoch: number;
+  /** Validation mAP50 at `bestEpoch`. */
   valMap: number;
+  /** Test mAP50 of the `bestEpoch` checkpoint (the Table 1 number), and on all test images. */
   testMap: number;
+  testMapAll: number;
+  /** Test mAP50 of the last epoch's weights (authors' set), beside it. */
+  testMapLast: number;
+  /** Per-class test AP of the `bestEpoch` checkpoint (authors' set; null: no ground truth). */
   testPerClass: (number | null)[];
-  /** Percentile bootstrap over test images of this run's test mAP50. */
+  /** Percentile bootstrap over the authors'-set test images of `testMap`. */
   testBootstrap: { low: number; high: number; iterations: number };
   /** Wall time of the session that finished the run (a resumed run counts only what it redid). */
   seconds: number;
@@ -132,12 +221,13 @@ function runKey(config: Config, init: BackboneInit, size: number, seed: number):
  * Where a run's result, (for the first seed) its detector weights, and its epoch checkpoint while it
  * is unfinished are kept.
  */
-export function detectionRunPaths(config: Config, init: BackboneInit, size: number, seed: number): { result: string; weights: string; checkpoint: string } {
+export function detectionRunPaths(config: Config, init: BackboneInit, size: number, seed: number): { result: string; weights: string; checkpoint: string; best: string } {
   const key = runKey(config, init, size, seed);
   return {
     result: join(config.paths.results, '04_detection', 'runs', `${key}.json`),
     weights: join(config.paths.checkpoints, `detector_${key}.safetensors`),
     checkpoint: join(config.paths.checkpoints, `detector_${key}.ckpt`),
+    best: join(config.paths.checkpoints, `detector_${key}.best.safetensors`),
   };
 }
 
@@ -161,7 +251,7 @@ const OPT_PREFIX = 'optimizer.momentum.';
 
 /**
  * One detector fine-tuning as a {@link TrainTask}. Its randomness is a pure function of the run's
- * `rng` and the step (each epoch's order and flips from `order:<epoch>`, each step's sampling from
+ * `rng` and the step (each epoch's order and per-image flips from `order:<epoch>`, each step's sampling from
  * `step:<step>`), so a run resumed from an epoch checkpoint redoes exactly what it would have done.
  */
 class DetectionTask implements TrainTask {
@@ -173,7 +263,7 @@ class DetectionTask implements TrainTask {
     readonly resnet: ResNet,
     readonly train: DetBatchSet,
     readonly rng: Rng,
-    readonly o: { lr: number; batchSize: number; stepsPerEpoch: number; totalSteps: number; warmupSteps: number; weightDecay: number; clipNorm: number },
+    readonly o: { lr: number; minLr: number; batchSize: number; stepsPerEpoch: number; totalSteps: number; warmupSteps: number; weightDecay: number; clipNorm: number },
   ) {
     this.optimizer = momentumOptimizer(o.lr, 0.9);
   }
@@ -182,7 +272,8 @@ class DetectionTask implements TrainTask {
     if (this.epochPlan?.epoch !== epoch) {
       const r = this.rng.fork(`order:${epoch}`);
       const order = r.shuffle([...Array(this.train.images.shape[0]).keys()]);
-      this.epochPlan = { epoch, order, flips: Array.from({ length: this.o.stepsPerEpoch }, () => r.next() < 0.5) };
+      // One coin per image, as MMDetection's RandomFlip(flip_ratio=0.5) in the per-image pipeline.
+      this.epochPlan = { epoch, order, flips: order.map(() => r.next() < 0.5) };
     }
     return this.epochPlan;
   }
@@ -218,22 +309,25 @@ class DetectionTask implements TrainTask {
 
   trainStep(step: number): number {
     const { batchSize, stepsPerEpoch } = this.o;
-    const size = this.train.images.shape[1];
     const { order, flips } = this.plan(Math.floor(step / stepsPerEpoch));
     const b = step % stepsPerEpoch;
     const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-    const flip = flips[b]!;
+    const flip = flips.slice(b * batchSize, (b + 1) * batchSize);
+    const widths = idx.map((i) => this.train.sizesHw[i]![1]);
     const x = tf.tidy(() => {
       const g = tf.gather(this.train.images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D;
-      return flip ? (tf.reverse(g, 2) as tf.Tensor4D) : g;
+      if (!flip.some(Boolean)) return g;
+      return tf.stack(tf.unstack(g).map((im, j) => (flip[j] ? flipImage(im as tf.Tensor3D, widths[j]!) : im))) as tf.Tensor4D;
     });
-    const targets = idx.map((i) => {
+    const targets = idx.map((i, j) => {
       const t = this.train.targets[i]!;
-      return flip ? { boxes: t.boxes.map((bx) => [size - bx[2]!, bx[1]!, size - bx[0]!, bx[3]!]), labels: t.labels } : t;
+      return flip[j] ? { boxes: flipBoxes(t.boxes, widths[j]!), labels: t.labels } : t;
     });
-    this.optimizer.setLearningRate(warmupCosineLr(step, { baseLr: this.o.lr, totalSteps: this.o.totalSteps, warmupSteps: this.o.warmupSteps }));
+    this.optimizer.setLearningRate(warmupCosineLr(step, { baseLr: this.o.lr, totalSteps: this.o.totalSteps, warmupSteps: this.o.warmupSteps, minLr: this.o.minLr }));
     try {
-      return detectionTrainStep(this.detector, this.optimizer, x, targets, { weightDecay: this.o.weightDecay, clipNorm: this.o.clipNorm, rng: this.rng.fork(`step:${step}`), step }).total;
+      return detectionTrainStep(this.detector, this.optimizer, x, targets, {
+        weightDecay: this.o.weightDecay, clipNorm: this.o.clipNorm, rng: this.rng.fork(`step:${step}`), step, imageSizesHw: idx.map((i) => this.train.sizesHw[i]!),
+      }).total;
     } finally {
       x.dispose();
     }
@@ -241,11 +335,14 @@ class DetectionTask implements TrainTask {
 }
 
 /**
- * Fine-tunes one detector: SGD momentum 0.9 with weight decay, warm-up then cosine, horizontal
- * flips with probability 0.5; validation mAP50 after each epoch, test mAP50 (with a bootstrap CI
- * over test images) at the end. With `checkpoint`, the state after every epoch (weights, BatchNorm
- * statistics, momentum, the epochs so far) is written there atomically and a restarted run resumes
- * from it with identical results; a NaN/Inf loss stops the run naming the step and that checkpoint.
+ * Fine-tunes one detector: SGD momentum 0.9 with weight decay, warm-up then cosine to `minLr`,
+ * per-image horizontal flips with probability 0.5; validation mAP50 after each epoch (on the
+ * authors' set and on all images), and the weights of the best epoch (authors' set, as MMDetection's
+ * `save_best='bbox_mAP_50'`) kept in `best`. At the end the best checkpoint is scored on test (the
+ * Table 1 number, with a bootstrap CI over test images), the last epoch's weights beside it. With
+ * `checkpoint`, the state after every epoch (weights, BatchNorm statistics, momentum, the epochs so
+ * far) is written there atomically and a restarted run resumes from it with identical results; a
+ * NaN/Inf loss stops the run naming the step and that checkpoint.
  * @returns the run, or null when `stopAfterEpochs` stopped it early (its state is in the checkpoint).
  */
 export async function trainDetector(
@@ -254,7 +351,7 @@ export async function trainDetector(
   seed: number,
   sets: { train: DetBatchSet; val: DetBatchSet; test: DetBatchSet },
   rng: Rng,
-  opts: { log?: (line: string) => void; save?: string; checkpoint?: string; stopAfterEpochs?: number } = {},
+  opts: { log?: (line: string) => void; save?: string; checkpoint?: string; best?: string; stopAfterEpochs?: number } = {},
 ): Promise<DetectionRun | null> {
   const d = config.detection;
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -263,30 +360,61 @@ export async function trainDetector(
   const { detector, resnet } = buildDetector(config, init, rng);
   const stepsPerEpoch = Math.ceil(sets.train.images.shape[0] / d.batchSize);
   const task = new DetectionTask(detector, resnet, sets.train, rng, {
-    lr: d.lr, batchSize: d.batchSize, stepsPerEpoch, totalSteps: stepsPerEpoch * d.epochs, warmupSteps: d.warmupSteps, weightDecay: d.weightDecay, clipNorm: d.gradClipNorm,
+    lr: d.lr, minLr: d.minLr, batchSize: d.batchSize, stepsPerEpoch, totalSteps: stepsPerEpoch * d.epochs, warmupSteps: d.warmupSteps, weightDecay: d.weightDecay, clipNorm: d.gradClipNorm,
   });
   const label = `${init} ${size}px seed ${seed}`;
+  // The best weights go to a file beside the checkpoint, so that they survive a resume; without
+  // either path (a run that cannot resume) they are kept in memory, as plain arrays.
+  const bestPath = opts.best ?? (opts.checkpoint ? `${opts.checkpoint}.best` : undefined);
+  let bestInMemory: { epoch: number; valMap: number; tensors: Map<string, RawTensor> } | null = null;
+  const bestSoFar = (): number => {
+    if (bestPath) return existsSync(bestPath) ? readCheckpoint<{ valMap: number }>(bestPath).state.valMap : -Infinity;
+    return bestInMemory?.valMap ?? -Infinity;
+  };
   try {
     const r = await trainLoop(task, {
       seed, epochs: d.epochs, stepsPerEpoch, batchSize: d.batchSize, checkpointPath: opts.checkpoint, log, label, logEverySeconds: 60,
       stopAtStep: opts.stopAfterEpochs === undefined ? undefined : opts.stopAfterEpochs * stepsPerEpoch,
       endOfEpoch: (e, loss) => {
-        const valMap = map50(detectAll(detector, sets.val, d.batchSize), sets.val).map;
-        log(`  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)}s)`);
-        return { valMap };
+        const dets = detectAll(detector, sets.val, d.batchSize);
+        const valMap = map50(dets, sets.val, 'withBoxes').map;
+        const valMapAll = map50(dets, sets.val, 'all').map;
+        const best = valMap > bestSoFar();
+        if (best) {
+          if (bestPath) saveDetector(bestPath, resnet, detector, { init, seed, inputSize: size, epoch: e, valMap });
+          else {
+            bestInMemory = { epoch: e, valMap, tensors: new Map([...detectorTensors(resnet, detector)].map(([k, v]) => [k, { shape: [...v.shape], data: (v.dataSync() as Float32Array).slice() }])) };
+          }
+        }
+        log(`  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (all images ${valMapAll.toFixed(4)})${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s)`);
+        return { valMap, valMapAll };
       },
     });
     if (!r.finished) return null;
-    const epochs = r.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valMap: e.valMap! }));
+    const epochs = r.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valMap: e.valMap!, valMapAll: e.valMapAll! }));
+    const testMapLast = map50(detectAll(detector, sets.test, d.batchSize), sets.test, 'withBoxes').map;
+    // The best epoch: the first with the highest validation mAP50 (save_best keeps a strictly better one).
+    const bestEpoch = epochs.reduce((b, e) => (e.valMap > b.valMap ? e : b), epochs[0]!).epoch;
+    if (bestEpoch !== epochs[epochs.length - 1]!.epoch) {
+      const target = detectorTensors(resnet, detector) as Map<string, tf.Variable>;
+      const kept = bestPath ? readCheckpoint<{ epoch: number }>(bestPath) : null;
+      const inMemory = bestInMemory as { epoch: number; tensors: Map<string, RawTensor> } | null;
+      const keptEpoch = kept?.state.epoch ?? inMemory?.epoch;
+      if (keptEpoch !== bestEpoch) throw new Error(`${label}: the kept best weights are of epoch ${keptEpoch}, the best validation mAP50 is at epoch ${bestEpoch}${bestPath ? ` (${bestPath} is stale: delete it and the checkpoint)` : ''}`);
+      assignTensors(target, kept ? kept.tensors : inMemory!.tensors, bestPath ?? 'best weights');
+    }
     const dets = detectAll(detector, sets.test, d.batchSize);
-    const test = map50(dets, sets.test);
+    const test = map50(dets, sets.test, 'withBoxes');
+    const testMapAll = map50(dets, sets.test, 'all').map;
+    const idx = evalIndices(sets.test, 'withBoxes');
+    const orig = toOriginal(dets, sets.test);
     const bs = bootstrapCi(
-      (idx) => evaluateDetections(idx.map((i) => dets[i]!), idx.map((i) => sets.test.targets[i]!), { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 }).map,
-      { n: dets.length, rng: rng.fork('bootstrap'), iterations: d.bootstrap },
+      (sample) => evaluateDetections(sample.map((i) => orig[idx[i]!]!), sample.map((i) => sets.test.original[idx[i]!]!), { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 }).map,
+      { n: idx.length, rng: rng.fork('bootstrap'), iterations: d.bootstrap },
     );
-    if (opts.save) saveDetector(opts.save, resnet, detector, { init, seed, inputSize: size });
+    if (opts.save) saveDetector(opts.save, resnet, detector, { init, seed, inputSize: size, epoch: bestEpoch });
     return {
-      init, seed, inputSize: size, epochs, valMap: epochs[epochs.length - 1]!.valMap, testMap: test.map, testPerClass: test.perClass,
+      init, seed, inputSize: size, epochs, bestEpoch, valMap: epochs[bestEpoch - 1]!.valMap, testMap: test.map, testMapAll, testMapLast, testPerClass: test.perClass,
       testBootstrap: { low: bs.low, high: bs.high, iterations: bs.iterations }, seconds: Math.round((performance.now() - t0) / 100) / 10,
     };
   } finally {
@@ -307,6 +435,13 @@ export function detectionSeeds(config: Config, k: number): number[] {
  * of `config.detection.laterSizeInits`, as the paper). A run whose result file exists (same
  * settings) is read back instead of retrained; each new run is saved as soon as it finishes, and
  * the first seed's detectors are kept for notebook 06.
+ *
+ * @example
+ * // Notebook 04's call, for two backbones (notebook 03 must have written them).
+ * const config = makeConfig({ notebook: '04_detection' });
+ * const nb = await startNotebook(config);
+ * const runs = await runDetection(config, openVindr(config), { inits: ['none', 'bt'], rng: nb.rng });
+ * for (const r of runs) console.log(`${r.init} ${r.inputSize}px seed ${r.seed}: test mAP50 ${r.testMap.toFixed(3)}`);
  */
 export async function runDetection(config: Config, vindr: VindrDataset, opts: { inits: BackboneInit[]; rng: Rng; log?: (line: string) => void }): Promise<DetectionRun[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -325,15 +460,17 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
             log(`${init} ${size}px seed ${seed}: already done (${p.result})`);
             // A crash between the result and the clean-up below can leave it behind.
             rmSync(p.checkpoint, { force: true });
+            rmSync(p.best, { force: true });
             continue;
           }
           const r = (await trainDetector(config, init, seed, sets, opts.rng.fork(`${init}:${size}:${seed}`), {
-            log, save: seed === config.seeds[0] ? p.weights : undefined, checkpoint: p.checkpoint,
+            log, save: seed === config.seeds[0] ? p.weights : undefined, checkpoint: p.checkpoint, best: p.best,
           }))!;
           writeJsonAtomic(p.result, r);
           rmSync(p.checkpoint, { force: true });
+          rmSync(p.best, { force: true });
           runs.push(r);
-          log(`${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} (bootstrap 95% CI ${r.testBootstrap.low.toFixed(4)}–${r.testBootstrap.high.toFixed(4)}), ${r.seconds}s`);
+          log(`${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} at the best epoch ${r.bestEpoch} (bootstrap 95% CI ${r.testBootstrap.low.toFixed(4)}–${r.testBootstrap.high.toFixed(4)}; all images ${r.testMapAll.toFixed(4)}; last epoch ${r.testMapLast.toFixed(4)}), ${r.seconds}s`);
         }
       }
     } finally {

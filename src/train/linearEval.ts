@@ -244,6 +244,13 @@ export interface LinearEvalRun extends ProbeResult {
 /**
  * Every setting of the protocol: for each backbone, seed and label fraction, a linear probe on
  * cached frozen features and (when `modes` includes it) an end-to-end fine-tuning.
+ *
+ * @example
+ * // Notebook 05's call, frozen backbones only (notebook 03 must have written them).
+ * const config = makeConfig({ notebook: '05_linear_evaluation' });
+ * const nb = await startNotebook(config);
+ * const result = await runLinearEvaluation(config, openNih(config), { inits: ['none', 'bt'], modes: ['frozen'], rng: nb.rng });
+ * for (const r of result.runs) console.log(`${r.init} ${r.fraction * 100}% seed ${r.seed}: test AUC ${r.testAuc.toFixed(3)}`);
  */
 export async function runLinearEvaluation(
   config: Config,

@@ -233,6 +233,15 @@ export interface BarlowTwinsResult {
  * when `zeroInitResidual`, as main.py) or from the `imagenet` backbone (`bt_imagenet`); LARS with
  * main.py's schedule; checkpoint every epoch; the kNN probe after every epoch when `knn` sets are
  * given; the backbone (`transfer`: last or lowest-loss) is saved for notebooks 04–06.
+ *
+ * @example
+ * // Notebook 03's call (CXR_PROFILE=smoke: about a minute on 2 cores).
+ * const config = makeConfig({ notebook: '03_pretraining' });
+ * const nb = await startNotebook(config);
+ * const source = await nihTrainSource(openNih(config), config.pretrain.sourceSize);
+ * const bt = await pretrainBarlowTwins(config, 'bt', source, nb.rng.fork('bt'));
+ * console.log(`loss ${bt.losses[0]!.loss} -> ${bt.losses.at(-1)!.loss}; backbone at ${bt.path}`);
+ * source.dispose();
  */
 export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_imagenet', source: ImageSource, rng: Rng, knn?: KnnSets): Promise<BarlowTwinsResult> {
   const p = config.pretrain;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { ACCELERATED_BACKEND, momentumOptimizer } from '../../src/backend/index.js';
-import { createResNet, trainStep, type ResNetSpec } from '../../src/backend/testModels.js';
+import { createResNet, trainStep, type ResNetSpec } from '../helpers/testModels.js';
 import { mulberry32, randomValues, nativeTest } from './helpers.js';
 
 const SPEC: ResNetSpec = { blocks: [1, 1], width: 4, classes: 5, inputChannels: 3 };

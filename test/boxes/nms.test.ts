@@ -14,6 +14,26 @@ test('nms / batchedNms reproduce torchvision 0.14.1 (reference/nms.json)', () =>
   }
 });
 
+test('batchedNms with a limit equals the full result cut to that length (torchvision cases and random RPN-like sets with ties)', () => {
+  const ref = loadReference('nms');
+  for (const c of ref.cases.filter((c: { function: string }) => c.function !== 'nms')) {
+    const { boxes, scores, iou_threshold: thr, idxs } = c.input;
+    for (const limit of [0, 1, 2, 5, 1000]) assert.deepEqual(batchedNms(boxes, scores, idxs, thr, limit), c.expected.keep.slice(0, limit), `${c.name} limit ${limit}`);
+  }
+  let seed = 7;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let trial = 0; trial < 40; trial++) {
+    const n = 20 + Math.floor(rand() * 400);
+    const boxes = Array.from({ length: n }, () => { const x = rand() * 90; const y = rand() * 90; return [x, y, x + 2 + rand() * 30, y + 2 + rand() * 30]; });
+    // coarse scores make ties, which must break by input order in both
+    const scores = boxes.map(() => Math.round(rand() * 20) / 20);
+    const levels = boxes.map(() => Math.floor(rand() * 5));
+    const thr = [0.3, 0.5, 0.7][trial % 3]!;
+    const full = batchedNms(boxes, scores, levels, thr);
+    for (const limit of [1, 10, 50, 250, n + 1]) assert.deepEqual(batchedNms(boxes, scores, levels, thr, limit), full.slice(0, limit));
+  }
+});
+
 test('nms: three clusters keep one box each, best first', () => {
   // Within each cluster the boxes are shifted by 0.1 of their height (IoU ~0.82 > 0.5); the
   // clusters are far apart, so the best of each survives: 3 (0.95), 0 (0.9), 5 (0.3).

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, tensorCount } from '../../src/engine.js';
 import { makeRng } from '../../src/rng.js';
-import { barlowTwinsView, barlowTwinsViews, randomResizedCropFlip, sampleCrop } from '../../src/data/augment.js';
+import { VIEW_1, VIEW_2, barlowTwinsView, barlowTwinsViews, randomResizedCropFlip, renderView, renderViewTf, sampleCrop, sampleViewParams, type ViewOptions } from '../../src/data/augment.js';
 
 before(async () => { await initEngine('cpu'); });
 
@@ -53,6 +53,62 @@ test('with every random op off but the crop at full scale, a view is a resize; f
   const blurred = barlowTwinsView(flat, 32, makeRng(6), { ...off, blurP: 1, sigma: [4, 4] });
   assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(blurred, 0.3))).dataSync()[0]!) < 1e-5);
   tf.dispose([x, same, flipped, sol, flat, blurred]);
+});
+
+// renderView (one pass per image in JavaScript, what the training uses) against renderViewTf (the
+// same view as tfjs ops) on the same seeded draws: equal up to float32 rounding of sums taken in
+// another order, on many image and view sizes, with every random op forced on, off, and as main.py has them.
+test('renderView equals the tfjs ops on the same draws: many sizes, flips, jitter orders, blur radii, solarisation', () => {
+  const rng = makeRng(21);
+  const settings: ViewOptions[] = [VIEW_1, VIEW_2, { blurP: 1, solarizeP: 1, jitterP: 1 }, { blurP: 0, solarizeP: 0, jitterP: 0 },
+    { blurP: 1, solarizeP: 0.5, sigma: [3, 12] }, { blurP: 0.5, solarizeP: 0.5, scale: [0.01, 0.05] }];
+  let cases = 0;
+  for (const [n, h, w] of [[5, 48, 48], [3, 37, 53], [4, 128, 128], [1, 9, 16], [6, 20, 20]] as const) {
+    const images = tf.tidy(() => tf.pow(tf.randomUniform([n, h, w, 1], 0, 1, 'float32', cases + 1), 1.5) as tf.Tensor4D);
+    const data = images.dataSync() as Float32Array;
+    for (const outSize of [1, 2, 7, 32, 64]) {
+      for (const opts of settings) {
+        const params = sampleViewParams(n, h, w, outSize, rng.fork(cases), opts);
+        const ref = renderViewTf(images, params);
+        const got = renderView(data, [n, h, w], params);
+        const r = ref.dataSync();
+        let worst = 0;
+        for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(r[i]! - got[i]!));
+        assert.ok(worst <= 2e-6, `n ${n} ${h}x${w} -> ${outSize}, ${JSON.stringify(opts)}: max |diff| ${worst}`);
+        ref.dispose();
+        cases++;
+      }
+    }
+    images.dispose();
+  }
+  assert.equal(cases, 150);
+});
+
+test('views keep their distribution: pixel mean, spread, solarised and blurred shares of renderView match the tfjs ops over many seeds', () => {
+  const x = tf.tidy(() => tf.add(tf.mul(ramp(16, 64), 0.6), tf.randomUniform([16, 64, 64, 1], 0, 0.4, 'float32', 8)) as tf.Tensor4D);
+  const stats = (views: Float32Array[]): number[] => {
+    let sum = 0; let sq = 0; let bright = 0; let count = 0;
+    for (const v of views) for (const p of v) { sum += p; sq += p * p; bright += p > 0.8 ? 1 : 0; count++; }
+    const mean = sum / count;
+    return [mean, Math.sqrt(sq / count - mean * mean), bright / count];
+  };
+  const ours: Float32Array[] = [];
+  const ref: Float32Array[] = [];
+  const data = x.dataSync() as Float32Array;
+  for (let seed = 0; seed < 20; seed++) {
+    for (const opts of [VIEW_1, VIEW_2]) {
+      const params = sampleViewParams(16, 64, 64, 32, makeRng(100 + seed), opts);
+      ours.push(renderView(data, [16, 64, 64], params));
+      const t = renderViewTf(x, params);
+      ref.push(t.dataSync() as Float32Array);
+      t.dispose();
+    }
+  }
+  const [a, b] = [stats(ours), stats(ref)];
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `statistic ${i}: ${a[i]} vs ${b[i]}`);
+  // and the views are augmented, not copies: spread differs from the input's, mean within the jitter's range
+  assert.ok(a[0]! > 0.2 && a[0]! < 0.8 && a[1]! > 0.05);
+  x.dispose();
 });
 
 test('randomResizedCropFlip (evaluate.py\'s training transform): a full-scale crop is the image or its mirror, per image', () => {

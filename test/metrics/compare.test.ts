@@ -31,7 +31,7 @@ test('differenceSentence says whether the sign agrees with the paper and whether
 test('detectionComparisons: Table 1 pairs at one size, paired by seed, with the paper difference at 224 px', async () => {
   const { detectionComparisons } = await import('../../src/plots/detection.js');
   const run = (init: 'none' | 'imagenet' | 'bt' | 'bt_imagenet', seed: number, testMap: number) =>
-    ({ init, seed, inputSize: 96, testMap, epochs: [], valMap: 0, testPerClass: [], testBootstrap: { low: 0, high: 0, iterations: 0 }, seconds: 0 });
+    ({ init, seed, inputSize: 96, testMap, testMapAll: 0, testMapLast: 0, bestEpoch: 1, epochs: [], valMap: 0, testPerClass: [], testBootstrap: { low: 0, high: 0, iterations: 0 }, seconds: 0 });
   const runs = [run('imagenet', 1, 0.1), run('imagenet', 2, 0.2), run('bt_imagenet', 1, 0.15), run('bt_imagenet', 2, 0.2), run('imagenet', 1, 0.9)].slice(0, 4);
   const lines = detectionComparisons(runs, 96, 224, 'demo');
   assert.equal(lines.length, 1, 'only the pair that ran');

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, tensorCount } from '../../src/engine.js';
-import { Lars, btLearningRate, larsStepF64 } from '../../src/models/lars.js';
+import { Lars, btLearningRate } from '../../src/models/lars.js';
+import { larsStepF64 } from '../helpers/larsF64.js';
 import { loadReference } from '../reference.js';
 
 type Nested = number | Nested[];

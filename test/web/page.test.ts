@@ -70,8 +70,8 @@ function makeFixture(dir: string): void {
 const TOL = { box: 0.05, score: 1e-3, mass: 0.01, camPixel: 0.02 };
 
 /** Detections compared: those clearly above the score floor (the detector's own, or the 100th score when the list is full). */
-function comparable(dets: readonly WebDetection[], scoreThresh: number): WebDetection[] {
-  const floor = Math.max(scoreThresh, dets.length >= 100 ? Math.min(...dets.map((d) => d.score)) : 0);
+function comparable(dets: readonly WebDetection[], scoreThr: number): WebDetection[] {
+  const floor = Math.max(scoreThr, dets.length >= 100 ? Math.min(...dets.map((d) => d.score)) : 0);
   return dets.filter((d) => d.score > floor + TOL.score);
 }
 
@@ -129,8 +129,8 @@ test('web page: headless Chromium gives the Node library\'s detections and heat-
 
   for (const [i, m] of manifest.models.entries()) {
     const pageDets = res.models[i]!.detections;
-    const mine = comparable(nodeDets[i]!, FASTER_RCNN_DEFAULTS.boxScoreThresh);
-    const theirs = comparable(pageDets, FASTER_RCNN_DEFAULTS.boxScoreThresh);
+    const mine = comparable(nodeDets[i]!, FASTER_RCNN_DEFAULTS.boxScoreThr);
+    const theirs = comparable(pageDets, FASTER_RCNN_DEFAULTS.boxScoreThr);
     assert.ok(mine.length > 0, `${m.init}: detections to compare`);
     for (const d of mine) assert.ok(partner(d, pageDets), `${m.init}: Node's ${JSON.stringify(d)} not on the page`);
     for (const d of theirs) assert.ok(partner(d, nodeDets[i]!), `${m.init}: the page's ${JSON.stringify(d)} not in Node's`);

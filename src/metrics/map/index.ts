@@ -74,6 +74,15 @@ export function evaluateDetectionsDetailed(detections: ImageDetections[], ground
  * @param detections one entry per image: `boxes [D][4]` `[x1, y1, x2, y2]`, `scores [D]`, `labels [D]`.
  * @param groundTruths one entry per image (same order): `boxes [G][4]`, `labels [G]`, optional `ignore [G]`.
  * @returns `map` and `perClass` (length numClasses).
+ *
+ * @example
+ * // One image with one nodule (class 0): found with IoU 0.86, plus a weaker false positive elsewhere.
+ * const { map } = evaluateDetections(
+ *   [{ boxes: [[10, 10, 50, 50], [60, 60, 90, 90]], scores: [0.9, 0.4], labels: [0, 0] }],
+ *   [{ boxes: [[12, 12, 52, 50]], labels: [0] }],
+ *   { numClasses: 1 },
+ * );
+ * // map ≈ 1 (the mean of 101 ones): the true positive ranks first, so precision is 1 up to full recall
  */
 export function evaluateDetections(detections: ImageDetections[], groundTruths: ImageGroundTruth[], opts: EvaluateDetectionsOptions): { map: number; perClass: (number | null)[] } {
   const { map, perClass } = evaluateDetectionsDetailed(detections, groundTruths, opts);

@@ -24,8 +24,8 @@ export interface FasterRcnnOptions {
   /** Inputs are zero-padded at the bottom and right to a multiple of this (32). */
   sizeDivisor: number;
   anchors: AnchorOptions;
-  rpnFgIouThresh: number;
-  rpnBgIouThresh: number;
+  rpnFgIouThr: number;
+  rpnBgIouThr: number;
   rpnMinPosIou: number;
   rpnBatchSizePerImage: number;
   rpnPositiveFraction: number;
@@ -33,7 +33,7 @@ export interface FasterRcnnOptions {
   rpnPreNmsTopNTest: number;
   rpnPostNmsTopNTrain: number;
   rpnPostNmsTopNTest: number;
-  rpnNmsThresh: number;
+  rpnNmsThr: number;
   rpnTargetStds: [number, number, number, number];
   /** Shared FC width (1024). */
   boxFcWidth: number;
@@ -41,13 +41,13 @@ export interface FasterRcnnOptions {
   boxSamplingRatio: number;
   boxAligned: boolean;
   boxFinestScale: number;
-  boxFgIouThresh: number;
-  boxBgIouThresh: number;
+  boxFgIouThr: number;
+  boxBgIouThr: number;
   boxBatchSizePerImage: number;
   boxPositiveFraction: number;
   boxTargetStds: [number, number, number, number];
-  boxScoreThresh: number;
-  boxNmsThresh: number;
+  boxScoreThr: number;
+  boxNmsThr: number;
   boxDetectionsPerImg: number;
 }
 
@@ -57,8 +57,8 @@ export const FASTER_RCNN_DEFAULTS: FasterRcnnOptions = {
   fpnChannels: 256,
   sizeDivisor: 32,
   anchors: { convention: 'mmdet', strides: [4, 8, 16, 32, 64], scales: [8], ratios: [0.5, 1, 2] },
-  rpnFgIouThresh: 0.7,
-  rpnBgIouThresh: 0.3,
+  rpnFgIouThr: 0.7,
+  rpnBgIouThr: 0.3,
   rpnMinPosIou: 0.3,
   rpnBatchSizePerImage: 256,
   rpnPositiveFraction: 0.5,
@@ -66,20 +66,20 @@ export const FASTER_RCNN_DEFAULTS: FasterRcnnOptions = {
   rpnPreNmsTopNTest: 1000,
   rpnPostNmsTopNTrain: 1000,
   rpnPostNmsTopNTest: 1000,
-  rpnNmsThresh: 0.7,
+  rpnNmsThr: 0.7,
   rpnTargetStds: [1, 1, 1, 1],
   boxFcWidth: 1024,
   boxRoiSize: 7,
   boxSamplingRatio: 0,
   boxAligned: true,
   boxFinestScale: 56,
-  boxFgIouThresh: 0.5,
-  boxBgIouThresh: 0.5,
+  boxFgIouThr: 0.5,
+  boxBgIouThr: 0.5,
   boxBatchSizePerImage: 512,
   boxPositiveFraction: 0.25,
   boxTargetStds: [0.1, 0.1, 0.2, 0.2],
-  boxScoreThresh: 0.05,
-  boxNmsThresh: 0.5,
+  boxScoreThr: 0.05,
+  boxNmsThr: 0.5,
   boxDetectionsPerImg: 100,
 };
 
@@ -115,18 +115,18 @@ export class FasterRcnn {
     this.fpn = new Fpn({ inChannels: backbone.channels, outChannels: o.fpnChannels }, rng);
     this.rpn = new RpnHead({
       channels: o.fpnChannels, anchorsPerCell: o.anchors.ratios.length * o.anchors.scales.length,
-      fgIouThresh: o.rpnFgIouThresh, bgIouThresh: o.rpnBgIouThresh, minPosIou: o.rpnMinPosIou,
+      fgIouThr: o.rpnFgIouThr, bgIouThr: o.rpnBgIouThr, minPosIou: o.rpnMinPosIou,
       batchSizePerImage: o.rpnBatchSizePerImage, positiveFraction: o.rpnPositiveFraction,
       preNmsTopNTrain: o.rpnPreNmsTopNTrain, preNmsTopNTest: o.rpnPreNmsTopNTest,
       postNmsTopNTrain: o.rpnPostNmsTopNTrain, postNmsTopNTest: o.rpnPostNmsTopNTest,
-      nmsThresh: o.rpnNmsThresh, targetStds: o.rpnTargetStds,
+      nmsThr: o.rpnNmsThr, targetStds: o.rpnTargetStds,
     } satisfies RpnOptions, rng);
     this.roiHeads = new RoiHeads({
       numClasses: o.numClasses, channels: o.fpnChannels, fcWidth: o.boxFcWidth, roiSize: o.boxRoiSize,
       samplingRatio: o.boxSamplingRatio, aligned: o.boxAligned, finestScale: o.boxFinestScale,
-      strides: o.anchors.strides.slice(0, 4), fgIouThresh: o.boxFgIouThresh, bgIouThresh: o.boxBgIouThresh,
+      strides: o.anchors.strides.slice(0, 4), fgIouThr: o.boxFgIouThr, bgIouThr: o.boxBgIouThr,
       batchSizePerImage: o.boxBatchSizePerImage, positiveFraction: o.boxPositiveFraction, targetStds: o.boxTargetStds,
-      scoreThresh: o.boxScoreThresh, nmsThresh: o.boxNmsThresh, detectionsPerImg: o.boxDetectionsPerImg,
+      scoreThr: o.boxScoreThr, nmsThr: o.boxNmsThr, detectionsPerImg: o.boxDetectionsPerImg,
     } satisfies RoiHeadOptions, rng);
     this.sampling = rng.fork('sampling');
   }

@@ -15,6 +15,26 @@ export interface FpnOptions {
   outChannels: number;
 }
 
+/**
+ * Nearest-neighbour resize to `[h, w]` with torch's `F.interpolate(mode='nearest')` rule (source index
+ * `floor(dst * in / out)`), built from ops whose gradients are right: tfjs 4.22's
+ * `ResizeNearestNeighborGrad` is wrong for batches of more than one image (relative error ~1 against the
+ * explicit sum; found by the torchvision detector-step parity test), which corrupted the FPN's
+ * top-down gradient. An exact 2× (every level of an input padded to a multiple of 32) repeats rows
+ * and columns by concatenation; any other size gathers.
+ */
+export function upsampleNearest(x: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, ih, iw, c] = x.shape;
+    if (h === 2 * ih && w === 2 * iw) {
+      const rows = tf.reshape(tf.concat([tf.reshape(x, [n, ih, 1, iw * c]), tf.reshape(x, [n, ih, 1, iw * c])], 2), [n * h, iw, 1, c]);
+      return tf.reshape(tf.concat([rows, rows], 2), [n, h, w, c]);
+    }
+    const idx = (out: number, inp: number) => tf.tensor1d(Array.from({ length: out }, (_, d) => Math.min(inp - 1, Math.floor((d * inp) / out))), 'int32');
+    return tf.gather(tf.gather(x, idx(h, ih), 1), idx(w, iw), 2) as tf.Tensor4D;
+  });
+}
+
 /** The pyramid: lateral and output convolutions, Xavier-uniform as MMDetection initialises them. */
 export class Fpn {
   readonly lateral: ConvParams[];
@@ -35,7 +55,7 @@ export class Fpn {
       const lat = feats.map((f, i) => conv(f, this.lateral[i]!));
       for (let i = lat.length - 1; i > 0; i--) {
         const [, h, w] = lat[i - 1]!.shape;
-        lat[i - 1] = tf.add(lat[i - 1]!, tf.image.resizeNearestNeighbor(lat[i]!, [h, w]));
+        lat[i - 1] = tf.add(lat[i - 1]!, upsampleNearest(lat[i]!, h, w));
       }
       const outs = lat.map((l, i) => conv(l, this.output[i]!));
       outs.push(tf.maxPool(outs[outs.length - 1]!, 1, 2, 'valid'));

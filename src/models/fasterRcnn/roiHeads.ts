@@ -29,17 +29,17 @@ export interface RoiHeadOptions {
   finestScale: number;
   /** Strides of P2..P5. */
   strides: number[];
-  /** Positive at IoU >= fgIouThresh, negative below bgIouThresh (0.5 / 0.5). */
-  fgIouThresh: number;
-  bgIouThresh: number;
+  /** Positive at IoU >= fgIouThr, negative below bgIouThr (0.5 / 0.5). */
+  fgIouThr: number;
+  bgIouThr: number;
   /** RoIs sampled per image and positive fraction (512, 0.25). */
   batchSizePerImage: number;
   positiveFraction: number;
   /** Target stds ([0.1, 0.1, 0.2, 0.2]). */
   targetStds: [number, number, number, number];
-  /** Inference: keep scores > scoreThresh (0.05), per-class NMS (0.5), at most detectionsPerImg (100). */
-  scoreThresh: number;
-  nmsThresh: number;
+  /** Inference: keep scores > scoreThr (0.05), per-class NMS (0.5), at most detectionsPerImg (100). */
+  scoreThr: number;
+  nmsThr: number;
   detectionsPerImg: number;
 }
 
@@ -107,7 +107,7 @@ export class RoiHeads {
       const cand = [...gts, ...props];
       let matches: Int32Array;
       if (gts.length === 0) matches = new Int32Array(cand.length).fill(-1);
-      else matches = matchPredictions(iouMatrix(gts.flat(), cand.flat()), gts.length, cand.length, { high: o.fgIouThresh, low: o.bgIouThresh, allowLowQualityMatches: false });
+      else matches = matchPredictions(iouMatrix(gts.flat(), cand.flat()), gts.length, cand.length, { high: o.fgIouThr, low: o.bgIouThr, allowLowQualityMatches: false });
       const { pos, neg } = samplePositiveNegative(matches, { num: o.batchSizePerImage, positiveFraction: o.positiveFraction }, rng);
       if (pos.length > 0) {
         const enc = encodeBoxes(pos.flatMap((i) => gts[matches[i]!]!), pos.flatMap((i) => cand[i]!), { stds: o.targetStds });
@@ -155,7 +155,7 @@ export class RoiHeads {
 
   /**
    * Final detections per image: softmax scores, class-specific decoding clipped to the image,
-   * scores > scoreThresh, per-class NMS, best detectionsPerImg.
+   * scores > scoreThr, per-class NMS, best detectionsPerImg.
    * @param proposals per image `[P][4]` boxes in input pixels.
    */
   detect(feats: tf.Tensor4D[], proposals: number[][][], imageSizesHw: [number, number][]): Detections[] {
@@ -179,14 +179,14 @@ export class RoiHeads {
       for (let i = 0; i < props.length; i++) {
         for (let c = 0; c < o.numClasses; c++) {
           const sc = p[(row + i) * (o.numClasses + 1) + c]!;
-          if (!(sc > o.scoreThresh)) continue;
+          if (!(sc > o.scoreThr)) continue;
           const q = (i * o.numClasses + c) * 4;
           boxes.push(Array.from(dec.subarray(q, q + 4)));
           scores.push(sc);
           labels.push(c);
         }
       }
-      const keep = batchedNms(boxes, scores, labels, o.nmsThresh).slice(0, o.detectionsPerImg);
+      const keep = batchedNms(boxes, scores, labels, o.nmsThr).slice(0, o.detectionsPerImg);
       out.push({ boxes: keep.map((i) => boxes[i]!), scores: keep.map((i) => scores[i]!), labels: keep.map((i) => labels[i]!) });
       row += props.length;
     });

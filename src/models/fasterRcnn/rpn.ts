@@ -18,9 +18,9 @@ export interface RpnOptions {
   channels: number;
   /** Anchors per cell. */
   anchorsPerCell: number;
-  /** IoU assigner: positive at >= fgIouThresh, negative below bgIouThresh (0.7 / 0.3). */
-  fgIouThresh: number;
-  bgIouThresh: number;
+  /** IoU assigner: positive at >= fgIouThr, negative below bgIouThr (0.7 / 0.3). */
+  fgIouThr: number;
+  bgIouThr: number;
   /** Low-quality matches only for ground truths whose best anchor IoU reaches this (0.3). */
   minPosIou: number;
   /** Anchors sampled per image and their positive fraction (256, 0.5). */
@@ -33,7 +33,7 @@ export interface RpnOptions {
   postNmsTopNTrain: number;
   postNmsTopNTest: number;
   /** NMS IoU threshold (0.7). */
-  nmsThresh: number;
+  nmsThr: number;
   /** Target stds of the RPN box coder ([1, 1, 1, 1]). */
   targetStds: [number, number, number, number];
 }
@@ -104,7 +104,7 @@ export class RpnHead {
       if (gts.length === 0) matches = new Int32Array(t).fill(-1);
       else {
         matches = matchPredictions(iouMatrix(gts.flat(), anchors), gts.length, t, {
-          high: this.opts.fgIouThresh, low: this.opts.bgIouThresh, allowLowQualityMatches: true, lowQualityMinIou: this.opts.minPosIou,
+          high: this.opts.fgIouThr, low: this.opts.bgIouThr, allowLowQualityMatches: true, lowQualityMinIou: this.opts.minPosIou,
         });
       }
       const { pos, neg } = samplePositiveNegative(matches, { num: this.opts.batchSizePerImage, positiveFraction: this.opts.positiveFraction }, rng);
@@ -139,7 +139,7 @@ export class RpnHead {
 
   /**
    * Proposals per image (no gradient): per level the top-k anchors by objectness, decoded and
-   * clipped to the image, zero-size boxes dropped, NMS at `nmsThresh` with levels kept apart, then
+   * clipped to the image, zero-size boxes dropped, NMS at `nmsThr` with levels kept apart, then
    * the best `postNmsTopN`.
    * @param anchorsPerLevel per level flat `[Tl * 4]`.
    * @param imageSizesHw per image the unpadded size to clip to.
@@ -180,7 +180,7 @@ export class RpnHead {
         });
         offset += count;
       });
-      const keep = batchedNms(boxes, scores, levels, this.opts.nmsThresh).slice(0, postK);
+      const keep = batchedNms(boxes, scores, levels, this.opts.nmsThr, postK);
       result.push({ boxes: keep.map((i) => boxes[i]!), scores: keep.map((i) => scores[i]!) });
     }
     return result;

@@ -6,8 +6,8 @@
  * width are parameters so tests can train a tiny one and the bench a ResNet-50.
  */
 import * as tf from '@tensorflow/tfjs';
-import { addRelu } from './addRelu.js';
-import { batchNormTrain } from './batchNorm.js';
+import { addRelu } from '../../src/backend/addRelu.js';
+import { batchNormTrain } from '../../src/backend/batchNorm.js';
 
 export interface ResNetSpec {
   /** Bottleneck blocks per stage; ResNet-50 is [3, 4, 6, 3]. */

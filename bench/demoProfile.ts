@@ -1,0 +1,73 @@
+/**
+ * Where the demo's Barlow Twins step goes: `node build/bench/demoProfile.js [reps]` times the
+ * view generation and the training part of `PretrainTask.trainStep` separately (wall and CPU
+ * seconds, median of `reps`), and the time per tfjs kernel of each part (tf.profile).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { VIEW_1, VIEW_2, barlowTwinsViews, renderViewTf, sampleViewParams } from '../src/data/augment.js';
+import { makeConfig } from '../src/config.js';
+import { initEngine } from '../src/engine.js';
+import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
+import { ResNet } from '../src/models/resnet.js';
+import { makeRng } from '../src/rng.js';
+import { median } from './registry.js';
+
+function time(fn: () => void, reps: number): string {
+  fn();
+  const w: number[] = [];
+  const c: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    fn();
+    w.push((performance.now() - t0) / 1000);
+    const d = process.cpuUsage(c0);
+    c.push((d.user + d.system) / 1e6);
+  }
+  return `wall ${median(w).toFixed(3)} s, CPU ${median(c).toFixed(3)} s`;
+}
+
+async function kernels(label: string, fn: () => void): Promise<void> {
+  const info = await tf.profile(() => { fn(); return []; });
+  const by = new Map<string, number>();
+  for (const k of info.kernels) by.set(k.name, (by.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+  const total = [...by.values()].reduce((a, b) => a + b, 0);
+  console.log(`${label}: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`);
+  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms`);
+}
+
+const reps = Number(process.argv[2] ?? 3);
+await initEngine('auto');
+const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
+const p = config.pretrain;
+const size = config.backbone.inputSize;
+const rng = makeRng(1);
+const model = new BarlowTwins(new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true }, rng.fork('b')), p.projector, rng.fork('p'), p.lambda);
+const images = tf.randomUniform([p.batchSize, p.sourceSize, p.sourceSize, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+const opt = new Lars({ weightDecay: p.weightDecay });
+const vars = model.trainable();
+const byTf = new Map([...vars].map(([n, v]) => [v.name, n]));
+let k = 0;
+const views = (): [tf.Tensor4D, tf.Tensor4D] => barlowTwinsViews(images, size, makeRng(9).fork(k++));
+const [v1, v2] = views();
+const train = (): void => {
+  const { value, grads } = tf.variableGrads(() => model.loss(v1, v2), [...vars.values()]);
+  const named: Record<string, tf.Tensor> = {};
+  for (const [n, g] of Object.entries(grads)) named[byTf.get(n)!] = g;
+  opt.applyGradients(vars, named, 0.01, 0.0002);
+  value.dataSync();
+  tf.dispose([value, ...Object.values(grads)]);
+};
+// A/B in this process: the views as tfjs ops (renderViewTf, what the step ran before) and as renderView.
+const viewsTf = (): tf.Tensor4D[] => {
+  const r = makeRng(9).fork(k++);
+  const [n, h, w] = images.shape;
+  return [VIEW_1, VIEW_2].map((o) => renderViewTf(images, sampleViewParams(n, h, w, size, r, o)));
+};
+for (let round = 0; round < 2; round++) {
+  console.log(`views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`);
+  console.log(`views by renderView: ${time(() => tf.dispose(views()), reps)}`);
+}
+console.log(`train step on ready views: ${time(train, reps)}`);
+await kernels('views', () => tf.dispose(views()));
+await kernels('train', train);
