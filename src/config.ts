@@ -49,11 +49,15 @@ export interface BackboneConfig {
   inputSize: number;
 }
 
-/** Barlow Twins pretraining (notebook 03); `paper` takes facebookresearch/barlowtwins main.py's defaults, which the authors' code keeps (the paper itself states only batch, epochs and the projector). */
+/**
+ * Barlow Twins pretraining (notebook 03). `paper` uses the defaults of facebookresearch/barlowtwins
+ * main.py (the paper names only batch 768, 600 epochs and 224 px; the rest is main.py's, which the
+ * authors' code runs unchanged).
+ */
 export interface PretrainConfig {
-  /** Projector layer widths after the backbone's pooled features; main.py's default (the authors' run) is 8192-8192-8192. */
+  /** Projector layer widths after the backbone's pooled features; main.py's default is 8192-8192-8192. */
   projector: number[];
-  /** Weight of the off-diagonal (redundancy-reduction) term; main.py's default 0.0051. */
+  /** Weight of the off-diagonal (redundancy-reduction) term; main.py's default 0.0051 (chosen for d = 8192). */
   lambda: number;
   batchSize: number;
   epochs: number;
@@ -65,6 +69,30 @@ export interface PretrainConfig {
   warmupEpochs: number;
   /** Steps per epoch cap (0 = whole data set); smoke/demo keep runs short. */
   maxStepsPerEpoch: number;
+  /** RandomResizedCrop's area range for both views (main.py: torchvision's default 0.08–1). */
+  cropScale: [number, number];
+  /** Brightness and contrast jitter strength (main.py: 0.4). */
+  jitter: number;
+  /**
+   * Which NIH images Barlow Twins sees: `train_val` (the official training list; leak-free, the
+   * default) or `all` (all images, test list included, as the authors' training log shows: 112,120
+   * images, 145 steps of 768 per epoch). Notebook 05 evaluates on the test list, so `all` lets the
+   * pretraining see the evaluation images (without labels).
+   */
+  imageSet: 'train_val' | 'all';
+  /**
+   * The backbone notebooks 04–06 receive: `last` (the weights after the final step, as main.py saves
+   * `resnet50.pth`) or `lowest-loss` (the epoch with the lowest mean loss).
+   */
+  transfer: 'last' | 'lowest-loss';
+  /** Barlow Twins from scratch starts with each residual block's last BatchNorm γ at 0 (main.py: `resnet50(zero_init_residual=True)`). */
+  zeroInitResidual: boolean;
+  /**
+   * A cheap quality signal during pretraining: at the end of every epoch, the k-nearest-neighbour
+   * accuracy (normal vs abnormal) of the backbone's pooled features, test-list images classified by
+   * their `knn` nearest training images (cosine); 0 = off.
+   */
+  knn: number;
   /** Print a progress line every this many seconds. */
   logEverySeconds: number;
   /**
@@ -286,7 +314,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     data: { nihImages: 200, vindrImages: 60, imageSize: 64, vindrImageSize: 96 },
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
     pretrain: { projector: [64, 64, 64], lambda: 0.0051, batchSize: 16, epochs: 2, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, logEverySeconds: 5,
+      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
+      transfer: 'last', zeroInitResidual: true, knn: 10, logEverySeconds: 5,
       // Two micro-batches per view, so that CI runs the paper profile's memory plan.
       microBatch: 8, sourceSize: 64 },
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
@@ -306,7 +335,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     // 100 LARS steps instead of the paper's 87,000: main.py's base lr (0.2 × batch/256) would move the
     // weights by well under 1 % in that time, so the demo's base lr is 50× larger, with a 20-step warm-up.
     pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 10, lrWeights: 10, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 10, logEverySeconds: 15, microBatch: 0, sourceSize: 128 },
+      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 10, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
+      transfer: 'last', zeroInitResidual: true, knn: 20, logEverySeconds: 15, microBatch: 0, sourceSize: 128 },
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
       // Probe features computed once (30 augmented feature passes would double the notebook's time); the
@@ -329,9 +359,11 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [2024, 2025, 2026, 2027, 2028],
     data: { nihImages: 0, vindrImages: 0, imageSize: 1024, vindrImageSize: 1024 },
     backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
-    // BarlowTwins-CXR: main.py defaults with batch 768 (its training log: 145 batches per epoch).
+    // BarlowTwins-CXR: batch 768, 600 epochs (the paper); everything else main.py's defaults (its
+    // training log: 145 batches per epoch, i.e. all 112,120 images; ours defaults to the training list).
     pretrain: { projector: [8192, 8192, 8192], lambda: 0.0051, batchSize: 768, epochs: 600, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, logEverySeconds: 30,
+      weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
+      transfer: 'last', zeroInitResidual: true, knn: 0, logEverySeconds: 30,
       // 768 × 2 views of a ResNet-50 at 224 px keep ~235 GiB of float32 activations on the tape; 128 images
       // per pass keep ~20 GiB, ~23 GiB per step in all (measured per image on cxr-cpu; printed by notebook 03).
       microBatch: 128, sourceSize: 224 },
@@ -419,7 +451,7 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     // 0.5 sits in the usual 0.5–0.7 range of public VinDr pipelines; readers' boxes of one lesion
     // overlap less than two detectors' boxes do, so the lower end merges what should be merged.
     wbf: { iouThr: 0.5, skipBoxThr: 1e-4, confType: 'avg', splitFractions: [0.7, 0.15, 0.15] },
-    pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector] },
+    pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector], cropScale: [...sizes.pretrain.cropScale] },
     proxy: { ...sizes.proxy },
     linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd }, authorsProtocol: [...sizes.linearEval.authorsProtocol] },
     cam: { ...sizes.cam, layers: [...sizes.cam.layers] },
@@ -449,6 +481,8 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.detection) out.detection = { ...base.detection, ...o.detection };
   if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
+  if (!['train_val', 'all'].includes(out.pretrain.imageSet)) throw new Error(`config: pretrain.imageSet must be 'train_val' or 'all', got ${out.pretrain.imageSet}`);
+  if (!['last', 'lowest-loss'].includes(out.pretrain.transfer)) throw new Error(`config: pretrain.transfer must be 'last' or 'lowest-loss', got ${out.pretrain.transfer}`);
   if (out.cam.layers.length === 0 || out.cam.layers.some((l) => !CAM_LAYERS.includes(l))) throw new Error(`config: cam.layers [${out.cam.layers.join(', ')}] must be one or more of ${CAM_LAYERS.join(', ')}`);
   if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
   if ((out.data.source === 'synthetic' && out.data.nihImages <= 0) || (out.data.vindrSource === 'synthetic' && out.data.vindrImages <= 0)) {

@@ -43,6 +43,8 @@ export { fusedCountSweepFigure, fusionExampleFigure, instanceCountsFigure } from
 // 03 — Barlow Twins pretraining.
 export {
   imagenetInit,
+  nihKnnSets,
+  nihSplitSource,
   nihTrainSource,
   pretrainBarlowTwins,
   type BarlowTwinsResult,
@@ -51,7 +53,7 @@ export { barlowTwinsViews } from './data/augment.js';
 export { BarlowTwins, barlowTwinsLoss } from './models/barlowTwins.js';
 export { Lars } from './models/lars.js';
 export { backboneLabel, loadBackbone, type BackboneInit } from './models/backbones.js';
-export { correlationMatricesFigure, lossCurvesFigure } from './plots/pretraining.js';
+export { correlationMatricesFigure, lossCurvesFigure, metricCurvesFigure } from './plots/pretraining.js';
 
 // 04 — Faster R-CNN + FPN and mAP@0.5.
 export {

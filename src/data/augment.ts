@@ -268,9 +268,24 @@ export function renderView(data: Float32Array, [n, h, w]: [number, number, numbe
   return out;
 }
 
+/**
+ * How strong both views are: main.py's crop scale (0.08–1) and brightness/contrast jitter (0.4) unless
+ * a profile says otherwise (config `pretrain.cropScale`, `pretrain.jitter`).
+ */
+export interface ViewStrength {
+  scale?: [number, number];
+  jitter?: number;
+}
+
 /** Both views of main.py for a batch: `[view1, view2]`, each `[N, outSize, outSize, 1]`. */
-export function barlowTwinsViews(images: tf.Tensor4D, outSize: number, rng: Rng): [tf.Tensor4D, tf.Tensor4D] {
-  return [barlowTwinsView(images, outSize, rng, VIEW_1), barlowTwinsView(images, outSize, rng, VIEW_2)];
+export function barlowTwinsViews(images: tf.Tensor4D, outSize: number, rng: Rng, strength: ViewStrength = {}): [tf.Tensor4D, tf.Tensor4D] {
+  const s: Partial<ViewOptions> = {};
+  if (strength.scale) s.scale = strength.scale;
+  if (strength.jitter !== undefined) {
+    s.brightness = strength.jitter;
+    s.contrast = strength.jitter;
+  }
+  return [barlowTwinsView(images, outSize, rng, { ...VIEW_1, ...s }), barlowTwinsView(images, outSize, rng, { ...VIEW_2, ...s })];
 }
 
 /**

@@ -54,7 +54,7 @@ export function backbonePath(config: Config, init: Exclude<BackboneInit, 'none'>
 }
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */
-export function makeBackbone(config: Config, rng: Rng, opts: { numClasses?: number } = {}): ResNet {
+export function makeBackbone(config: Config, rng: Rng, opts: { numClasses?: number; zeroInitResidual?: boolean } = {}): ResNet {
   return resnetFromConfig(config.backbone, rng, opts);
 }
 

@@ -38,7 +38,7 @@ export function barlowTwinsLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, lambda: number
     const n2 = standardise(z2);
     // empirical cross-correlation matrix
     const c = tf.div(tf.matMul(n1, n2, true, false), b);
-    // Its diagonal straight from the features: no D×D identity mask (D is 8192 in the paper).
+    // Its diagonal straight from the features: no D×D identity mask (D is 8192 in main.py's default projector).
     const diag = tf.div(tf.sum(tf.mul(n1, n2), 0), b);
     const onDiag = tf.sum(tf.square(tf.sub(diag, 1)));
     const offDiag = tf.sub(tf.sum(tf.square(c)), tf.sum(tf.square(diag)));

@@ -13,8 +13,8 @@ import { FasterRcnn } from './fasterRcnn/detector.js';
 import { ResNet } from './resnet.js';
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */
-export function resnetFromConfig(backbone: BackboneConfig, rng: Rng, opts: { numClasses?: number } = {}): ResNet {
-  return new ResNet({ blocks: backbone.blocks, width: backbone.width, inChannels: 1, numClasses: opts.numClasses ?? 0 }, rng);
+export function resnetFromConfig(backbone: BackboneConfig, rng: Rng, opts: { numClasses?: number; zeroInitResidual?: boolean } = {}): ResNet {
+  return new ResNet({ blocks: backbone.blocks, width: backbone.width, inChannels: 1, numClasses: opts.numClasses ?? 0, zeroInitResidual: opts.zeroInitResidual ?? false }, rng);
 }
 
 /**

@@ -33,6 +33,28 @@ export function lossCurvesFigure(curves: readonly LossCurve[], opts: { title: st
   };
 }
 
+/** Curves of a measurement taken every few steps (e.g. mean C_ii, kNN accuracy), with an optional dashed reference line. */
+export function metricCurvesFigure(curves: readonly { name: string; points: readonly { step: number; value: number | null }[] }[],
+  opts: { title: string; yTitle: string; reference?: { value: number; name: string } }): Figure {
+  const data: Figure['data'] = curves.map((c, i) => {
+    const pts = c.points.filter((p) => p.value !== null && Number.isFinite(p.value));
+    return { type: 'scatter' as const, mode: 'lines+markers' as const, x: pts.map((p) => p.step), y: pts.map((p) => p.value!), name: c.name, line: { color: PALETTE[i % PALETTE.length], width: 2.5 } };
+  });
+  if (opts.reference) {
+    const steps = curves.flatMap((c) => c.points.map((p) => p.step));
+    data.push({ type: 'scatter' as const, mode: 'lines' as const, x: [Math.min(...steps), Math.max(...steps)], y: [opts.reference.value, opts.reference.value], name: opts.reference.name, line: { color: '#888', width: 1.5, dash: 'dash' } });
+  }
+  return {
+    data,
+    layout: baseLayout(opts.title, {
+      xaxis: { title: { text: 'step' } },
+      yaxis: { title: { text: opts.yTitle } },
+      legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
+      margin: { l: 70, r: 30, t: 95, b: 60 },
+    }),
+  };
+}
+
 /**
  * Cross-correlation matrices side by side (e.g. before and after training), on a fixed −1…1 colour
  * scale: Barlow Twins drives C towards the identity.

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { repoRoot, type Config } from '../config.js';
-import { barlowTwinsViews } from '../data/augment.js';
+import { barlowTwinsViews, type ViewStrength } from '../data/augment.js';
 import { ImageCache } from '../data/imageCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
@@ -17,7 +17,8 @@ import type { NihDataset } from '../data/nih.js';
 import { backbonePath, imagenetFingerprint, loadBackbone, makeBackbone, pretrainFingerprint, saveBackbone, type BackboneInit } from '../models/backbones.js';
 import { BarlowTwins, crossCorrelation } from '../models/barlowTwins.js';
 import { ProxyPretrainTask } from '../models/proxyPretrain.js';
-import { loadKerasResNetWeights, loadTorchResNetWeights, type ImportReport } from '../models/weights.js';
+import { loadKerasResNetWeights, loadTorchResNetWeights, saveCheckpoint, type ImportReport } from '../models/weights.js';
+import { knnAccuracy, pooledFeatures } from './knn.js';
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
 import { PretrainTask, type ImageSource } from './pretrain.js';
@@ -93,33 +94,50 @@ export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetIn
 /** Above this many bytes of float32 pixels, `nihTrainSource` streams from the on-disk cache. */
 export const IN_MEMORY_SOURCE_BYTES = 2 ** 31;
 
+/** Which NIH images a source holds: the official lists, or every image (the authors' log: all 112,120, test list included). */
+export type NihImageSet = 'train_val' | 'test' | 'all';
+
 /**
- * The NIH train_val images at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
- * they fit in `IN_MEMORY_SOURCE_BYTES`, otherwise decoded once into the on-disk cache (`data/imageCache.ts`,
- * under `.cache/images/`, keyed by the files' sizes and modification times) and read batch by batch.
+ * The NIH images of `set` at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
+ * they fit in `IN_MEMORY_SOURCE_BYTES` (then with `tensor` and the image indices `ids`), otherwise decoded once
+ * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' sizes and
+ * modification times) and read batch by batch.
  */
-export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { dispose(): void }> {
-  const ids = nih.records.map((r) => r.imageIndex).filter((id) => nih.trainVal.has(id) && nih.imagePaths.has(id));
-  const paths = ids.map((id) => nih.imagePaths.get(id)!);
+export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
+  const inSet = (id: string): boolean => set === 'all' || (set === 'train_val' ? nih.trainVal.has(id) : nih.test.has(id));
+  const wanted = nih.records.map((r) => r.imageIndex).filter((id) => inSet(id) && nih.imagePaths.has(id));
+  const paths = wanted.map((id) => nih.imagePaths.get(id)!);
   if (paths.length === 0) {
-    throw new Error(`NIH: no pretraining images: ${nih.trainVal.size} image(s) in ${nih.dir}/train_val_list.txt, none with a readable PNG among the ${nih.imagePaths.size} usable (put the PNGs under images/ and check the list, or point CXR_NIH_DIR at the right folder)`);
+    const listed = set === 'all' ? `${nih.records.length} image(s) in the CSV` : `${(set === 'train_val' ? nih.trainVal : nih.test).size} image(s) in ${nih.dir}/${set === 'train_val' ? 'train_val_list' : 'test_list'}.txt`;
+    throw new Error(`NIH: no pretraining images: ${listed}, none with a readable PNG among the ${nih.imagePaths.size} usable (put the PNGs under images/ and check the list, or point CXR_NIH_DIR at the right folder)`);
   }
   if (opts.stream ?? paths.length * size * size * 4 > IN_MEMORY_SOURCE_BYTES) {
     const cache = await ImageCache.open(paths, {
-      dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'), size, fingerprint: filesFingerprint(paths), log, label: 'NIH training images',
+      dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'), size, fingerprint: filesFingerprint(paths), log, label: `NIH ${set} images`,
     });
     return { count: cache.count, batch: (indices) => cache.batch(indices), dispose: () => cache.close() };
   }
   const parts: tf.Tensor4D[] = [];
-  for await (const b of imageBatches(paths, { size, batchSize: 256, log })) parts.push(b.images);
-  if (parts.length === 0) throw new Error(`nihTrainSource: none of the ${paths.length} NIH training images could be read (see the rejected-input report)`);
+  const ids: string[] = [];
+  for await (const b of imageBatches(paths, { size, batchSize: 256, log })) {
+    parts.push(b.images);
+    ids.push(...b.indices.map((i) => wanted[i]!));
+  }
+  if (parts.length === 0) throw new Error(`nihSplitSource: none of the ${paths.length} NIH ${set} images could be read (see the rejected-input report)`);
   const tensor = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
   return {
+    tensor,
+    ids,
     count: tensor.shape[0],
     batch: (indices) => tf.tidy(() => tf.gather(tensor, tf.tensor1d(indices, 'int32')) as tf.Tensor4D),
     dispose: () => tensor.dispose(),
   };
+}
+
+/** The NIH train_val images (see `nihSplitSource`). */
+export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
+  return nihSplitSource(nih, 'train_val', size, log, opts);
 }
 
 /** The files' sizes and modification times, hashed: what the cache of their decoded pixels depends on. */
@@ -150,9 +168,9 @@ export interface CorrelationSummary {
  * on batch statistics (running statistics left untouched), so the picture is not blurred by running
  * averages that lag a fast-moving short run.
  */
-export function correlationSummary(model: BarlowTwins, images: tf.Tensor4D, inputSize: number, rng: Rng, k = 32): CorrelationSummary {
+export function correlationSummary(model: BarlowTwins, images: tf.Tensor4D, inputSize: number, rng: Rng, k = 32, strength: ViewStrength = {}): CorrelationSummary {
   return tf.tidy(() => {
-    const views = barlowTwinsViews(images, inputSize, rng);
+    const views = barlowTwinsViews(images, inputSize, rng, strength);
     const z = views.map((v) => model.projector.forward(model.backbone.forward(v, { training: true, updateStats: false }).pooled, true, false));
     const c = crossCorrelation(z[0]!, z[1]!);
     const d = c.shape[0];
@@ -165,32 +183,75 @@ export function correlationSummary(model: BarlowTwins, images: tf.Tensor4D, inpu
   });
 }
 
+/** Labelled images for the kNN probe (normal = 0, abnormal = 1), at the backbone's input size. */
+export interface KnnSets {
+  gallery: tf.Tensor4D;
+  galleryLabels: number[];
+  query: tf.Tensor4D;
+  queryLabels: number[];
+  /** Where they come from, for the notebook's caption. */
+  description: string;
+}
+
+/**
+ * The kNN probe's images: the training list as the gallery, the test list as the queries, labelled
+ * normal ("No Finding") or abnormal. The caller disposes the tensors.
+ */
+export async function nihKnnSets(nih: NihDataset, size: number): Promise<KnnSets> {
+  const label = (id: string): number => (nih.records.find((r) => r.imageIndex === id)!.labels.includes('No Finding') ? 0 : 1);
+  const g = await nihSplitSource(nih, 'train_val', size, undefined, { stream: false });
+  const q = await nihSplitSource(nih, 'test', size, undefined, { stream: false });
+  return {
+    gallery: g.tensor!, galleryLabels: g.ids!.map(label), query: q.tensor!, queryLabels: q.ids!.map(label),
+    description: `${q.count} test-list images classified normal/abnormal by their nearest neighbours among ${g.count} training-list images`,
+  };
+}
+
+/** The probe batch's C and (when on) the kNN accuracy, before training (step 0) and after each epoch. */
+export interface PretrainCurvePoint {
+  step: number;
+  meanDiagonal: number;
+  meanAbsOffDiagonal: number;
+  knn: number | null;
+}
+
 export interface BarlowTwinsResult {
   init: Extract<BackboneInit, 'bt' | 'bt_imagenet'>;
   losses: LossPoint[];
   before: CorrelationSummary;
   after: CorrelationSummary;
+  /** Mean C_ii, mean |C_ij| and kNN accuracy before training (step 0) and after every epoch. */
+  curve: PretrainCurvePoint[];
+  /** Majority-class accuracy of the kNN queries (the chance line). */
+  knnMajority: number | null;
+  /** Which weights were saved for notebooks 04–06 and, for `lowest-loss`, the epoch loss they had. */
+  transfer: { kind: 'last' | 'lowest-loss'; epochLoss: number | null };
+  /** The pretraining images (`imageSet`) and how many. */
+  imageSet: { set: 'train_val' | 'all'; images: number };
   path: string;
   resumedFrom: number | null;
 }
 
 /**
- * Barlow Twins pretraining on `source` starting from random weights (`bt`) or from the `imagenet`
- * backbone (`bt_imagenet`); LARS with main.py's schedule; checkpoint every epoch; the backbone is
- * saved for notebooks 04–06.
+ * Barlow Twins pretraining on `source` starting from random weights (`bt`, residual BatchNorm γ at 0
+ * when `zeroInitResidual`, as main.py) or from the `imagenet` backbone (`bt_imagenet`); LARS with
+ * main.py's schedule; checkpoint every epoch; the kNN probe after every epoch when `knn` sets are
+ * given; the backbone (`transfer`: last or lowest-loss) is saved for notebooks 04–06.
  *
  * @example
  * // Notebook 03's call (CXR_PROFILE=smoke: about a minute on 2 cores).
  * const config = makeConfig({ notebook: '03_pretraining' });
  * const nb = await startNotebook(config);
- * const source = await nihTrainSource(await openNih(config), config.data.imageSize);
+ * const source = await nihTrainSource(await openNih(config), config.pretrain.sourceSize);
  * const bt = await pretrainBarlowTwins(config, 'bt', source, nb.rng.fork('bt'));
  * console.log(`loss ${bt.losses[0]!.loss} -> ${bt.losses.at(-1)!.loss}; backbone at ${bt.path}`);
  * source.dispose();
  */
-export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_imagenet', source: ImageSource, rng: Rng): Promise<BarlowTwinsResult> {
+export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_imagenet', source: ImageSource, rng: Rng, knn?: KnnSets): Promise<BarlowTwinsResult> {
   const p = config.pretrain;
-  const backbone = loadBackbone(config, init === 'bt' ? 'none' : 'imagenet', rng.fork(`${init}-backbone`));
+  const backbone = init === 'bt'
+    ? makeBackbone(config, rng.fork(`${init}-backbone`), { zeroInitResidual: p.zeroInitResidual })
+    : loadBackbone(config, 'imagenet', rng.fork(`${init}-backbone`));
   const model = new BarlowTwins(backbone, p.projector, rng.fork(`${init}-projector`), p.lambda);
   const full = Math.floor(source.count / p.batchSize);
   if (full < 1) throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
@@ -201,30 +262,67 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
     batchSize: p.batchSize, microBatch: p.microBatch, inputSize: config.backbone.inputSize,
     inChannels: backbone.options.inChannels, features: backbone.outChannels, projector: p.projector,
   }), p.batchSize, p.microBatch));
+  const views = { scale: p.cropScale, jitter: p.jitter };
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
     lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
-    microBatch: p.microBatch,
+    microBatch: p.microBatch, views, keepBest: p.transfer === 'lowest-loss',
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.
   const probe = source.batch([...Array(Math.min(source.count, Math.max(256, p.batchSize))).keys()]);
+  const useKnn = knn !== undefined && p.knn > 0;
+  const knnNow = (): number => {
+    const gf = pooledFeatures(backbone, knn!.gallery);
+    const qf = pooledFeatures(backbone, knn!.query);
+    try {
+      return knnAccuracy(gf, knn!.galleryLabels, qf, knn!.queryLabels, Math.min(p.knn, knn!.galleryLabels.length)).accuracy;
+    } finally {
+      tf.dispose([gf, qf]);
+    }
+  };
   try {
-    const before = correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'));
+    const summary = (): CorrelationSummary => correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'), 32, views);
+    const before = summary();
+    const knn0 = useKnn ? knnNow() : null;
     const ckpt = join(config.paths.checkpoints, `${init}-${pretrainFingerprint(config)}.ckpt`);
     const r = await trainLoop(task, {
       seed: config.seed, epochs: p.epochs, stepsPerEpoch, batchSize: p.batchSize, checkpointPath: ckpt,
       logEverySeconds: p.logEverySeconds, label: init === 'bt' ? 'Barlow Twins (scratch)' : 'Barlow Twins (from ImageNet)',
+      endOfEpoch: (_epoch, meanLoss) => {
+        task.noteEpoch(meanLoss);
+        const c = summary();
+        return { diag: c.meanDiagonal, off: c.meanAbsOffDiagonal, ...(useKnn ? { knn: knnNow() } : {}) };
+      },
     });
-    const after = correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'));
+    const after = summary();
     const path = backbonePath(config, init);
-    saveBackbone(backbone, path, { kind: init, steps: r.step });
-    return { init, losses: r.losses, before, after, path, resumedFrom: r.resumedFrom };
+    const best = p.transfer === 'lowest-loss' ? task.lowestLoss() : null;
+    if (best) {
+      const tensors = new Map<string, tf.Tensor>([...best.tensors].filter(([n]) => !n.startsWith('fc.')));
+      saveCheckpoint(path, tensors, { kind: init, steps: r.step, transfer: 'lowest-loss', epochLoss: best.loss });
+    } else {
+      saveBackbone(backbone, path, { kind: init, steps: r.step, transfer: 'last' });
+    }
+    const curve: PretrainCurvePoint[] = [{ step: 0, meanDiagonal: before.meanDiagonal, meanAbsOffDiagonal: before.meanAbsOffDiagonal, knn: knn0 },
+      ...r.epochs.map((e) => ({ step: e.epoch * stepsPerEpoch, meanDiagonal: e.diag ?? NaN, meanAbsOffDiagonal: e.off ?? NaN, knn: e.knn ?? null }))];
+    const majority = useKnn ? majorityRate(knn!.queryLabels) : null;
+    return {
+      init, losses: r.losses, before, after, curve, knnMajority: majority,
+      transfer: { kind: best ? 'lowest-loss' : 'last', epochLoss: best ? best.loss : null },
+      imageSet: { set: p.imageSet, images: source.count }, path, resumedFrom: r.resumedFrom,
+    };
   } finally {
     probe.dispose();
     task.dispose();
     model.dispose();
   }
+}
+
+function majorityRate(labels: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return Math.max(...counts.values()) / labels.length;
 }
 
 /** True when every backbone notebook 03 writes exists for this config. */
