@@ -20,7 +20,12 @@ import { ablationCam } from '../src/explain/ablationCam.js';
 import { makeRng, tfSeed } from '../src/rng.js';
 import { peerUnavailable, runPython, type BenchResult } from './lib/peers.js';
 
-const K = 1024, SIDE = 14, OUT = 2048, CLASSES = 1000, BATCH = 32, SECONDS = 20;
+const K = 1024,
+  SIDE = 14,
+  OUT = 2048,
+  CLASSES = 1000,
+  BATCH = 32,
+  SECONDS = 20;
 
 /** bench/peers/ablation_cam.py, found from build/bench/ or bench/. */
 function peerScript(): string | null {
@@ -34,11 +39,22 @@ function peerScript(): string | null {
 }
 
 /** Times `ablationCam` on `channels` channels (the largest, so a fraction picks them); returns channels/s. */
-async function timeOurs(acts: tf.Tensor4D, head: (x: tf.Tensor4D) => tf.Tensor, channels: number): Promise<number> {
+async function timeOurs(
+  acts: tf.Tensor4D,
+  head: (x: tf.Tensor4D) => tf.Tensor,
+  channels: number,
+): Promise<number> {
   const t0 = performance.now();
-  const r = await ablationCam({ activations: acts, head, imageSize: [224, 224], batchSize: BATCH, channelFraction: channels / K });
+  const r = await ablationCam({
+    activations: acts,
+    head,
+    imageSize: [224, 224],
+    batchSize: BATCH,
+    channelFraction: channels / K,
+  });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.ablated.length !== channels) throw new Error(`bench cam: ablated ${r.ablated.length} channels, expected ${channels}`);
+  if (r.ablated.length !== channels)
+    throw new Error(`bench cam: ablated ${r.ablated.length} channels, expected ${channels}`);
   return channels / seconds;
 }
 
@@ -47,11 +63,18 @@ export async function run(): Promise<BenchResult[]> {
   const config = makeConfig({ notebook: 'bench' });
   const engine = await initEngine(config.backend);
   const rng = makeRng(2024);
-  const acts = tf.tidy(() => tf.relu(tf.randomNormal([1, SIDE, SIDE, K], 0, 1, 'float32', tfSeed(rng)))) as tf.Tensor4D;
+  const acts = tf.tidy(() =>
+    tf.relu(tf.randomNormal([1, SIDE, SIDE, K], 0, 1, 'float32', tfSeed(rng))),
+  ) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, K, OUT], 0, Math.sqrt(2 / (9 * K)), 'float32', tfSeed(rng)) as tf.Tensor4D;
   const fc = tf.randomNormal([OUT, CLASSES], 0, Math.sqrt(1 / OUT), 'float32', tfSeed(rng)) as tf.Tensor2D;
   const head = (x: tf.Tensor4D): tf.Tensor =>
-    tf.tidy(() => tf.matMul(tf.mean(tf.relu(tf.conv2d(x, w, 2, 'same')), [1, 2]) as tf.Tensor2D, fc).slice([0, 0], [-1, 1]).reshape([-1]));
+    tf.tidy(() =>
+      tf
+        .matMul(tf.mean(tf.relu(tf.conv2d(x, w, 2, 'same')), [1, 2]) as tf.Tensor2D, fc)
+        .slice([0, 0], [-1, 1])
+        .reshape([-1]),
+    );
   let ours: number;
   try {
     // Calibration (and warm-up): 8 channels; then as many whole batches as fit in SECONDS.
@@ -63,12 +86,21 @@ export async function run(): Promise<BenchResult[]> {
     tf.dispose([acts, w, fc]);
   }
 
-  let peer: string | null = null, peerValue: number | null = null;
+  let peer: string | null = null,
+    peerValue: number | null = null;
   const script = peerScript();
   if (!script) peerUnavailable('PyTorch ablation loop', 'bench/peers/ablation_cam.py not found');
   else {
     const r = runPython(readFileSync(script, 'utf8'), {
-      threads: 2, seed: 2024, channels: K, height: SIDE, width: SIDE, batch_size: BATCH, out_channels: OUT, classes: CLASSES, seconds: SECONDS,
+      threads: 2,
+      seed: 2024,
+      channels: K,
+      height: SIDE,
+      width: SIDE,
+      batch_size: BATCH,
+      out_channels: OUT,
+      classes: CLASSES,
+      seconds: SECONDS,
     });
     if (r instanceof Error) peerUnavailable('PyTorch ablation loop', r.message);
     else {
@@ -76,8 +108,14 @@ export async function run(): Promise<BenchResult[]> {
       peerValue = r.channels / r.seconds;
     }
   }
-  return [{
-    name: `ablation_cam_resnet50_layer3_${K}ch_${SIDE}x${SIDE}_${engine.backend}`,
-    value: ours, unit: 'channels/s', peer, peerValue, ratio: peerValue ? ours / peerValue : null,
-  }];
+  return [
+    {
+      name: `ablation_cam_resnet50_layer3_${K}ch_${SIDE}x${SIDE}_${engine.backend}`,
+      value: ours,
+      unit: 'channels/s',
+      peer,
+      peerValue,
+      ratio: peerValue ? ours / peerValue : null,
+    },
+  ];
 }

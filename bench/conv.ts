@@ -4,7 +4,17 @@ import { ACCELERATED_BACKEND } from '../src/backend/index.js';
 import { peerName, runPeer } from './peer.js';
 import { faster, timeIt, type BenchGroup, type BenchResult } from './registry.js';
 
-interface ConvSpec { name: string; n: number; h: number; w: number; c: number; k: number; f: number; stride: number; pad: number }
+interface ConvSpec {
+  name: string;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  k: number;
+  f: number;
+  stride: number;
+  pad: number;
+}
 
 /** ResNet-50 layers at batch 8, 224 px input. */
 const CONVS: ConvSpec[] = [
@@ -26,10 +36,22 @@ function ours(c: ConvSpec): { forward: number; input_grad: number; filter_grad: 
   const run = (f: () => tf.Tensor) => flop / timeIt(() => f().dispose()) / 1e9;
   const result = {
     forward: run(() => tf.conv2d(x, w, c.stride, c.pad)),
-    input_grad: run(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w },
-      { ...attrs, inputShape: x.shape }) as tf.Tensor),
-    filter_grad: run(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
-      { ...attrs, filterShape: w.shape }) as tf.Tensor),
+    input_grad: run(
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropInput',
+            { dy, filter: w },
+            { ...attrs, inputShape: x.shape },
+          ) as tf.Tensor,
+    ),
+    filter_grad: run(
+      () =>
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor,
+    ),
   };
   tf.dispose([x, w, y, dy]);
   return result;
@@ -54,7 +76,7 @@ export const convBench: BenchGroup = {
     MATMULS.forEach((n, i) => {
       const a = tf.randomNormal([n, n], 0, 1, 'float32', 4);
       const b = tf.randomNormal([n, n], 0, 1, 'float32', 5);
-      const gflops = 2 * n ** 3 / timeIt(() => tf.matMul(a, b).dispose()) / 1e9;
+      const gflops = (2 * n ** 3) / timeIt(() => tf.matMul(a, b).dispose()) / 1e9;
       tf.dispose([a, b]);
       results.push(faster(`matmul ${n}x${n}x${n}`, gflops, 'GFLOP/s', peerName, peerMatmuls[i] ?? null));
     });

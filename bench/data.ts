@@ -11,8 +11,14 @@ import { generateNihPhantom, generateVindrPhantom } from '../src/data/synthetic.
 import { loadVindr } from '../src/data/vindr.js';
 import type { BenchResult } from './registry.js';
 
-
-const row = (name: string, value: number): BenchResult => ({ name, value: Math.round(value * 10) / 10, unit: 'images/s', peer: null, peerValue: null, ratio: null });
+const row = (name: string, value: number): BenchResult => ({
+  name,
+  value: Math.round(value * 10) / 10,
+  unit: 'images/s',
+  peer: null,
+  peerValue: null,
+  ratio: null,
+});
 
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cxr-bench-'));

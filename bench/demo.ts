@@ -48,7 +48,12 @@ function timed(fn: () => void, steps: number): { median: number; seconds: number
   return { median: median(seconds), seconds, cpu };
 }
 
-interface PeerTiming { name: string; value: number | null; seconds: number[]; cpu: number[] }
+interface PeerTiming {
+  name: string;
+  value: number | null;
+  seconds: number[];
+  cpu: number[];
+}
 const NO_PEER: PeerTiming = { name: 'none', value: null, seconds: [], cpu: [] };
 
 function peer(spec: Record<string, unknown>): PeerTiming {
@@ -62,7 +67,8 @@ function peer(spec: Record<string, unknown>): PeerTiming {
 }
 
 const secs = (xs: number[]): string => xs.map((t) => t.toFixed(2)).join(', ') || '-';
-const both = (t: { seconds: number[]; cpu: number[] }): string => `${secs(t.seconds)} s (CPU ${secs(t.cpu)} s)`;
+const both = (t: { seconds: number[]; cpu: number[] }): string =>
+  `${secs(t.seconds)} s (CPU ${secs(t.cpu)} s)`;
 
 /** A bank of `count` random images `[count, size, size, 1]` in [0, 1] as an `ImageSource`. */
 function randomSource(count: number, size: number): ImageSource & { dispose(): void } {
@@ -80,25 +86,58 @@ export function btRow(config: Config, steps: number, withPeer = true): BenchResu
   // The size the pretraining source decodes images at (notebook 03's `nihTrainSource`).
   const imageSize = p.sourceSize;
   const rng = makeRng(1);
-  const resnet = new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true }, rng.fork('backbone'));
+  const resnet = new ResNet(
+    { blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true },
+    rng.fork('backbone'),
+  );
   const model = new BarlowTwins(resnet, p.projector, rng.fork('projector'), p.lambda);
   const bank = 4 * p.batchSize;
   const source = randomSource(bank, imageSize);
   const task = new PretrainTask(model, source, {
-    batchSize: p.batchSize, microBatch: p.microBatch, inputSize: size, epochs: p.epochs, stepsPerEpoch: Math.floor(bank / p.batchSize),
-    lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: 5,
+    batchSize: p.batchSize,
+    microBatch: p.microBatch,
+    inputSize: size,
+    epochs: p.epochs,
+    stepsPerEpoch: Math.floor(bank / p.batchSize),
+    lrWeights: p.lrWeights,
+    lrBiases: p.lrBiases,
+    weightDecay: p.weightDecay,
+    warmupEpochs: p.warmupEpochs,
+    seed: 5,
   });
   let step = 0;
   const master = makeRng(7);
-  const ours = timed(() => { task.trainStep(step, master.fork(step)); step++; }, steps);
+  const ours = timed(() => {
+    task.trainStep(step, master.fork(step));
+    step++;
+  }, steps);
   task.dispose();
   source.dispose();
   tf.dispose([...model.namedVariables().values()]);
-  const pe = withPeer ? peer({ mode: 'bt', blocks: config.backbone.blocks, width: config.backbone.width, projector: p.projector, lambda: p.lambda,
-    batch: p.batchSize, size, imageSize, bank, steps }) : NO_PEER;
-  console.log(`  demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}: ours ${both(ours)} per step; peer ${both(pe)}`);
-  return faster(`demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
-    p.batchSize / ours.median, 'image pairs/s', pe.name, pe.value);
+  const pe = withPeer
+    ? peer({
+        mode: 'bt',
+        blocks: config.backbone.blocks,
+        width: config.backbone.width,
+        projector: p.projector,
+        lambda: p.lambda,
+        batch: p.batchSize,
+        size,
+        imageSize,
+        bank,
+        steps,
+      })
+    : NO_PEER;
+  console.log(
+    `  demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}: ours ${both(ours)} per step; peer ${both(pe)}`,
+  );
+  return faster(
+    `demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
+    p.batchSize / ours.median,
+    'image pairs/s',
+    pe.name,
+    pe.value,
+  );
 }
 
 export function detectionRow(config: Config, steps: number, withPeer = true): BenchResult {
@@ -111,27 +150,60 @@ export function detectionRow(config: Config, steps: number, withPeer = true): Be
   const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
   // Two boxes per image at fixed places (the demo's images have 0-3 fused boxes).
   const s = size / 8;
-  const boxes = Array.from({ length: batch }, (_, i) => [[s, s + (i % 3), 3 * s, 3.5 * s], [4 * s, 4 * s, 6.5 * s + (i % 2), 7 * s]]);
+  const boxes = Array.from({ length: batch }, (_, i) => [
+    [s, s + (i % 3), 3 * s, 3.5 * s],
+    [4 * s, 4 * s, 6.5 * s + (i % 2), 7 * s],
+  ]);
   const targets = boxes.map((b) => ({ boxes: b, labels: [1, 3] }));
   const opt = momentumOptimizer(0.001, 0.9);
   const stepRng = makeRng(3);
   let step = 0;
   const ours = timed(() => {
-    detectionTrainStep(detector, opt, images, targets, { weightDecay: d.weightDecay, clipNorm: d.gradClipNorm, rng: stepRng.fork(step), step });
+    detectionTrainStep(detector, opt, images, targets, {
+      weightDecay: d.weightDecay,
+      clipNorm: d.gradClipNorm,
+      rng: stepRng.fork(step),
+      step,
+    });
     step++;
   }, steps);
   images.dispose();
   opt.dispose();
   tf.dispose([...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]);
   resnet.dispose();
-  const pe = withPeer ? peer({ mode: 'det', blocks: config.backbone.blocks, width: config.backbone.width, size, batch, steps,
-    numClasses: 14, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, frozenStages: d.frozenStages,
-    rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain,
-    rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest, boxBatchSizePerImage: d.boxBatchSizePerImage,
-    weightDecay: d.weightDecay, clipNorm: d.gradClipNorm, boxes, labels: targets.map((t) => t.labels.map((l) => l + 1)) }) : NO_PEER;
-  console.log(`  demo-detection-train-step ${size}px batch ${batch}: ours ${both(ours)} per step; peer ${both(pe)}`);
-  return faster(`demo-detection-train-step (${size}px, batch ${batch}, FPN ${d.fpnChannels}, box head ${d.boxFcWidth}, proposals ${d.rpnPreNmsTopNTrain}/${d.rpnPostNmsTopNTrain}, ${d.boxBatchSizePerImage} RoIs/image)`,
-    batch / ours.median, 'images/s', pe.name, pe.value);
+  const pe = withPeer
+    ? peer({
+        mode: 'det',
+        blocks: config.backbone.blocks,
+        width: config.backbone.width,
+        size,
+        batch,
+        steps,
+        numClasses: 14,
+        fpnChannels: d.fpnChannels,
+        boxFcWidth: d.boxFcWidth,
+        frozenStages: d.frozenStages,
+        rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain,
+        rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain,
+        rpnPreNmsTopNTest: d.rpnPreNmsTopNTest,
+        rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
+        boxBatchSizePerImage: d.boxBatchSizePerImage,
+        weightDecay: d.weightDecay,
+        clipNorm: d.gradClipNorm,
+        boxes,
+        labels: targets.map((t) => t.labels.map((l) => l + 1)),
+      })
+    : NO_PEER;
+  console.log(
+    `  demo-detection-train-step ${size}px batch ${batch}: ours ${both(ours)} per step; peer ${both(pe)}`,
+  );
+  return faster(
+    `demo-detection-train-step (${size}px, batch ${batch}, FPN ${d.fpnChannels}, box head ${d.boxFcWidth}, proposals ${d.rpnPreNmsTopNTrain}/${d.rpnPostNmsTopNTrain}, ${d.boxBatchSizePerImage} RoIs/image)`,
+    batch / ours.median,
+    'images/s',
+    pe.name,
+    pe.value,
+  );
 }
 
 export function probeRow(config: Config, steps: number, withPeer = true): BenchResult {
@@ -140,13 +212,32 @@ export function probeRow(config: Config, steps: number, withPeer = true): BenchR
   const batch = 64;
   const resnet = makeBackbone(config, makeRng(4));
   const images = tf.randomUniform([n, size, size, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
-  const ours = timed(() => { extractFeatures(resnet, images, batch); }, steps);
+  const ours = timed(() => {
+    extractFeatures(resnet, images, batch);
+  }, steps);
   images.dispose();
   resnet.dispose();
-  const pe = withPeer ? peer({ mode: 'probe', blocks: config.backbone.blocks, width: config.backbone.width, size, batch, images: n, steps })
+  const pe = withPeer
+    ? peer({
+        mode: 'probe',
+        blocks: config.backbone.blocks,
+        width: config.backbone.width,
+        size,
+        batch,
+        images: n,
+        steps,
+      })
     : NO_PEER;
-  console.log(`  demo-probe-features ${size}px, ${n} images in batches of ${batch}: ours ${both(ours)}; peer ${both(pe)}`);
-  return faster(`demo-probe-features (frozen backbone, eval mode, ${size}px, batch ${batch})`, n / ours.median, 'images/s', pe.name, pe.value);
+  console.log(
+    `  demo-probe-features ${size}px, ${n} images in batches of ${batch}: ours ${both(ours)}; peer ${both(pe)}`,
+  );
+  return faster(
+    `demo-probe-features (frozen backbone, eval mode, ${size}px, batch ${batch})`,
+    n / ours.median,
+    'images/s',
+    pe.name,
+    pe.value,
+  );
 }
 
 /** The three rows; `steps` timed calls each (default 3). */
@@ -155,10 +246,20 @@ export async function run(opts: { steps?: number; peer?: boolean } = {}): Promis
   // The demo profile as committed, whatever the environment says.
   const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
   const steps = opts.steps ?? 3;
-  return [btRow(config, steps, opts.peer), detectionRow(config, steps, opts.peer), probeRow(config, steps, opts.peer)];
+  return [
+    btRow(config, steps, opts.peer),
+    detectionRow(config, steps, opts.peer),
+    probeRow(config, steps, opts.peer),
+  ];
 }
 
 // `node build/bench/demo.js` runs it alone.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run().then((rows) => console.log(JSON.stringify(rows, null, 2)), (e) => { console.error(e); process.exit(1); });
+  run().then(
+    (rows) => console.log(JSON.stringify(rows, null, 2)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

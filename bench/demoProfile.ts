@@ -28,12 +28,16 @@ function time(fn: () => void, reps: number): string {
 }
 
 async function kernels(label: string, fn: () => void): Promise<void> {
-  const info = await tf.profile(() => { fn(); return []; });
+  const info = await tf.profile(() => {
+    fn();
+    return [];
+  });
   const by = new Map<string, number>();
   for (const k of info.kernels) by.set(k.name, (by.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   const total = [...by.values()].reduce((a, b) => a + b, 0);
   console.log(`${label}: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`);
-  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms`);
+  for (const [k, v] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 14))
+    console.log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(8)} ms`);
 }
 
 const reps = Number(process.argv[2] ?? 3);
@@ -42,8 +46,22 @@ const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
 const p = config.pretrain;
 const size = config.backbone.inputSize;
 const rng = makeRng(1);
-const model = new BarlowTwins(new ResNet({ blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true }, rng.fork('b')), p.projector, rng.fork('p'), p.lambda);
-const images = tf.randomUniform([p.batchSize, p.sourceSize, p.sourceSize, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+const model = new BarlowTwins(
+  new ResNet(
+    { blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true },
+    rng.fork('b'),
+  ),
+  p.projector,
+  rng.fork('p'),
+  p.lambda,
+);
+const images = tf.randomUniform(
+  [p.batchSize, p.sourceSize, p.sourceSize, 1],
+  0,
+  1,
+  'float32',
+  3,
+) as tf.Tensor4D;
 const opt = new Lars({ weightDecay: p.weightDecay });
 const vars = model.trainable();
 const byTf = new Map([...vars].map(([n, v]) => [v.name, n]));
@@ -65,7 +83,9 @@ const viewsTf = (): tf.Tensor4D[] => {
   return [VIEW_1, VIEW_2].map((o) => renderViewTf(images, sampleViewParams(n, h, w, size, r, o)));
 };
 for (let round = 0; round < 2; round++) {
-  console.log(`views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`);
+  console.log(
+    `views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`,
+  );
   console.log(`views by renderView: ${time(() => tf.dispose(views()), reps)}`);
 }
 console.log(`train step on ready views: ${time(train, reps)}`);

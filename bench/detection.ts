@@ -52,13 +52,27 @@ function buildR50Detector(seed: number): { model: FasterRcnn; resnet: ResNet } {
   const resnet = new ResNet({ blocks: [3, 4, 6, 3], width: 64, inChannels: 3 }, rng.fork('backbone'));
   const backbone = resnetBackbone(resnet, { normEval: true, frozenStages: 1 });
   // FrozenBatchNorm2d: γ and β of every BatchNorm stay fixed too.
-  const norms = new Set(resnet.store.all().filter((p) => p.kind === 'norm').map((p) => p.name));
+  const norms = new Set(
+    resnet.store
+      .all()
+      .filter((p) => p.kind === 'norm')
+      .map((p) => p.name),
+  );
   resnet.store.freeze((name) => norms.has(name));
-  return { model: new FasterRcnn(backbone, { numClasses: 14, fpnChannels: 256, boxFcWidth: 1024 }, rng.fork('heads')), resnet };
+  return {
+    model: new FasterRcnn(
+      backbone,
+      { numClasses: 14, fpnChannels: 256, boxFcWidth: 1024 },
+      rng.fork('heads'),
+    ),
+    resnet,
+  };
 }
 
 /** Runs the detector bench; `sizes` default [224, 640], `reps` timed repetitions (default 2 up to 320 px, else 1), `batch` default 2. */
-export async function run(opts: { sizes?: number[]; reps?: number; batch?: number; peer?: boolean } = {}): Promise<BenchResult[]> {
+export async function run(
+  opts: { sizes?: number[]; reps?: number; batch?: number; peer?: boolean } = {},
+): Promise<BenchResult[]> {
   const sizes = opts.sizes ?? [224, 640];
   const batch = opts.batch ?? 2;
   // The backend the notebooks use (cxr-cpu here), not whatever tfjs would pick by itself.
@@ -69,7 +83,14 @@ export async function run(opts: { sizes?: number[]; reps?: number; batch?: numbe
     const spec = { size, batch, warmup: 1, steps: reps };
     const peer = opts.peer === false ? null : runPeer('detection_torchvision.py', spec, 1800);
     if (peer && !peer.ok) console.warn(`detection peer failed at ${size}px: ${peer.reason}`);
-    const p = peer?.ok ? (peer.data as { train_ips: number; infer_ips: number; train_seconds: number[]; infer_seconds: number[] }) : null;
+    const p = peer?.ok
+      ? (peer.data as {
+          train_ips: number;
+          infer_ips: number;
+          train_seconds: number[];
+          infer_seconds: number[];
+        })
+      : null;
     const { model, resnet } = buildR50Detector(1);
     const images = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
     const s = size / 4;
@@ -77,12 +98,43 @@ export async function run(opts: { sizes?: number[]; reps?: number; batch?: numbe
     const opt = tf.train.momentum(0.001, 0.9);
     const rng = makeRng(3);
     let step = 0;
-    const train = ips(() => { detectionTrainStep(model, opt, images, targets, { weightDecay: 1e-4, rng: rng.fork(step), step }); step++; }, batch, reps);
-    const infer = ips(() => { model.detect(images); }, batch, reps);
-    console.log(`  ${size}px batch ${batch}: ours train ${train.seconds.map((t) => t.toFixed(1)).join(', ')} s/step, inference ${infer.seconds.map((t) => t.toFixed(1)).join(', ')} s/batch; ` +
-      `peer train ${p?.train_seconds.map((t) => t.toFixed(1)).join(', ') ?? '-'}, inference ${p?.infer_seconds.map((t) => t.toFixed(1)).join(', ') ?? '-'}`);
-    rows.push(faster(`detector R50-FPN train ${size}px b${batch} (${engine.backend})`, train.ips, 'images/s', peerName, p?.train_ips ?? null));
-    rows.push(faster(`detector R50-FPN inference ${size}px b${batch} (${engine.backend})`, infer.ips, 'images/s', peerName, p?.infer_ips ?? null));
+    const train = ips(
+      () => {
+        detectionTrainStep(model, opt, images, targets, { weightDecay: 1e-4, rng: rng.fork(step), step });
+        step++;
+      },
+      batch,
+      reps,
+    );
+    const infer = ips(
+      () => {
+        model.detect(images);
+      },
+      batch,
+      reps,
+    );
+    console.log(
+      `  ${size}px batch ${batch}: ours train ${train.seconds.map((t) => t.toFixed(1)).join(', ')} s/step, inference ${infer.seconds.map((t) => t.toFixed(1)).join(', ')} s/batch; ` +
+        `peer train ${p?.train_seconds.map((t) => t.toFixed(1)).join(', ') ?? '-'}, inference ${p?.infer_seconds.map((t) => t.toFixed(1)).join(', ') ?? '-'}`,
+    );
+    rows.push(
+      faster(
+        `detector R50-FPN train ${size}px b${batch} (${engine.backend})`,
+        train.ips,
+        'images/s',
+        peerName,
+        p?.train_ips ?? null,
+      ),
+    );
+    rows.push(
+      faster(
+        `detector R50-FPN inference ${size}px b${batch} (${engine.backend})`,
+        infer.ips,
+        'images/s',
+        peerName,
+        p?.infer_ips ?? null,
+      ),
+    );
     tf.dispose([images]);
     opt.dispose();
     tf.dispose([...model.fpn.variables(), ...model.rpn.variables(), ...model.roiHeads.variables()]);
@@ -93,6 +145,9 @@ export async function run(opts: { sizes?: number[]; reps?: number; batch?: numbe
 
 // `node build/bench/detection.js [size ...]` runs it alone.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   run({ sizes: sizes.length ? sizes : undefined }).then((rows) => console.log(JSON.stringify(rows, null, 2)));
 }

@@ -49,18 +49,26 @@ wrap(detector.roiHeads, 'loss', 'forward: box head (RoIAlign in JS + FCs + loss)
 // Demo-like images: one channel, a few boxes each.
 const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
 const r = makeRng(2);
-const targets = Array.from({ length: batch }, () => Array.from({ length: 1 + r.int(3) }, () => {
-  const w = r.uniform(0.1, 0.4) * size;
-  const h = r.uniform(0.1, 0.4) * size;
-  const x = r.uniform(0, size - w);
-  const y = r.uniform(0, size - h);
-  return [x, y, x + w, y + h];
-})).map((boxes) => ({ boxes, labels: boxes.map(() => r.int(14)) }));
+const targets = Array.from({ length: batch }, () =>
+  Array.from({ length: 1 + r.int(3) }, () => {
+    const w = r.uniform(0.1, 0.4) * size;
+    const h = r.uniform(0.1, 0.4) * size;
+    const x = r.uniform(0, size - w);
+    const y = r.uniform(0, size - h);
+    return [x, y, x + w, y + h];
+  }),
+).map((boxes) => ({ boxes, labels: boxes.map(() => r.int(14)) }));
 const optimizer = tf.train.momentum(d.lr, 0.9);
 wrap(optimizer, 'applyGradients', 'optimizer update (SGD momentum + weight decay)');
 const step = (s: number): void => {
-  optimizer.setLearningRate(warmupCosineLr(s + 100, { baseLr: d.lr, totalSteps: 1000, warmupSteps: d.warmupSteps }));
-  detectionTrainStep(detector, optimizer, images, targets, { weightDecay: d.weightDecay, rng: makeRng(3).fork(s), step: s });
+  optimizer.setLearningRate(
+    warmupCosineLr(s + 100, { baseLr: d.lr, totalSteps: 1000, warmupSteps: d.warmupSteps }),
+  );
+  detectionTrainStep(detector, optimizer, images, targets, {
+    weightDecay: d.weightDecay,
+    rng: makeRng(3).fork(s),
+    step: s,
+  });
 };
 step(0);
 for (const k of Object.keys(phases)) delete phases[k];
@@ -70,10 +78,25 @@ for (let s = 1; s <= steps; s++) step(s);
 const total = (performance.now() - t0) / steps;
 setKernelProfiling(false);
 const forward = Object.values(phases).reduce((a, b) => a + b, 0) / steps;
-console.log(`${profile} detector ${size}px batch ${batch} on ${engine.backend}: ${total.toFixed(0)} ms/step, ${(batch / total * 1000).toFixed(1)} images/s`);
-const rows = [...Object.entries(phases).map(([k, ms]) => [k, ms / steps] as const), ['backward pass and the rest (total - the above)', total - forward] as const];
-for (const [k, ms] of rows) console.log(`  ${k.padEnd(60)} ${ms.toFixed(0).padStart(6)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%`);
-const kernels = Object.entries(kernelTimes).map(([k, ms]) => [k, ms / steps] as const).sort((a, b) => b[1] - a[1]);
+console.log(
+  `${profile} detector ${size}px batch ${batch} on ${engine.backend}: ${total.toFixed(0)} ms/step, ${((batch / total) * 1000).toFixed(1)} images/s`,
+);
+const rows = [
+  ...Object.entries(phases).map(([k, ms]) => [k, ms / steps] as const),
+  ['backward pass and the rest (total - the above)', total - forward] as const,
+];
+for (const [k, ms] of rows)
+  console.log(
+    `  ${k.padEnd(60)} ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%`,
+  );
+const kernels = Object.entries(kernelTimes)
+  .map(([k, ms]) => [k, ms / steps] as const)
+  .sort((a, b) => b[1] - a[1]);
 const inKernels = kernels.reduce((a, k) => a + k[1], 0);
-console.log(`kernels (${engine.backend}): ${inKernels.toFixed(0)} ms/step (${(100 * inKernels / total).toFixed(0)}%); top 12:`);
-for (const [k, ms] of kernels.slice(0, 12)) console.log(`  ${k.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms  ${(100 * ms / total).toFixed(1).padStart(5)}%`);
+console.log(
+  `kernels (${engine.backend}): ${inKernels.toFixed(0)} ms/step (${((100 * inKernels) / total).toFixed(0)}%); top 12:`,
+);
+for (const [k, ms] of kernels.slice(0, 12))
+  console.log(
+    `  ${k.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%`,
+  );

@@ -80,13 +80,15 @@ function detectionSet(): { dets: ImageDetections[]; gts: ImageGroundTruth[] } {
     const d: ImageDetections = { boxes: [], scores: [], labels: [] };
     im.boxes.forEach((b, k) => {
       if (rng.next() < 0.3) return;
-      const w = b[2]! - b[0]!, h = b[3]! - b[1]!;
+      const w = b[2]! - b[0]!,
+        h = b[3]! - b[1]!;
       d.boxes.push(b.map((v, j) => v + 0.1 * (j % 2 === 0 ? w : h) * rng.normal()));
       d.scores.push(0.3 + 0.7 * rng.next());
       d.labels.push(rng.next() < 0.9 ? im.labels[k]! : rng.int(NUM_CLASSES));
     });
     for (let k = rng.int(4); k > 0; k--) {
-      const x = rng.next() * (im.width - 400), y = rng.next() * (im.height - 400);
+      const x = rng.next() * (im.width - 400),
+        y = rng.next() * (im.height - 400);
       d.boxes.push([x, y, x + 50 + rng.next() * 350, y + 50 + rng.next() * 350]);
       d.scores.push(0.6 * rng.next());
       d.labels.push(rng.int(NUM_CLASSES));
@@ -96,7 +98,11 @@ function detectionSet(): { dets: ImageDetections[]; gts: ImageGroundTruth[] } {
   return { dets, gts };
 }
 
-function timeOurs(dets: ImageDetections[], gts: ImageGroundTruth[], mode: 'coco' | 'area'): { seconds: number; map: number } {
+function timeOurs(
+  dets: ImageDetections[],
+  gts: ImageGroundTruth[],
+  mode: 'coco' | 'area',
+): { seconds: number; map: number } {
   evaluateDetections(dets.slice(0, 2000), gts.slice(0, 2000), { numClasses: NUM_CLASSES, mode }); // warm-up
   const times: number[] = [];
   let map = NaN;
@@ -111,7 +117,8 @@ function timeOurs(dets: ImageDetections[], gts: ImageGroundTruth[], mode: 'coco'
 /** Runs the benchmark; returns evaluation times in seconds, ours and the peers'. */
 export async function run(): Promise<BenchResult[]> {
   const { dets, gts } = detectionSet();
-  const nDets = dets.reduce((s, d) => s + d.boxes.length, 0), nGts = gts.reduce((s, g) => s + g.boxes.length, 0);
+  const nDets = dets.reduce((s, d) => s + d.boxes.length, 0),
+    nGts = gts.reduce((s, g) => s + g.boxes.length, 0);
   // the peers' input: detections[img][cls] = [x1, y1, x2, y2, score][]
   const peerDets = dets.map((d) => {
     const per: number[][][] = Array.from({ length: NUM_CLASSES }, () => []);
@@ -122,33 +129,53 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
 
   const area = timeOurs(dets, gts, 'area');
-  let peer: string | null = null, peerValue: number | null = null;
+  let peer: string | null = null,
+    peerValue: number | null = null;
   const functional = join(peersDir(), 'mmdetection', 'mmdet', 'evaluation', 'functional');
-  if (!existsSync(join(functional, 'mean_ap.py'))) peerUnavailable('mmdetection eval_map', `${functional}/mean_ap.py not found`);
+  if (!existsSync(join(functional, 'mean_ap.py')))
+    peerUnavailable('mmdetection eval_map', `${functional}/mean_ap.py not found`);
   else {
     const r = runPython(MMDET_SCRIPT, { ...input, functional });
     if (r instanceof Error) peerUnavailable('mmdetection eval_map', r.message);
     else {
       peer = `MMDetection 3.3.0 eval_map(eval_mode='area', nproc=1) (Python, numpy ${r.numpy})`;
       peerValue = r.seconds;
-      if (Math.abs(r.map - area.map) > 1e-6) process.stderr.write(`[bench] map: mmdet mAP ${r.map}, ours ${area.map}\n`);
+      if (Math.abs(r.map - area.map) > 1e-6)
+        process.stderr.write(`[bench] map: mmdet mAP ${r.map}, ours ${area.map}\n`);
     }
   }
-  results.push({ name: `map50_area_${dets.length}img_${nDets}dets_${nGts}gts`, value: area.seconds, unit: 's', peer, peerValue, ratio: peerValue ? peerValue / area.seconds : null });
+  results.push({
+    name: `map50_area_${dets.length}img_${nDets}dets_${nGts}gts`,
+    value: area.seconds,
+    unit: 's',
+    peer,
+    peerValue,
+    ratio: peerValue ? peerValue / area.seconds : null,
+  });
 
   const coco = timeOurs(dets, gts, 'coco');
-  peer = null; peerValue = null;
+  peer = null;
+  peerValue = null;
   const pythonapi = join(peersDir(), 'cocoapi', 'PythonAPI');
-  if (!existsSync(join(pythonapi, 'pycocotools', 'cocoeval.py'))) peerUnavailable('pycocotools', `${pythonapi}/pycocotools not found (needs its C extension built)`);
+  if (!existsSync(join(pythonapi, 'pycocotools', 'cocoeval.py')))
+    peerUnavailable('pycocotools', `${pythonapi}/pycocotools not found (needs its C extension built)`);
   else {
     const r = runPython(COCO_SCRIPT, { ...input, pythonapi });
     if (r instanceof Error) peerUnavailable('pycocotools', r.message);
     else {
       peer = 'pycocotools COCOeval bbox at IoU 0.5, area all, maxDets 100 (Python + C extension IoU)';
       peerValue = r.seconds;
-      if (Math.abs(r.map - coco.map) > 1e-9) process.stderr.write(`[bench] map: pycocotools AP50 ${r.map}, ours ${coco.map}\n`);
+      if (Math.abs(r.map - coco.map) > 1e-9)
+        process.stderr.write(`[bench] map: pycocotools AP50 ${r.map}, ours ${coco.map}\n`);
     }
   }
-  results.push({ name: `map50_coco_${dets.length}img_${nDets}dets_${nGts}gts`, value: coco.seconds, unit: 's', peer, peerValue, ratio: peerValue ? peerValue / coco.seconds : null });
+  results.push({
+    name: `map50_coco_${dets.length}img_${nDets}dets_${nGts}gts`,
+    value: coco.seconds,
+    unit: 's',
+    peer,
+    peerValue,
+    ratio: peerValue ? peerValue / coco.seconds : null,
+  });
   return results;
 }

@@ -8,8 +8,14 @@ import { repoRoot } from '../src/config.js';
 
 export const PEER_PYTHON = '/usr/bin/python3';
 
-export interface PeerOutput { ok: true; data: Record<string, unknown> }
-export interface PeerFailure { ok: false; reason: string }
+export interface PeerOutput {
+  ok: true;
+  data: Record<string, unknown>;
+}
+export interface PeerFailure {
+  ok: false;
+  reason: string;
+}
 
 /** The peer's name as shown in results, with its torch version once known. */
 export let peerName = 'pytorch (Debian python3-torch)';
@@ -28,7 +34,8 @@ export function runPeer(script: string, args: unknown, timeoutSeconds = 600): Pe
   try {
     const data = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
     const core = process.env.OPENBLAS_CORETYPE;
-    if (typeof data.torch === 'string') peerName = `pytorch ${data.torch}${core ? ` (OPENBLAS_CORETYPE=${core})` : ''}`;
+    if (typeof data.torch === 'string')
+      peerName = `pytorch ${data.torch}${core ? ` (OPENBLAS_CORETYPE=${core})` : ''}`;
     return { ok: true, data };
   } catch {
     return { ok: false, reason: `unparseable output: ${r.stdout.slice(-200)}` };

@@ -16,12 +16,15 @@ import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
 import { ResNet } from '../src/models/resnet.js';
 import type { BenchResult as PretrainBenchResult } from './registry.js';
 
-
 const PROJECTOR = [2048, 2048, 2048];
 
 function ours(size: number, batch: number, steps: number): number {
   const rng = makeRng(1);
-  const bt = new BarlowTwins(new ResNet({ blocks: [3, 4, 6, 3], width: 64, inChannels: 1, zeroInitResidual: true }, rng), PROJECTOR, rng);
+  const bt = new BarlowTwins(
+    new ResNet({ blocks: [3, 4, 6, 3], width: 64, inChannels: 1, zeroInitResidual: true }, rng),
+    PROJECTOR,
+    rng,
+  );
   const opt = new Lars();
   const y1 = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
   const y2 = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
@@ -46,27 +49,44 @@ function ours(size: number, batch: number, steps: number): number {
 }
 
 function peer(size: number, batch: number, steps: number): { name: string; value: number | null } {
-  const r = spawnSync('/usr/bin/python3', [join(repoRoot(), 'bench', 'peers', 'pretrain_torch.py'),
-    JSON.stringify({ size, batch, steps, threads: 2, projector: PROJECTOR })],
-  { encoding: 'utf8', timeout: 900_000, env: { ...process.env, OMP_NUM_THREADS: '2' } });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      join(repoRoot(), 'bench', 'peers', 'pretrain_torch.py'),
+      JSON.stringify({ size, batch, steps, threads: 2, projector: PROJECTOR }),
+    ],
+    { encoding: 'utf8', timeout: 900_000, env: { ...process.env, OMP_NUM_THREADS: '2' } },
+  );
   try {
     const d = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { torch: string; images_per_s: number };
     return { name: `pytorch ${d.torch} (2 threads)`, value: d.images_per_s };
   } catch {
-    return { name: `pytorch (failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0]})`, value: null };
+    return {
+      name: `pytorch (failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0]})`,
+      value: null,
+    };
   }
 }
 
 /** Runs both settings; `steps` timed steps after one warm-up step each. */
-export async function run(opts: { steps64?: number; steps224?: number } = {}): Promise<PretrainBenchResult[]> {
+export async function run(
+  opts: { steps64?: number; steps224?: number } = {},
+): Promise<PretrainBenchResult[]> {
   const info = await initEngine('auto');
   const out: PretrainBenchResult[] = [];
-  for (const [size, batch, steps] of [[64, 32, opts.steps64 ?? 3], [224, 8, opts.steps224 ?? 2]] as const) {
+  for (const [size, batch, steps] of [
+    [64, 32, opts.steps64 ?? 3],
+    [224, 8, opts.steps224 ?? 2],
+  ] as const) {
     const value = ours(size, batch, steps);
     const p = peer(size, batch, steps);
     out.push({
       name: `Barlow Twins train ResNet-50 ${size}px batch ${batch} (${info.backend}, projector 2048-2048-2048)`,
-      value, unit: 'images/s', peer: p.name, peerValue: p.value, ratio: p.value ? value / p.value : null,
+      value,
+      unit: 'images/s',
+      peer: p.name,
+      peerValue: p.value,
+      ratio: p.value ? value / p.value : null,
     });
   }
   return out;
@@ -74,5 +94,11 @@ export async function run(opts: { steps64?: number; steps224?: number } = {}): P
 
 // `node build/bench/pretrain.js` runs it alone.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/build\//, '/build/'))) {
-  run().then((r) => console.log(JSON.stringify(r, null, 2)), (e) => { console.error(e); process.exit(1); });
+  run().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

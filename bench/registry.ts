@@ -24,17 +24,32 @@ export interface BenchGroup {
 }
 
 /** A result where higher is better (throughput): ratio = ours / peer. */
-export function faster(name: string, value: number, unit: string, peer: string | null, peerValue: number | null): BenchResult {
+export function faster(
+  name: string,
+  value: number,
+  unit: string,
+  peer: string | null,
+  peerValue: number | null,
+): BenchResult {
   return { name, value, unit, peer, peerValue, ratio: peerValue ? value / peerValue : null };
 }
 
 /** A result where lower is better (memory, time): ratio = peer / ours. */
-export function smaller(name: string, value: number, unit: string, peer: string | null, peerValue: number | null): BenchResult {
+export function smaller(
+  name: string,
+  value: number,
+  unit: string,
+  peer: string | null,
+  peerValue: number | null,
+): BenchResult {
   return { name, value, unit, peer, peerValue, ratio: peerValue ? peerValue / value : null };
 }
 
 /** Median seconds per call of fn after `warmup` calls; runs at least `minReps` times and ~minSeconds. */
-export function timeIt(fn: () => void, opts: { warmup?: number; minReps?: number; minSeconds?: number } = {}): number {
+export function timeIt(
+  fn: () => void,
+  opts: { warmup?: number; minReps?: number; minSeconds?: number } = {},
+): number {
   const { warmup = 2, minReps = 3, minSeconds = 0.5 } = opts;
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];

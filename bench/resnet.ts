@@ -12,7 +12,10 @@ const CONFIGS = [
 
 function ours(config: object): Record<string, number> {
   const worker = path.join(repoRoot(), 'build', 'bench', 'resnetWorker.js');
-  const r = spawnSync(process.execPath, [worker, JSON.stringify(config)], { encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync(process.execPath, [worker, JSON.stringify(config)], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
   if (r.status !== 0) throw new Error(`resnet worker failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, number>;
 }
@@ -28,7 +31,9 @@ export const resnetBench: BenchGroup = {
       const peer = runPeer('resnet.py', c);
       if (!peer.ok) console.warn(`peer failed: ${peer.reason}`);
       const p = peer.ok ? (peer.data as Record<string, number>) : null;
-      results.push(faster(`${label} throughput`, mine.images_per_sec, 'images/s', peerName, p?.images_per_sec ?? null));
+      results.push(
+        faster(`${label} throughput`, mine.images_per_sec, 'images/s', peerName, p?.images_per_sec ?? null),
+      );
       results.push(smaller(`${label} peak RSS`, mine.max_rss_mb, 'MB', peerName, p?.max_rss_mb ?? null));
     }
     return results;

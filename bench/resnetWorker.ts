@@ -14,7 +14,14 @@ import { ResNet } from '../src/models/resnet.js';
 import { makeRng } from '../src/rng.js';
 import { median } from './registry.js';
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as { size: number; batch: number; warmup: number; steps: number; backend?: string; model?: 'project' | 'test' };
+const spec = JSON.parse(process.argv[2] ?? '{}') as {
+  size: number;
+  batch: number;
+  warmup: number;
+  steps: number;
+  backend?: string;
+  model?: 'project' | 'test';
+};
 const reg = registerAcceleratedBackend();
 const backend = spec.backend ?? (reg.ok ? ACCELERATED_BACKEND : 'cpu');
 await tf.setBackend(backend);
@@ -24,10 +31,17 @@ if (spec.model === 'test') {
   const model = createResNet(RESNET50, 1);
   step = (x, labels) => trainStep(model, optimizer, x, labels);
 } else {
-  const model = new ResNet({ blocks: [3, 4, 6, 3], width: 64, inChannels: 3, numClasses: RESNET50.classes }, makeRng(1));
+  const model = new ResNet(
+    { blocks: [3, 4, 6, 3], width: 64, inChannels: 3, numClasses: RESNET50.classes },
+    makeRng(1),
+  );
   const vars = model.store.trainable().map((p) => p.variable);
   step = (x, labels) => {
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.forward(x, { training: true }).logits!) as tf.Scalar, true, vars);
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(labels, model.forward(x, { training: true }).logits!) as tf.Scalar,
+      true,
+      vars,
+    );
     loss!.dataSync();
     loss!.dispose();
   };
@@ -42,9 +56,11 @@ for (let i = 0; i < spec.steps; i++) {
   step(x, labels);
   times.push((performance.now() - t0) / 1000);
 }
-console.log(JSON.stringify({
-  backend,
-  images_per_sec: spec.batch / median(times),
-  step_seconds: times,
-  max_rss_mb: process.resourceUsage().maxRSS / 1024,
-}));
+console.log(
+  JSON.stringify({
+    backend,
+    images_per_sec: spec.batch / median(times),
+    step_seconds: times,
+    max_rss_mb: process.resourceUsage().maxRSS / 1024,
+  }),
+);

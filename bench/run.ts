@@ -15,7 +15,9 @@ const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : null;
 const unknown = (only ?? []).filter((id) => !BENCH_GROUPS.some((g) => g.id === id));
 if (unknown.length > 0) {
-  console.error(`unknown bench group(s): ${unknown.join(', ')}; known: ${BENCH_GROUPS.map((g) => g.id).join(', ')}`);
+  console.error(
+    `unknown bench group(s): ${unknown.join(', ')}; known: ${BENCH_GROUPS.map((g) => g.id).join(', ')}`,
+  );
   process.exit(2);
 }
 
@@ -28,12 +30,15 @@ function loadNote(when: string): void {
   const load = os.loadavg()[0];
   const cores = os.cpus().length;
   if (load > cores * 0.75) {
-    console.warn(`warning: machine busy ${when} (1-min load ${load.toFixed(1)} on ${cores} cores); ` +
-      'timings of both sides are unreliable, and OpenMP-based PyTorch suffers more from it');
+    console.warn(
+      `warning: machine busy ${when} (1-min load ${load.toFixed(1)} on ${cores} cores); ` +
+        'timings of both sides are unreliable, and OpenMP-based PyTorch suffers more from it',
+    );
   }
 }
 
-const fmt = (v: number | null) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = (v: number | null) =>
+  v == null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 const results: BenchResult[] = [];
 loadNote('at start');
 for (const group of BENCH_GROUPS.filter((g) => !only || only.includes(g.id))) {
@@ -42,12 +47,18 @@ for (const group of BENCH_GROUPS.filter((g) => !only || only.includes(g.id))) {
   const rows = await group.run();
   results.push(...rows);
   const width = Math.max(...rows.map((r) => r.name.length));
-  console.log(`${'name'.padEnd(width)}  ${'ours'.padStart(8)}  ${'peer'.padStart(8)}  ${'ratio'.padStart(6)}  unit`);
+  console.log(
+    `${'name'.padEnd(width)}  ${'ours'.padStart(8)}  ${'peer'.padStart(8)}  ${'ratio'.padStart(6)}  unit`,
+  );
   for (const r of rows) {
-    console.log(`${r.name.padEnd(width)}  ${fmt(r.value).padStart(8)}  ${fmt(r.peerValue).padStart(8)}  ` +
-      `${fmt(r.ratio).padStart(6)}  ${r.unit}`);
+    console.log(
+      `${r.name.padEnd(width)}  ${fmt(r.value).padStart(8)}  ${fmt(r.peerValue).padStart(8)}  ` +
+        `${fmt(r.ratio).padStart(6)}  ${r.unit}`,
+    );
   }
-  console.log(`(${group.id}: ${((performance.now() - t0) / 1000).toFixed(0)} s; peer: ${rows[0]?.peer ?? '-'}; ratio > 1: ours better)`);
+  console.log(
+    `(${group.id}: ${((performance.now() - t0) / 1000).toFixed(0)} s; peer: ${rows[0]?.peer ?? '-'}; ratio > 1: ours better)`,
+  );
 }
 loadNote('at end');
 const file = path.join(repoRoot(), 'bench-results.json');

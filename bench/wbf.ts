@@ -48,7 +48,8 @@ export async function run(): Promise<BenchResult[]> {
   }
   const ours = images.length / (median(times) / 1000);
 
-  let peer: string | null = null, peerValue: number | null = null;
+  let peer: string | null = null,
+    peerValue: number | null = null;
   const module = join(peersDir(), 'Weighted-Boxes-Fusion', 'ensemble_boxes', 'ensemble_boxes_wbf.py');
   if (!existsSync(module)) {
     peerUnavailable('ensemble_boxes', `${module} not found`);
@@ -56,13 +57,26 @@ export async function run(): Promise<BenchResult[]> {
     // The same per-image inputs fuseReaderBoxes builds: readers as models, boxes / true image size.
     const peerImages = images.map((im) => {
       const models = new Map<string, number>();
-      const b: number[][][] = [], s: number[][] = [], l: number[][] = [];
+      const b: number[][][] = [],
+        s: number[][] = [],
+        l: number[][] = [];
       for (const a of im.annotations) {
-        if (!models.has(a.readerId)) { models.set(a.readerId, b.length); b.push([]); s.push([]); l.push([]); }
+        if (!models.has(a.readerId)) {
+          models.set(a.readerId, b.length);
+          b.push([]);
+          s.push([]);
+          l.push([]);
+        }
         if (a.classId === 14 || !a.box) continue;
         const m = models.get(a.readerId)!;
-        b[m]!.push([a.box[0]! / im.width, a.box[1]! / im.height, a.box[2]! / im.width, a.box[3]! / im.height]);
-        s[m]!.push(1); l[m]!.push(a.classId);
+        b[m]!.push([
+          a.box[0]! / im.width,
+          a.box[1]! / im.height,
+          a.box[2]! / im.width,
+          a.box[3]! / im.height,
+        ]);
+        s[m]!.push(1);
+        l[m]!.push(a.classId);
       }
       return [b, s, l];
     });
@@ -71,11 +85,18 @@ export async function run(): Promise<BenchResult[]> {
     else {
       peer = `ensemble_boxes 1.0.9 weighted_boxes_fusion per image (Python, numpy ${r.numpy})`;
       peerValue = images.length / r.seconds;
-      if (r.fused !== fusedBoxes) process.stderr.write(`[bench] wbf: peer fused ${r.fused} boxes, ours ${fusedBoxes}\n`);
+      if (r.fused !== fusedBoxes)
+        process.stderr.write(`[bench] wbf: peer fused ${r.fused} boxes, ours ${fusedBoxes}\n`);
     }
   }
-  return [{
-    name: `wbf_vindr_${images.length}img_${numBoxes}boxes`,
-    value: ours, unit: 'images/s', peer, peerValue, ratio: peerValue ? ours / peerValue : null,
-  }];
+  return [
+    {
+      name: `wbf_vindr_${images.length}img_${numBoxes}boxes`,
+      value: ours,
+      unit: 'images/s',
+      peer,
+      peerValue,
+      ratio: peerValue ? ours / peerValue : null,
+    },
+  ];
 }

@@ -17,7 +17,13 @@ export type KernelRequest = { type: 'execute'; code: string } | { type: 'shutdow
 export type KernelMessage =
   | { type: 'ready' }
   | { type: 'stream'; name: 'stdout' | 'stderr'; text: string }
-  | { type: 'display'; data: Record<string, unknown>; metadata: Record<string, unknown>; displayId: string | null; update: boolean }
+  | {
+      type: 'display';
+      data: Record<string, unknown>;
+      metadata: Record<string, unknown>;
+      displayId: string | null;
+      update: boolean;
+    }
   | { type: 'reply'; status: 'ok' | 'error' | 'abort'; count: number | null };
 
 interface Converter {
@@ -60,11 +66,19 @@ function main(): void {
   // Resolve tslab from the working directory (the notebook's folder), exactly as the notebook's
   // own imports and src/plots/display.ts do, so that all share one copy of tslab's jupyter module.
   const req = createRequire(`${process.cwd()}/kernel.js`);
-  const { createConverter } = req('tslab/dist/converter.js') as { createConverter(o: { isJS: boolean; isBrowser: boolean }): Converter };
-  const { createExecutor } = req('tslab/dist/executor.js') as {
-    createExecutor(root: string, convs: object, console: { log: (...a: unknown[]) => void; error: (...a: unknown[]) => void }): { interrupt(): void };
+  const { createConverter } = req('tslab/dist/converter.js') as {
+    createConverter(o: { isJS: boolean; isBrowser: boolean }): Converter;
   };
-  const { JupyterHandlerImpl } = req('tslab/dist/jupyter.js') as { JupyterHandlerImpl: new (executor: object, isJs: boolean) => Handler };
+  const { createExecutor } = req('tslab/dist/executor.js') as {
+    createExecutor(
+      root: string,
+      convs: object,
+      console: { log: (...a: unknown[]) => void; error: (...a: unknown[]) => void },
+    ): { interrupt(): void };
+  };
+  const { JupyterHandlerImpl } = req('tslab/dist/jupyter.js') as {
+    JupyterHandlerImpl: new (executor: object, isJs: boolean) => Handler;
+  };
   let node: Converter | undefined;
   let browser: Converter | undefined;
   const convs = {
@@ -88,11 +102,19 @@ function main(): void {
   process.on('uncaughtException', (err) => console.error('UncaughtException:', err));
   process.on('unhandledRejection', (reason) => console.error('UnhandledPromiseRejection:', reason));
 
-  const writeStream = (name: string, text: string): void => send({ type: 'stream', name: name === 'stderr' ? 'stderr' : 'stdout', text });
+  const writeStream = (name: string, text: string): void =>
+    send({ type: 'stream', name: name === 'stderr' ? 'stderr' : 'stdout', text });
   const writeDisplayData = (d: DisplayData, update: boolean): void => {
     const data: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(d.data)) data[k] = typeof v === 'string' ? v : Buffer.from(v).toString('base64');
-    send({ type: 'display', data, metadata: d.metadata ?? {}, displayId: d.transient?.display_id ?? null, update });
+    for (const [k, v] of Object.entries(d.data))
+      data[k] = typeof v === 'string' ? v : Buffer.from(v).toString('base64');
+    send({
+      type: 'display',
+      data,
+      metadata: d.metadata ?? {},
+      displayId: d.transient?.display_id ?? null,
+      update,
+    });
   };
   process.on('message', (m: KernelRequest) => {
     if (m.type === 'shutdown') {
@@ -101,7 +123,11 @@ function main(): void {
     }
     if (m.type === 'execute') {
       void handler
-        .handleExecute({ code: m.code, silent: false, store_history: true, user_expressions: {} }, writeStream, writeDisplayData)
+        .handleExecute(
+          { code: m.code, silent: false, store_history: true, user_expressions: {} },
+          writeStream,
+          writeDisplayData,
+        )
         .then((r) => {
           const status = r.status === 'ok' || r.status === 'abort' ? r.status : 'error';
           send({ type: 'reply', status, count: r.execution_count ?? null });

@@ -43,7 +43,11 @@ export function notebookJson(nb: Notebook): string {
   const sortKeys = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sortKeys);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };
@@ -103,7 +107,12 @@ class Kernel {
   raw = '';
 
   constructor(cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [KERNEL], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.child = spawn(process.execPath, [KERNEL], {
+      cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     const keep = (b: Buffer): void => {
       this.raw = (this.raw + b.toString('utf8')).slice(-20000);
     };
@@ -195,7 +204,17 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
       kernel.onExit = (why) => resolve(why);
     });
     if (ready !== null) {
-      return { nb, ok: false, failure: { n: 0, of: codeCells.length, source: '', reason: `${ready} before the first cell`, output: kernel.raw } };
+      return {
+        nb,
+        ok: false,
+        failure: {
+          n: 0,
+          of: codeCells.length,
+          source: '',
+          reason: `${ready} before the first cell`,
+          output: kernel.raw,
+        },
+      };
     }
     for (let i = 0; i < codeCells.length; i++) {
       const cell = codeCells[i]!;
@@ -204,50 +223,72 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
       const start = Date.now();
       const outputs: NbOutput[] = [];
       const byDisplayId = new Map<string, NbOutput>();
-      const reply = await new Promise<{ status: string; count: number | null } | { died: string }>((resolve) => {
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          void kernel.stop(2000);
-        }, opts.timeoutSeconds * 1000);
-        kernel.onExit = (why) => {
-          clearTimeout(timer);
-          resolve({ died: timedOut ? `the cell ran longer than --timeout ${opts.timeoutSeconds} s; the kernel was stopped` : why });
-        };
-        kernel.listener = (m) => {
-          if (m.type === 'stream') {
-            opts.onStream?.(m.name, m.text);
-            const last = outputs[outputs.length - 1];
-            // Consecutive writes to one stream are one output, as Jupyter stores them.
-            if (last && last.output_type === 'stream' && last.name === m.name) last.text = `${String(last.text)}${m.text}`;
-            else outputs.push({ output_type: 'stream', name: m.name, text: m.text });
-          } else if (m.type === 'display') {
-            const existing = m.displayId ? byDisplayId.get(m.displayId) : undefined;
-            if (m.update) {
-              if (existing) {
-                existing.data = m.data;
-                existing.metadata = m.metadata;
-              }
-              return;
-            }
-            const out: NbOutput = { output_type: 'display_data', data: m.data, metadata: m.metadata };
-            if (m.displayId) byDisplayId.set(m.displayId, out);
-            outputs.push(out);
-          } else if (m.type === 'reply') {
+      const reply = await new Promise<{ status: string; count: number | null } | { died: string }>(
+        (resolve) => {
+          let timedOut = false;
+          const timer = setTimeout(() => {
+            timedOut = true;
+            void kernel.stop(2000);
+          }, opts.timeoutSeconds * 1000);
+          kernel.onExit = (why) => {
             clearTimeout(timer);
-            resolve({ status: m.status, count: m.count });
-          }
-        };
-        kernel.send({ type: 'execute', code: cellSource(cell) });
-      });
+            resolve({
+              died: timedOut
+                ? `the cell ran longer than --timeout ${opts.timeoutSeconds} s; the kernel was stopped`
+                : why,
+            });
+          };
+          kernel.listener = (m) => {
+            if (m.type === 'stream') {
+              opts.onStream?.(m.name, m.text);
+              const last = outputs[outputs.length - 1];
+              // Consecutive writes to one stream are one output, as Jupyter stores them.
+              if (last && last.output_type === 'stream' && last.name === m.name)
+                last.text = `${String(last.text)}${m.text}`;
+              else outputs.push({ output_type: 'stream', name: m.name, text: m.text });
+            } else if (m.type === 'display') {
+              const existing = m.displayId ? byDisplayId.get(m.displayId) : undefined;
+              if (m.update) {
+                if (existing) {
+                  existing.data = m.data;
+                  existing.metadata = m.metadata;
+                }
+                return;
+              }
+              const out: NbOutput = { output_type: 'display_data', data: m.data, metadata: m.metadata };
+              if (m.displayId) byDisplayId.set(m.displayId, out);
+              outputs.push(out);
+            } else if (m.type === 'reply') {
+              clearTimeout(timer);
+              resolve({ status: m.status, count: m.count });
+            }
+          };
+          kernel.send({ type: 'execute', code: cellSource(cell) });
+        },
+      );
       for (const o of outputs) if (o.output_type === 'stream') o.text = sourceLines(String(o.text));
       cell.outputs = outputs;
       const seconds = (Date.now() - start) / 1000;
       if ('died' in reply || reply.status !== 'ok') {
         opts.onCellDone?.({ ...event, seconds, ok: false });
-        const reason = 'died' in reply ? reply.died : reply.status === 'abort' ? 'the cell was aborted' : 'the cell threw an error or did not compile';
+        const reason =
+          'died' in reply
+            ? reply.died
+            : reply.status === 'abort'
+              ? 'the cell was aborted'
+              : 'the cell threw an error or did not compile';
         const raw = 'died' in reply ? kernel.raw : '';
-        return { nb, ok: false, failure: { n: i + 1, of: codeCells.length, source: cellSource(cell), reason, output: `${fmtStreams(cell.outputs)}${raw}` } };
+        return {
+          nb,
+          ok: false,
+          failure: {
+            n: i + 1,
+            of: codeCells.length,
+            source: cellSource(cell),
+            reason,
+            output: `${fmtStreams(cell.outputs)}${raw}`,
+          },
+        };
       }
       cell.execution_count = reply.count;
       opts.onCellDone?.({ ...event, seconds, ok: true });

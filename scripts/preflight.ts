@@ -27,8 +27,12 @@ export function checkNode(root: string, version = process.versions.node): void {
 /** apt.txt's packages that dpkg does not list as installed; [] where there is no dpkg. */
 export function missingAptPackages(root: string): string[] {
   const path = join(root, 'apt.txt');
-  if (!existsSync(path) || spawnSync('sh', ['-c', 'command -v dpkg-query'], { stdio: 'ignore' }).status !== 0) return [];
-  const wanted = readFileSync(path, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  if (!existsSync(path) || spawnSync('sh', ['-c', 'command -v dpkg-query'], { stdio: 'ignore' }).status !== 0)
+    return [];
+  const wanted = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
   return wanted.filter((p) => {
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
     return !(r.status === 0 && /install ok installed/.test(r.stdout));
@@ -39,10 +43,19 @@ export function preflight(root: string, opts: { quiet?: boolean } = {}): void {
   checkNode(root);
   const lines: string[] = [];
   const native = loadNative();
-  lines.push(native.addon ? `native kernels: ${native.reason}` : `native kernels: MISSING (${native.reason}) -> plain TensorFlow.js, training about 100x slower; fix: npm run setup:system && npm run build:native`);
+  lines.push(
+    native.addon
+      ? `native kernels: ${native.reason}`
+      : `native kernels: MISSING (${native.reason}) -> plain TensorFlow.js, training about 100x slower; fix: npm run setup:system && npm run build:native`,
+  );
   const browser = findChromium(process.env.CXR_CHROMIUM ?? '');
-  lines.push(browser ? `PNG figures: ${browser}` : `PNG figures: MISSING (no Chromium) -> figures as HTML only; fix: ${chromiumHint()}`);
+  lines.push(
+    browser
+      ? `PNG figures: ${browser}`
+      : `PNG figures: MISSING (no Chromium) -> figures as HTML only; fix: ${chromiumHint()}`,
+  );
   const missing = missingAptPackages(root);
-  if (missing.length) lines.push(`apt.txt: not installed: ${missing.join(' ')} (npm run setup:system installs them)`);
+  if (missing.length)
+    lines.push(`apt.txt: not installed: ${missing.join(' ')} (npm run setup:system installs them)`);
   if (!opts.quiet || !native.addon || !browser) console.log(lines.map((l) => `preflight: ${l}`).join('\n'));
 }

@@ -33,10 +33,16 @@ const watched = watchedAncestors();
 process.env.CXR_WATCH_PIDS = watched.join(',');
 const stop = (why, code) => {
   tsc.kill('SIGKILL');
-  console.error(`\nreproduce: stopped (${why}) while compiling src/; nothing ran yet, start again with: npm run reproduce`);
+  console.error(
+    `\nreproduce: stopped (${why}) while compiling src/; nothing ran yet, start again with: npm run reproduce`,
+  );
   process.exit(code);
 };
-const handlers = { SIGINT: () => stop('Ctrl-C', 130), SIGTERM: () => stop('SIGTERM', 143), SIGHUP: () => stop('SIGHUP', 129) };
+const handlers = {
+  SIGINT: () => stop('Ctrl-C', 130),
+  SIGTERM: () => stop('SIGTERM', 143),
+  SIGHUP: () => stop('SIGHUP', 129),
+};
 for (const [sig, h] of Object.entries(handlers)) process.on(sig, h);
 const watch = setInterval(() => {
   for (const pid of watched) {

@@ -44,15 +44,22 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a.startsWith('--profile')) profile = value() as ProfileName;
-    else if (a.startsWith('--only')) only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a.startsWith('--only'))
+      only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a.startsWith('--timeout')) timeout = Number(value());
     else if (a === '--quiet') quiet = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run reproduce -- [--profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS_PER_CELL] [--quiet]');
+      console.log(
+        'usage: npm run reproduce -- [--profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS_PER_CELL] [--quiet]',
+      );
       process.exit(0);
     } else fail(`unknown argument ${a} (try --help)`);
   }
-  if (!PROFILE_NAMES.includes(profile)) fail(`profile '${profile}' is not one of ${PROFILE_NAMES.join(', ')}`);
+  if (!PROFILE_NAMES.includes(profile))
+    fail(`profile '${profile}' is not one of ${PROFILE_NAMES.join(', ')}`);
   if (!(timeout > 0)) fail('--timeout must be a positive number of seconds');
   return { profile, only, timeout, quiet };
 }
@@ -81,8 +88,15 @@ function recordTiming(out: string, name: string, seconds: number): void {
   } catch {
     // first run, or an unreadable file: start afresh
   }
-  timings[name] = { seconds: Math.round(seconds * 10) / 10, finished: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
-  const sorted = Object.fromEntries(Object.keys(timings).sort().map((k) => [k, timings[k]]));
+  timings[name] = {
+    seconds: Math.round(seconds * 10) / 10,
+    finished: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  const sorted = Object.fromEntries(
+    Object.keys(timings)
+      .sort()
+      .map((k) => [k, timings[k]]),
+  );
   writeAtomic(path, `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
@@ -96,10 +110,16 @@ function installStopHandlers(args: Args): void {
   const stop = (why: string, code: number): void => {
     if (stopping) return;
     stopping = true;
-    const where = !position.notebook ? 'before the first notebook' : position.cell ? `in ${position.notebook}, cell ${position.cell}/${position.of}` : `in ${position.notebook} (its kernel was starting)`;
+    const where = !position.notebook
+      ? 'before the first notebook'
+      : position.cell
+        ? `in ${position.notebook}, cell ${position.cell}/${position.of}`
+        : `in ${position.notebook} (its kernel was starting)`;
     const resume = `npm run reproduce -- --profile ${args.profile}${position.remaining.length ? ` --only ${position.remaining.join(',')}` : ''}`;
     void stopKernel(2000).then(() => {
-      console.error(`\nreproduce: stopped (${why}) ${where} after ${fmt((Date.now() - position.started) / 1000)}; finished work is kept, resume with: ${resume}`);
+      console.error(
+        `\nreproduce: stopped (${why}) ${where} after ${fmt((Date.now() - position.started) / 1000)}; finished work is kept, resume with: ${resume}`,
+      );
       process.exit(code);
     });
   };
@@ -108,7 +128,10 @@ function installStopHandlers(args: Args): void {
   process.on('SIGHUP', () => stop('SIGHUP', 129));
   // npm runs this script under a shell; if either is killed (even with SIGKILL) nothing forwards a
   // signal here, so watch them (scripts/reproduce.mjs lists them) and stop when one goes away.
-  const watched = (process.env.CXR_WATCH_PIDS ?? String(process.ppid)).split(',').map(Number).filter((p) => p > 1);
+  const watched = (process.env.CXR_WATCH_PIDS ?? String(process.ppid))
+    .split(',')
+    .map(Number)
+    .filter((p) => p > 1);
   setInterval(() => {
     for (const pid of watched) {
       try {
@@ -126,7 +149,9 @@ async function main(): Promise<void> {
   installStopHandlers(args);
   preflight(root, { quiet: args.quiet });
   const nbDir = join(root, 'notebooks');
-  let notebooks = readdirSync(nbDir).filter((f) => /^\d\d_.+\.ipynb$/.test(f)).sort();
+  let notebooks = readdirSync(nbDir)
+    .filter((f) => /^\d\d_.+\.ipynb$/.test(f))
+    .sort();
   if (args.only) {
     const wanted = args.only;
     const unknown = wanted.filter((w) => !notebooks.some((n) => n.startsWith(w)));
@@ -135,7 +160,9 @@ async function main(): Promise<void> {
   }
   const out = join(root, 'executed', args.profile);
   mkdirSync(out, { recursive: true });
-  console.log(`reproduce: profile ${args.profile}, ${notebooks.length} notebook(s); executed copies in ${relative(root, out)}/`);
+  console.log(
+    `reproduce: profile ${args.profile}, ${notebooks.length} notebook(s); executed copies in ${relative(root, out)}/`,
+  );
   const env = { ...process.env, CXR_PROFILE: args.profile };
   const total = Date.now();
   for (const [i, file] of notebooks.entries()) {
@@ -155,13 +182,17 @@ async function main(): Promise<void> {
         header = true;
       },
       onCellDone: ({ n, of, cell, seconds, ok }) => {
-        if (!stopping) console.log(`    cell ${n}/${of} ${fmt(seconds).padStart(7)}  ${ok ? '' : 'FAILED  '}${firstLine(cellSource(cell))}`);
+        if (!stopping)
+          console.log(
+            `    cell ${n}/${of} ${fmt(seconds).padStart(7)}  ${ok ? '' : 'FAILED  '}${firstLine(cellSource(cell))}`,
+          );
       },
       onStream: args.quiet
         ? undefined
         : (_name, text) => {
             if (stopping) return;
-            for (const line of text.split('\n')) if (line.trim()) console.log(`      | ${line.slice(0, 160)}`);
+            for (const line of text.split('\n'))
+              if (line.trim()) console.log(`      | ${line.slice(0, 160)}`);
           },
     });
     if (stopping) await new Promise(() => {}); // the stop handler prints and exits
@@ -169,12 +200,16 @@ async function main(): Promise<void> {
     writeAtomic(outPath, notebookJson(result.nb));
     if (!result.ok) {
       const f = result.failure!;
-      console.error(`\nFAILED: ${name}, cell ${f.n} of ${f.of}, after ${fmt((Date.now() - start) / 1000)}: ${f.reason}`);
+      console.error(
+        `\nFAILED: ${name}, cell ${f.n} of ${f.of}, after ${fmt((Date.now() - start) / 1000)}: ${f.reason}`,
+      );
       if (f.source) console.error(`---- cell source ----\n${f.source}`);
       const tail = f.output.trim().split('\n').slice(-40).join('\n');
       if (tail) console.error(`---- output (last 40 lines) ----\n${tail}`);
       console.error(`\nPartial executed copy: ${relative(root, outPath)}`);
-      console.error(`Resume after a fix with: npm run reproduce -- --profile ${args.profile} --only ${position.remaining.join(',')}`);
+      console.error(
+        `Resume after a fix with: npm run reproduce -- --profile ${args.profile} --only ${position.remaining.join(',')}`,
+      );
       process.exit(1);
     }
     recordTiming(out, name, (Date.now() - start) / 1000);

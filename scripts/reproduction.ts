@@ -17,7 +17,11 @@ function markdownTable(rows: string[][]): string {
   const [head, ...body] = rows;
   if (!head) return '_(empty)_';
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
-  return [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.map(cell).join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 function fmtSeconds(s: number): string {
@@ -50,12 +54,15 @@ export function updateReproduction(root = repoRoot()): string[] {
   if (!existsSync(doc)) return [];
   let text = readFileSync(doc, 'utf8');
   const done: string[] = [];
-  text = text.replace(/<!-- generated:([\w.-]+) -->\n[\s\S]*?<!-- \/generated:\1 -->/g, (whole, name: string) => {
-    const body = blockBody(root, name);
-    if (body === null) return whole;
-    done.push(name);
-    return `<!-- generated:${name} -->\n${body}\n<!-- /generated:${name} -->`;
-  });
+  text = text.replace(
+    /<!-- generated:([\w.-]+) -->\n[\s\S]*?<!-- \/generated:\1 -->/g,
+    (whole, name: string) => {
+      const body = blockBody(root, name);
+      if (body === null) return whole;
+      done.push(name);
+      return `<!-- generated:${name} -->\n${body}\n<!-- /generated:${name} -->`;
+    },
+  );
   writeFileSync(`${doc}.tmp`, text);
   renameSync(`${doc}.tmp`, doc);
   return done;
@@ -63,5 +70,7 @@ export function updateReproduction(root = repoRoot()): string[] {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const done = updateReproduction();
-  console.log(done.length ? `REPRODUCTION.md: rewrote ${done.join(', ')}` : 'REPRODUCTION.md: nothing to rewrite');
+  console.log(
+    done.length ? `REPRODUCTION.md: rewrote ${done.join(', ')}` : 'REPRODUCTION.md: nothing to rewrite',
+  );
 }

@@ -9,13 +9,17 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wanted = readFileSync(path.join(root, 'apt.txt'), 'utf8')
-  .split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  .split('\n')
+  .map((l) => l.replace(/#.*/, '').trim())
+  .filter(Boolean);
 const check = process.argv.includes('--check');
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 if (process.platform === 'darwin') {
-  console.log('setup:system: on macOS the native kernels use Accelerate (no BLAS to install) and the Xcode command line tools\n' +
-    '  (xcode-select --install); for PNG figures install Google Chrome or Chromium (brew install --cask chromium).');
+  console.log(
+    'setup:system: on macOS the native kernels use Accelerate (no BLAS to install) and the Xcode command line tools\n' +
+      '  (xcode-select --install); for PNG figures install Google Chrome or Chromium (brew install --cask chromium).',
+  );
   process.exit(0);
 }
 if (!has('dpkg-query') || !has('apt-get')) {
@@ -42,7 +46,10 @@ if (!prefix) {
 const run = (args) => {
   console.log(`+ ${[...prefix, ...args].join(' ')}`);
   const [cmd, ...rest] = [...prefix, ...args];
-  const r = spawnSync(cmd, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync(cmd, rest, {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 run(['apt-get', 'update', '-qq']);

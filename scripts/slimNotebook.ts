@@ -70,7 +70,9 @@ export function slimNotebook(nb: Notebook, root: string): Notebook {
       return { ...c, source: sourceLines(src) };
     }
     if (c.cell_type !== 'code') return c;
-    const outputs = (c.outputs ?? []).map((o) => slimOutput(o, rootPrefix)).filter((o): o is NbOutput => o !== null);
+    const outputs = (c.outputs ?? [])
+      .map((o) => slimOutput(o, rootPrefix))
+      .filter((o): o is NbOutput => o !== null);
     return { ...c, outputs, metadata: {} };
   });
   return { ...nb, cells };

@@ -21,7 +21,8 @@ import { runPage } from './webPage.js';
 const require = createRequire(import.meta.url);
 
 /** Node built-ins that packages reach only on their Node path (emscripten loaders, tfjs's platform check). */
-const NODE_ONLY = /^(node:)?(fs|fs\/promises|path|crypto|module|url|os|util|worker_threads|perf_hooks|child_process|zlib|stream)$/;
+const NODE_ONLY =
+  /^(node:)?(fs|fs\/promises|path|crypto|module|url|os|util|worker_threads|perf_hooks|child_process|zlib|stream)$/;
 
 /**
  * Keeps the browser bundle honest: the library's one Node-only seam, the native addon loader, is
@@ -32,12 +33,25 @@ const browserPlugin = (root: string): esbuild.Plugin => ({
   name: 'cxr-browser',
   setup(build) {
     build.onResolve({ filter: /(^|\/)native\.js$/ }, (args) =>
-      resolve(args.resolveDir, args.path) === join(root, 'src', 'backend', 'native.js') ? { path: join(root, 'web', 'src', 'shims', 'native.ts') } : undefined);
+      resolve(args.resolveDir, args.path) === join(root, 'src', 'backend', 'native.js')
+        ? { path: join(root, 'web', 'src', 'shims', 'native.ts') }
+        : undefined,
+    );
     build.onResolve({ filter: NODE_ONLY }, (args) => {
-      if (args.importer.includes(`${join('node_modules')}`)) return { path: args.path, namespace: 'node-only' };
-      return { errors: [{ text: `${args.path} imported by ${relative(root, args.importer)}: the web bundle takes no Node built-ins (keep this code path browser-safe)` }] };
+      if (args.importer.includes(`${join('node_modules')}`))
+        return { path: args.path, namespace: 'node-only' };
+      return {
+        errors: [
+          {
+            text: `${args.path} imported by ${relative(root, args.importer)}: the web bundle takes no Node built-ins (keep this code path browser-safe)`,
+          },
+        ],
+      };
     });
-    build.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    build.onLoad({ filter: /.*/, namespace: 'node-only' }, () => ({
+      contents: 'module.exports = {};',
+      loader: 'js',
+    }));
   },
 });
 
@@ -48,11 +62,17 @@ export interface WebBuild {
 }
 
 /** Builds the site into `out` with the models of `modelsDir` (a folder exportWebModels wrote). */
-export async function buildSite(opts: { modelsDir: string; out: string; minify?: boolean }): Promise<WebBuild> {
+export async function buildSite(opts: {
+  modelsDir: string;
+  out: string;
+  minify?: boolean;
+}): Promise<WebBuild> {
   const root = repoRoot();
   const manifestPath = join(opts.modelsDir, 'manifest.json');
   if (!existsSync(manifestPath)) {
-    throw new Error(`no exported detectors in ${opts.modelsDir}: run \`npm run reproduce\` (notebook 06 writes them; \`-- --profile smoke\` for ${join('web', 'models', 'smoke')})`);
+    throw new Error(
+      `no exported detectors in ${opts.modelsDir}: run \`npm run reproduce\` (notebook 06 writes them; \`-- --profile smoke\` for ${join('web', 'models', 'smoke')})`,
+    );
   }
   const manifest = checkWebManifest(JSON.parse(readFileSync(manifestPath, 'utf8')));
   rmSync(opts.out, { recursive: true, force: true });
@@ -74,14 +94,25 @@ export async function buildSite(opts: { modelsDir: string; out: string; minify?:
   copyFileSync(join(root, 'web', 'index.html'), join(opts.out, 'index.html'));
   copyFileSync(join(root, 'web', 'style.css'), join(opts.out, 'style.css'));
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copyFileSync(join(wasmDir, f), join(opts.out, f));
+  for (const f of [
+    'tfjs-backend-wasm.wasm',
+    'tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm',
+  ])
+    copyFileSync(join(wasmDir, f), join(opts.out, f));
   // The DICOM codecs' emscripten loaders look for their .wasm next to the page.
-  const codec = (pkg: string, file: string) => join(dirname(dirname(require.resolve(`${pkg}/wasmjs`))), 'dist', file);
+  const codec = (pkg: string, file: string) =>
+    join(dirname(dirname(require.resolve(`${pkg}/wasmjs`))), 'dist', file);
   copyFileSync(codec('@cornerstonejs/codec-charls', 'charlswasm.wasm'), join(opts.out, 'charlswasm.wasm'));
-  copyFileSync(codec('@cornerstonejs/codec-openjpeg', 'openjpegwasm.wasm'), join(opts.out, 'openjpegwasm.wasm'));
+  copyFileSync(
+    codec('@cornerstonejs/codec-openjpeg', 'openjpegwasm.wasm'),
+    join(opts.out, 'openjpegwasm.wasm'),
+  );
   copyFileSync(manifestPath, join(opts.out, 'models', 'manifest.json'));
-  for (const m of manifest.models) copyFileSync(join(opts.modelsDir, m.file), join(opts.out, 'models', m.file));
-  for (const g of manifest.gallery) copyFileSync(join(opts.modelsDir, g.file), join(opts.out, 'models', g.file));
+  for (const m of manifest.models)
+    copyFileSync(join(opts.modelsDir, m.file), join(opts.out, 'models', m.file));
+  for (const g of manifest.gallery)
+    copyFileSync(join(opts.modelsDir, g.file), join(opts.out, 'models', g.file));
   const files: Record<string, number> = {};
   const walk = (dir: string): void => {
     for (const f of readdirSync(dir)) {
@@ -102,26 +133,45 @@ function arg(name: string): string | undefined {
 async function cli(): Promise<void> {
   const root = repoRoot();
   const profile = arg('profile') ?? process.env.CXR_PROFILE ?? 'demo';
-  const modelsDir = resolve(arg('models') ?? (profile === 'demo' ? join(root, 'web', 'models') : join(root, 'web', 'models', profile)));
+  const modelsDir = resolve(
+    arg('models') ??
+      (profile === 'demo' ? join(root, 'web', 'models') : join(root, 'web', 'models', profile)),
+  );
   const out = resolve(arg('out') ?? join(root, 'web', 'dist'));
   const t0 = performance.now();
   const b = await buildSite({ modelsDir, out });
   const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
-  const sum = (pred: (f: string) => boolean) => Object.entries(b.files).filter(([f]) => pred(f)).reduce((a, [, n]) => a + n, 0);
-  console.log(`web/dist built in ${((performance.now() - t0) / 1000).toFixed(1)} s from ${relative(root, modelsDir) || '.'}: ` +
-    `app.js ${mb(b.files['app.js'] ?? 0)}, WebAssembly ${mb(sum((f) => f.endsWith('.wasm')))}, detector weights ${mb(sum((f) => f.endsWith('.safetensors')))}, ` +
-    `gallery ${mb(sum((f) => f.startsWith(join('models', 'gallery'))))}; total ${mb(sum(() => true))}`);
-  console.log(`open ${join(relative(process.cwd(), out) || '.', 'index.html')} through any static server, e.g. \`python3 -m http.server -d ${relative(process.cwd(), out)}\``);
+  const sum = (pred: (f: string) => boolean) =>
+    Object.entries(b.files)
+      .filter(([f]) => pred(f))
+      .reduce((a, [, n]) => a + n, 0);
+  console.log(
+    `web/dist built in ${((performance.now() - t0) / 1000).toFixed(1)} s from ${relative(root, modelsDir) || '.'}: ` +
+      `app.js ${mb(b.files['app.js'] ?? 0)}, WebAssembly ${mb(sum((f) => f.endsWith('.wasm')))}, detector weights ${mb(sum((f) => f.endsWith('.safetensors')))}, ` +
+      `gallery ${mb(sum((f) => f.startsWith(join('models', 'gallery'))))}; total ${mb(sum(() => true))}`,
+  );
+  console.log(
+    `open ${join(relative(process.cwd(), out) || '.', 'index.html')} through any static server, e.g. \`python3 -m http.server -d ${relative(process.cwd(), out)}\``,
+  );
   if (process.argv.includes('--screenshot')) {
     const next = arg('screenshot');
     const file = resolve(next && !next.startsWith('--') ? next : join(root, 'web', 'screenshot.png'));
     const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
-    if (!chromium) throw new Error('--screenshot needs Chromium (apt-get install chromium, or set CXR_CHROMIUM)');
-    const { page, consoleErrors } = await runPage({ chromium, dist: out, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: file });
-    if (page.state !== 'done') throw new Error(`the page did not finish: ${page.message} ${consoleErrors.join(' | ')}`);
+    if (!chromium)
+      throw new Error('--screenshot needs Chromium (apt-get install chromium, or set CXR_CHROMIUM)');
+    const { page, consoleErrors } = await runPage({
+      chromium,
+      dist: out,
+      query: 'backend=wasm&image=0&box=0&repeat=2',
+      screenshot: file,
+    });
+    if (page.state !== 'done')
+      throw new Error(`the page did not finish: ${page.message} ${consoleErrors.join(' | ')}`);
     const ms = (v: number) => `${Math.round(v)} ms`;
     const t = page.timings;
-    console.log(`screenshot ${relative(root, file)}; Chromium ${page.backend}: weights loaded and built in ${ms(t.loadMs)}, detection of both models first ${ms(t.detectMs[0]!)}, next ${t.detectMs.slice(1).map(ms).join(', ')}; Ablation-CAM of one box, both models: ${t.camMs.map(ms).join(', ')}`);
+    console.log(
+      `screenshot ${relative(root, file)}; Chromium ${page.backend}: weights loaded and built in ${ms(t.loadMs)}, detection of both models first ${ms(t.detectMs[0]!)}, next ${t.detectMs.slice(1).map(ms).join(', ')}; Ablation-CAM of one box, both models: ${t.camMs.map(ms).join(', ')}`,
+    );
   }
 }
 
@@ -131,4 +181,3 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
     process.exit(1);
   });
 }
-

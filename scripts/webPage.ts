@@ -11,8 +11,15 @@ import { extname, join, normalize, sep } from 'node:path';
 import puppeteer, { type Page } from 'puppeteer-core';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
-  '.wasm': 'application/wasm', '.safetensors': 'application/octet-stream', '.dicom': 'application/dicom', '.png': 'image/png', '.txt': 'text/plain',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.safetensors': 'application/octet-stream',
+  '.dicom': 'application/dicom',
+  '.png': 'image/png',
+  '.txt': 'text/plain',
 };
 
 /** A plain static file server for `dir` (GET only, no listing), as any static host would be. */
@@ -21,11 +28,19 @@ export async function serveDir(dir: string): Promise<{ url: string; close(): Pro
   const server: Server = createServer((req, res) => {
     const path = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     const file = path.endsWith(sep) ? join(path, 'index.html') : path;
-    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end();
+      return;
+    }
     try {
       if (!statSync(file).isFile()) throw new Error('not a file');
       const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length }).end(body);
+      res
+        .writeHead(200, {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'content-length': body.length,
+        })
+        .end(body);
     } catch {
       res.writeHead(404).end();
     }
@@ -43,7 +58,19 @@ export interface PageState {
   timings: { loadMs: number; detectMs: number[]; camMs: number[] };
   results: {
     image: string;
-    models: { init: string; detections: { box: number[]; label: number; score: number }[]; cam: { box: number[]; label: number; score: number; massInBox: number; map: number[]; width: number; height: number } | null }[];
+    models: {
+      init: string;
+      detections: { box: number[]; label: number; score: number }[];
+      cam: {
+        box: number[];
+        label: number;
+        score: number;
+        massInBox: number;
+        map: number[];
+        width: number;
+        height: number;
+      } | null;
+    }[];
   } | null;
 }
 
@@ -53,7 +80,12 @@ export interface PageState {
  * screenshot of the whole page to `screenshot` if given.
  */
 export async function runPage(opts: {
-  chromium: string; dist: string; query: string; screenshot?: string; timeoutMs?: number; untilState?: string;
+  chromium: string;
+  dist: string;
+  query: string;
+  screenshot?: string;
+  timeoutMs?: number;
+  untilState?: string;
   /** Run after the page is done and before the screenshot (e.g. drop a file); its result comes back as `after`. */
   after?: (tab: Page) => Promise<unknown>;
 }): Promise<{ page: PageState; consoleErrors: string[]; after: unknown }> {
@@ -61,18 +93,31 @@ export async function runPage(opts: {
   const browser = await puppeteer.launch({
     executablePath: opts.chromium,
     headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'],
+    args: [
+      '--no-sandbox',
+      '--disable-dev-shm-usage',
+      '--enable-unsafe-swiftshader',
+      '--use-angle=swiftshader',
+    ],
   });
   const consoleErrors: string[] = [];
   try {
     const tab = await browser.newPage();
     await tab.setViewport({ width: 1100, height: 1000 });
-    tab.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    tab.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     tab.on('pageerror', (e) => consoleErrors.push(String(e)));
     await tab.goto(`${server.url}index.html?${opts.query}`);
     const want = opts.untilState ?? 'done';
-    await tab.waitForFunction((w: string) => ['error', w].includes(document.body.dataset.state ?? ''), { timeout: opts.timeoutMs ?? 120_000, polling: 200 }, want);
-    const page = (await tab.evaluate(() => structuredClone((window as unknown as { cxrPage: unknown }).cxrPage))) as PageState;
+    await tab.waitForFunction(
+      (w: string) => ['error', w].includes(document.body.dataset.state ?? ''),
+      { timeout: opts.timeoutMs ?? 120_000, polling: 200 },
+      want,
+    );
+    const page = (await tab.evaluate(() =>
+      structuredClone((window as unknown as { cxrPage: unknown }).cxrPage),
+    )) as PageState;
     const after = opts.after ? await opts.after(tab) : undefined;
     if (opts.screenshot) await tab.screenshot({ path: opts.screenshot as `${string}.png`, fullPage: true });
     return { page, consoleErrors, after };

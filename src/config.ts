@@ -137,7 +137,14 @@ export interface LinearEvalConfig {
    * defaults to --lr-backbone 0: backbone weights fixed, only its BatchNorm statistics adapting in train
    * mode; 0 here reproduces that). `augment`: RandomResizedCrop + flip (false: flips only).
    */
-  endToEnd: { epochs: number; batchSize: number; lr: number; backboneLrScale: number; weightDecay: number; augment: boolean };
+  endToEnd: {
+    epochs: number;
+    batchSize: number;
+    lr: number;
+    backboneLrScale: number;
+    weightDecay: number;
+    augment: boolean;
+  };
   /**
    * Modes that also train the authors' protocol: classifiers on the WHOLE training part (no validation
    * carve-out) at the same fractions, reported at their best test epoch, as evaluate.py does. Other
@@ -228,7 +235,16 @@ export interface WbfConfig {
  * paper's text says the final convolutional layer (`layer4`).
  */
 export type CamLayer = 'layer1' | 'layer2' | 'layer3' | 'layer4' | 'fpn.p2' | 'fpn.p3' | 'fpn.p4' | 'fpn.p5';
-export const CAM_LAYERS: readonly CamLayer[] = ['layer1', 'layer2', 'layer3', 'layer4', 'fpn.p2', 'fpn.p3', 'fpn.p4', 'fpn.p5'];
+export const CAM_LAYERS: readonly CamLayer[] = [
+  'layer1',
+  'layer2',
+  'layer3',
+  'layer4',
+  'fpn.p2',
+  'fpn.p3',
+  'fpn.p4',
+  'fpn.p5',
+];
 
 /** Ablation-CAM settings (notebook 06, `src/explain/`). */
 export interface CamConfig {
@@ -292,7 +308,13 @@ export interface Config {
 }
 
 /** Deep-partial overrides a notebook may pass in its first cell. */
-export type Overrides = { [K in keyof Config]?: Config[K] extends unknown[] ? Config[K] : Config[K] extends object ? Partial<Config[K]> : Config[K] };
+export type Overrides = {
+  [K in keyof Config]?: Config[K] extends unknown[]
+    ? Config[K]
+    : Config[K] extends object
+      ? Partial<Config[K]>
+      : Config[K];
+};
 
 /** The repository root, found from this module's location (build/src/config.js or src/config.ts). */
 export function repoRoot(): string {
@@ -304,7 +326,10 @@ export function repoRoot(): string {
   throw new Error(`config: cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
 }
 
-type ProfileSizes = Pick<Config, 'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval' | 'cam' | 'detection'> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
+type ProfileSizes = Pick<
+  Config,
+  'seed' | 'seeds' | 'backbone' | 'pretrain' | 'proxy' | 'linearEval' | 'cam' | 'detection'
+> & { data: Pick<DataConfig, 'nihImages' | 'vindrImages' | 'imageSize' | 'vindrImageSize'> };
 
 const PROFILES: Record<ProfileName, ProfileSizes> = {
   // CI: proves the wiring in minutes on 2 cores, not the science.
@@ -313,18 +338,71 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     seeds: [17],
     data: { nihImages: 200, vindrImages: 60, imageSize: 64, vindrImageSize: 96 },
     backbone: { blocks: [1, 1, 1, 1], width: 8, inputSize: 64 },
-    pretrain: { projector: [64, 64, 64], lambda: 0.0051, batchSize: 16, epochs: 2, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 1, maxStepsPerEpoch: 4, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
-      transfer: 'last', zeroInitResidual: true, knn: 10, logEverySeconds: 5,
+    pretrain: {
+      projector: [64, 64, 64],
+      lambda: 0.0051,
+      batchSize: 16,
+      epochs: 2,
+      lrWeights: 0.2,
+      lrBiases: 0.0048,
+      weightDecay: 1e-6,
+      warmupEpochs: 1,
+      maxStepsPerEpoch: 4,
+      cropScale: [0.08, 1],
+      jitter: 0.4,
+      imageSet: 'train_val',
+      transfer: 'last',
+      zeroInitResidual: true,
+      knn: 10,
+      logEverySeconds: 5,
       // Two micro-batches per view, so that CI runs the paper profile's memory plan.
-      microBatch: 8, sourceSize: 64 },
+      microBatch: 8,
+      sourceSize: 64,
+    },
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
-    linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 8,
-      probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6, augment: true }, endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6, augment: true },
-      authorsProtocol: ['frozen', 'endToEnd'] },
-    detection: { inputSizes: [96], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [], epochs: 2, batchSize: 4, lr: 0.01, warmupSteps: 5, minLr: 0.0002, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, anchorScales: [8], fpnChannels: 32, boxFcWidth: 128,
-      rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 64, normEval: true, frozenStages: 1, bootstrap: 50 },
-    cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 16, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 4, images: 2 },
+    linearEval: {
+      trainShare: 0.8,
+      valShare: 0.15,
+      fractions: [0.01, 0.1, 1],
+      minImages: 8,
+      probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6, augment: true },
+      endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6, augment: true },
+      authorsProtocol: ['frozen', 'endToEnd'],
+    },
+    detection: {
+      inputSizes: [96],
+      laterSizeInits: ['imagenet', 'bt_imagenet'],
+      seedsPerSize: [],
+      epochs: 2,
+      batchSize: 4,
+      lr: 0.01,
+      warmupSteps: 5,
+      minLr: 0.0002,
+      weightDecay: 1e-4,
+      gradClipNorm: 0,
+      filterEmptyGt: true,
+      anchorScales: [8],
+      fpnChannels: 32,
+      boxFcWidth: 128,
+      rpnPreNmsTopNTrain: 300,
+      rpnPostNmsTopNTrain: 150,
+      rpnPreNmsTopNTest: 300,
+      rpnPostNmsTopNTest: 100,
+      boxBatchSizePerImage: 64,
+      normEval: true,
+      frozenStages: 1,
+      bootstrap: 50,
+    },
+    cam: {
+      layers: ['layer4', 'layer3'],
+      scoreThr: 0.3,
+      topK: 10,
+      batchSize: 16,
+      channelFraction: 0.25,
+      iouThr: 0.5,
+      pointingTolerance: 4,
+      images: 2,
+    },
   },
   // The default: the comparisons of the paper with seeds and confidence intervals, on a laptop CPU.
   demo: {
@@ -334,24 +412,85 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 64 },
     // 100 LARS steps instead of the paper's 87,000: main.py's base lr (0.2 × batch/256) would move the
     // weights by well under 1 % in that time, so the demo's base lr is 50× larger, with a 20-step warm-up.
-    pretrain: { projector: [512, 512, 512], lambda: 0.0051, batchSize: 64, epochs: 10, lrWeights: 10, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 2, maxStepsPerEpoch: 10, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
-      transfer: 'last', zeroInitResidual: true, knn: 20, logEverySeconds: 15, microBatch: 0, sourceSize: 128 },
+    pretrain: {
+      projector: [512, 512, 512],
+      lambda: 0.0051,
+      batchSize: 64,
+      epochs: 10,
+      lrWeights: 10,
+      lrBiases: 0.0048,
+      weightDecay: 1e-6,
+      warmupEpochs: 2,
+      maxStepsPerEpoch: 10,
+      cropScale: [0.08, 1],
+      jitter: 0.4,
+      imageSet: 'train_val',
+      transfer: 'last',
+      zeroInitResidual: true,
+      knn: 20,
+      logEverySeconds: 15,
+      microBatch: 0,
+      sourceSize: 128,
+    },
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
-    linearEval: { trainShare: 0.8, valShare: 0.15, fractions: [0.01, 0.1, 1], minImages: 16,
+    linearEval: {
+      trainShare: 0.8,
+      valShare: 0.15,
+      fractions: [0.01, 0.1, 1],
+      minImages: 16,
       // Probe features computed once (30 augmented feature passes would double the notebook's time); the
       // authors' protocol for the cheap frozen probe only (end to end it would double the costliest part).
-      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: false }, endToEnd: { epochs: 3, batchSize: 32, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6, augment: true },
-      authorsProtocol: ['frozen'] },
+      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: false },
+      endToEnd: {
+        epochs: 3,
+        batchSize: 32,
+        lr: 0.05,
+        backboneLrScale: 0.1,
+        weightDecay: 1e-6,
+        augment: true,
+      },
+      authorsProtocol: ['frozen'],
+    },
     // Anchors of scale 2 (8–128 px): at 96 px MMDetection's 32–512 px anchors leave 76 % of the fused training
     // boxes without any anchor at IoU >= 0.3, so the RPN never learns them (16 % with scale 2; REPRODUCTION.md).
     // One input size (the 20-minute budget); about 90 steps per run, so a higher lr than the authors'
     // (0.005 at batch 32) with gradient clipping, which kept it from diverging; fewer proposals (96 px images).
-    detection: { inputSizes: [96], laterSizeInits: [], seedsPerSize: [], epochs: 8, batchSize: 8, lr: 0.03, warmupSteps: 20, minLr: 0.0006, weightDecay: 1e-4, gradClipNorm: 10, filterEmptyGt: true, anchorScales: [2], fpnChannels: 64, boxFcWidth: 256,
-      rpnPreNmsTopNTrain: 500, rpnPostNmsTopNTrain: 250, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100, boxBatchSizePerImage: 128, normEval: true, frozenStages: 1, bootstrap: 200 },
+    detection: {
+      inputSizes: [96],
+      laterSizeInits: [],
+      seedsPerSize: [],
+      epochs: 8,
+      batchSize: 8,
+      lr: 0.03,
+      warmupSteps: 20,
+      minLr: 0.0006,
+      weightDecay: 1e-4,
+      gradClipNorm: 10,
+      filterEmptyGt: true,
+      anchorScales: [2],
+      fpnChannels: 64,
+      boxFcWidth: 256,
+      rpnPreNmsTopNTrain: 500,
+      rpnPostNmsTopNTrain: 250,
+      rpnPreNmsTopNTest: 300,
+      rpnPostNmsTopNTest: 100,
+      boxBatchSizePerImage: 128,
+      normEval: true,
+      frozenStages: 1,
+      bootstrap: 200,
+    },
     // 20 test images with boxes at two layers: a quarter of the channels (the authors' 0.5 in `paper`) keeps
     // notebook 06 near 2 minutes when most images have a correct detection.
-    cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 64, channelFraction: 0.25, iouThr: 0.5, pointingTolerance: 8, images: 20 },
+    cam: {
+      layers: ['layer4', 'layer3'],
+      scoreThr: 0.3,
+      topK: 10,
+      batchSize: 64,
+      channelFraction: 0.25,
+      iouThr: 0.5,
+      pointingTolerance: 8,
+      images: 20,
+    },
   },
   // The real data sets and the paper's ResNet-50 at 224 px; needs a GPU backend.
   paper: {
@@ -361,26 +500,86 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     backbone: { blocks: [3, 4, 6, 3], width: 64, inputSize: 224 },
     // BarlowTwins-CXR: batch 768, 600 epochs (the paper); everything else main.py's defaults (its
     // training log: 145 batches per epoch, i.e. all 112,120 images; ours defaults to the training list).
-    pretrain: { projector: [8192, 8192, 8192], lambda: 0.0051, batchSize: 768, epochs: 600, lrWeights: 0.2, lrBiases: 0.0048,
-      weightDecay: 1e-6, warmupEpochs: 10, maxStepsPerEpoch: 0, cropScale: [0.08, 1], jitter: 0.4, imageSet: 'train_val',
-      transfer: 'last', zeroInitResidual: true, knn: 0, logEverySeconds: 30,
+    pretrain: {
+      projector: [8192, 8192, 8192],
+      lambda: 0.0051,
+      batchSize: 768,
+      epochs: 600,
+      lrWeights: 0.2,
+      lrBiases: 0.0048,
+      weightDecay: 1e-6,
+      warmupEpochs: 10,
+      maxStepsPerEpoch: 0,
+      cropScale: [0.08, 1],
+      jitter: 0.4,
+      imageSet: 'train_val',
+      transfer: 'last',
+      zeroInitResidual: true,
+      knn: 0,
+      logEverySeconds: 30,
       // 768 × 2 views of a ResNet-50 at 224 px keep ~235 GiB of float32 activations on the tape; 128 images
       // per pass keep ~20 GiB, ~23 GiB per step in all (measured per image on cxr-cpu; printed by notebook 03).
-      microBatch: 128, sourceSize: 224 },
+      microBatch: 128,
+      sourceSize: 224,
+    },
     // Unused in `paper`: real ImageNet weights are imported from a user-supplied file instead.
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
     // The authors (evaluate.py): 30 epochs, batch 64, classifier lr 0.3 (their logged runs; default 0.5),
     // RandomResizedCrop + flip in both modes. End to end, the backbone learns at 0.01 × lr: the paper fine-tunes
     // the whole network, while evaluate.py's default --lr-backbone 0 would only re-estimate BatchNorm
     // statistics (set backboneLrScale 0 for that).
-    linearEval: { trainShare: 0.8, valShare: 0.1, fractions: [0.01, 0.1, 1], minImages: 32,
-      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: true }, endToEnd: { epochs: 30, batchSize: 64, lr: 0.3, backboneLrScale: 0.01, weightDecay: 1e-6, augment: true },
-      authorsProtocol: ['frozen', 'endToEnd'] },
+    linearEval: {
+      trainShare: 0.8,
+      valShare: 0.1,
+      fractions: [0.01, 0.1, 1],
+      minImages: 32,
+      probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: true },
+      endToEnd: {
+        epochs: 30,
+        batchSize: 64,
+        lr: 0.3,
+        backboneLrScale: 0.01,
+        weightDecay: 1e-6,
+        augment: true,
+      },
+      authorsProtocol: ['frozen', 'endToEnd'],
+    },
     // The authors (MMDetection faster_rcnn_r50_fpn): lr 0.005 at batch 32, 50 epochs, 224 and 640 px.
-    detection: { inputSizes: [224, 640], laterSizeInits: ['imagenet', 'bt_imagenet'], seedsPerSize: [4, 5], epochs: 50, batchSize: 32, lr: 0.005, warmupSteps: 500, minLr: 0.0001, weightDecay: 1e-4, gradClipNorm: 0, filterEmptyGt: true, anchorScales: [8], fpnChannels: 256, boxFcWidth: 1024,
-      rpnPreNmsTopNTrain: 2000, rpnPostNmsTopNTrain: 1000, rpnPreNmsTopNTest: 1000, rpnPostNmsTopNTest: 1000, boxBatchSizePerImage: 512, normEval: true, frozenStages: 1, bootstrap: 1000 },
+    detection: {
+      inputSizes: [224, 640],
+      laterSizeInits: ['imagenet', 'bt_imagenet'],
+      seedsPerSize: [4, 5],
+      epochs: 50,
+      batchSize: 32,
+      lr: 0.005,
+      warmupSteps: 500,
+      minLr: 0.0001,
+      weightDecay: 1e-4,
+      gradClipNorm: 0,
+      filterEmptyGt: true,
+      anchorScales: [8],
+      fpnChannels: 256,
+      boxFcWidth: 1024,
+      rpnPreNmsTopNTrain: 2000,
+      rpnPostNmsTopNTrain: 1000,
+      rpnPreNmsTopNTest: 1000,
+      rpnPostNmsTopNTest: 1000,
+      boxBatchSizePerImage: 512,
+      normEval: true,
+      frozenStages: 1,
+      bootstrap: 1000,
+    },
     // The authors' tool: ratio_channels_to_ablate 0.5, score_thr 0.3, topk 10; the test images with boxes.
-    cam: { layers: ['layer4', 'layer3'], scoreThr: 0.3, topK: 10, batchSize: 64, channelFraction: 0.5, iouThr: 0.5, pointingTolerance: 15, images: 100 },
+    cam: {
+      layers: ['layer4', 'layer3'],
+      scoreThr: 0.3,
+      topK: 10,
+      batchSize: 64,
+      channelFraction: 0.5,
+      iouThr: 0.5,
+      pointingTolerance: 15,
+      images: 100,
+    },
   },
 };
 
@@ -451,11 +650,26 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     // 0.5 sits in the usual 0.5–0.7 range of public VinDr pipelines; readers' boxes of one lesion
     // overlap less than two detectors' boxes do, so the lower end merges what should be merged.
     wbf: { iouThr: 0.5, skipBoxThr: 1e-4, confType: 'avg', splitFractions: [0.7, 0.15, 0.15] },
-    pretrain: { ...sizes.pretrain, projector: [...sizes.pretrain.projector], cropScale: [...sizes.pretrain.cropScale] },
+    pretrain: {
+      ...sizes.pretrain,
+      projector: [...sizes.pretrain.projector],
+      cropScale: [...sizes.pretrain.cropScale],
+    },
     proxy: { ...sizes.proxy },
-    linearEval: { ...sizes.linearEval, fractions: [...sizes.linearEval.fractions], probe: { ...sizes.linearEval.probe }, endToEnd: { ...sizes.linearEval.endToEnd }, authorsProtocol: [...sizes.linearEval.authorsProtocol] },
+    linearEval: {
+      ...sizes.linearEval,
+      fractions: [...sizes.linearEval.fractions],
+      probe: { ...sizes.linearEval.probe },
+      endToEnd: { ...sizes.linearEval.endToEnd },
+      authorsProtocol: [...sizes.linearEval.authorsProtocol],
+    },
     cam: { ...sizes.cam, layers: [...sizes.cam.layers] },
-    detection: { ...sizes.detection, inputSizes: [...sizes.detection.inputSizes], laterSizeInits: [...sizes.detection.laterSizeInits], seedsPerSize: [...sizes.detection.seedsPerSize] },
+    detection: {
+      ...sizes.detection,
+      inputSizes: [...sizes.detection.inputSizes],
+      laterSizeInits: [...sizes.detection.laterSizeInits],
+      seedsPerSize: [...sizes.detection.seedsPerSize],
+    },
     plots: {
       width: 900,
       height: 500,
@@ -481,12 +695,25 @@ function applyOverrides(base: Config, o: MakeConfigOptions): Config {
   if (o.detection) out.detection = { ...base.detection, ...o.detection };
   if (o.cam) out.cam = { ...base.cam, ...o.cam };
   if (o.plots) out.plots = { ...base.plots, ...o.plots };
-  if (!['train_val', 'all'].includes(out.pretrain.imageSet)) throw new Error(`config: pretrain.imageSet must be 'train_val' or 'all', got ${out.pretrain.imageSet}`);
-  if (!['last', 'lowest-loss'].includes(out.pretrain.transfer)) throw new Error(`config: pretrain.transfer must be 'last' or 'lowest-loss', got ${out.pretrain.transfer}`);
-  if (out.cam.layers.length === 0 || out.cam.layers.some((l) => !CAM_LAYERS.includes(l))) throw new Error(`config: cam.layers [${out.cam.layers.join(', ')}] must be one or more of ${CAM_LAYERS.join(', ')}`);
-  if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1)) throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
-  if ((out.data.source === 'synthetic' && out.data.nihImages <= 0) || (out.data.vindrSource === 'synthetic' && out.data.vindrImages <= 0)) {
-    throw new Error(`config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`);
+  if (!['train_val', 'all'].includes(out.pretrain.imageSet))
+    throw new Error(`config: pretrain.imageSet must be 'train_val' or 'all', got ${out.pretrain.imageSet}`);
+  if (!['last', 'lowest-loss'].includes(out.pretrain.transfer))
+    throw new Error(
+      `config: pretrain.transfer must be 'last' or 'lowest-loss', got ${out.pretrain.transfer}`,
+    );
+  if (out.cam.layers.length === 0 || out.cam.layers.some((l) => !CAM_LAYERS.includes(l)))
+    throw new Error(
+      `config: cam.layers [${out.cam.layers.join(', ')}] must be one or more of ${CAM_LAYERS.join(', ')}`,
+    );
+  if (!(out.cam.channelFraction > 0 && out.cam.channelFraction <= 1))
+    throw new Error(`config: cam.channelFraction must be in (0, 1], got ${out.cam.channelFraction}`);
+  if (
+    (out.data.source === 'synthetic' && out.data.nihImages <= 0) ||
+    (out.data.vindrSource === 'synthetic' && out.data.vindrImages <= 0)
+  ) {
+    throw new Error(
+      `config: the synthetic data set needs nihImages and vindrImages > 0 (profile ${out.profile})`,
+    );
   }
   return out;
 }

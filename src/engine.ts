@@ -87,7 +87,8 @@ let current: EngineInfo | null = null;
  */
 export async function initEngine(request: BackendRequest = 'auto'): Promise<EngineInfo> {
   if (current && current.request === request && tf.getBackend() === current.backend) return current;
-  const order: Exclude<BackendRequest, 'auto'>[] = request === 'auto' ? ['tensorflow', 'cxr-cpu', 'cpu'] : [request];
+  const order: Exclude<BackendRequest, 'auto'>[] =
+    request === 'auto' ? ['tensorflow', 'cxr-cpu', 'cpu'] : [request];
   const attempts: BackendAttempt[] = [];
   for (const kind of order) {
     for (const load of LOADERS[kind]) {
@@ -101,8 +102,20 @@ export async function initEngine(request: BackendRequest = 'auto'): Promise<Engi
       }
       await tf.ready();
       const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
-      const why = request === 'auto' ? (failed.length ? `fastest that loads (${failed.join('; ')})` : 'fastest available') : `requested by CXR_BACKEND=${request}`;
-      current = { request, backend: BACKEND_OF[kind], path: r.path, reason: why, attempts, tfjsVersion: tf.version.tfjs };
+      const why =
+        request === 'auto'
+          ? failed.length
+            ? `fastest that loads (${failed.join('; ')})`
+            : 'fastest available'
+          : `requested by CXR_BACKEND=${request}`;
+      current = {
+        request,
+        backend: BACKEND_OF[kind],
+        path: r.path,
+        reason: why,
+        attempts,
+        tfjsVersion: tf.version.tfjs,
+      };
       return current;
     }
   }

@@ -57,7 +57,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 export function explainWriteError(path: string, bytes: number, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new Error(`disk full writing ${path} (${bytes} bytes): free space on ${dirname(path)} and rerun; the previous version of the file, if any, is intact`, { cause: e });
+    return new Error(
+      `disk full writing ${path} (${bytes} bytes): free space on ${dirname(path)} and rerun; the previous version of the file, if any, is intact`,
+      { cause: e },
+    );
   }
   return e as Error;
 }

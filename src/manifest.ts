@@ -28,7 +28,14 @@ export interface Results<T> {
   data: T;
 }
 
-const TRACKED_PACKAGES = ['@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'tslab', 'plotly.js-dist', 'arquero'];
+const TRACKED_PACKAGES = [
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  'tslab',
+  'plotly.js-dist',
+  'arquero',
+];
 
 function packageVersion(root: string, name: string): string | null {
   const p = join(root, 'node_modules', name, 'package.json');
@@ -49,8 +56,16 @@ export function packageVersions(root: string): Record<string, string> {
 /** The commit of the working tree and whether it has uncommitted changes; null outside git. */
 export function gitState(root: string): { commit: string; dirty: boolean } | null {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return { commit, dirty: status.trim().length > 0 };
   } catch {
     return null;

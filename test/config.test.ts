@@ -7,11 +7,17 @@ import { makeConfig, repoRoot } from '../src/config.js';
 test('default profile is demo; CXR_PROFILE picks another', () => {
   assert.equal(makeConfig({ notebook: 't', env: {} }).profile, 'demo');
   assert.equal(makeConfig({ notebook: 't', env: { CXR_PROFILE: 'smoke' } }).profile, 'smoke');
-  assert.equal(makeConfig({ notebook: 't', profile: 'paper', env: { CXR_PROFILE: 'smoke' } }).profile, 'paper');
+  assert.equal(
+    makeConfig({ notebook: 't', profile: 'paper', env: { CXR_PROFILE: 'smoke' } }).profile,
+    'paper',
+  );
 });
 
 test('an unknown profile or backend is a clear error', () => {
-  assert.throws(() => makeConfig({ notebook: 't', env: { CXR_PROFILE: 'huge' } }), /CXR_PROFILE=huge is not a profile/);
+  assert.throws(
+    () => makeConfig({ notebook: 't', env: { CXR_PROFILE: 'huge' } }),
+    /CXR_PROFILE=huge is not a profile/,
+  );
   assert.throws(() => makeConfig({ notebook: 't', env: { CXR_BACKEND: 'webgpu' } }), /CXR_BACKEND=webgpu/);
 });
 
@@ -67,7 +73,7 @@ test('notebook overrides replace fields section by section and do not leak into 
   assert.throws(() => makeConfig({ notebook: 't', env: {}, data: { nihImages: 0 } }), /nihImages/);
 });
 
-test('cam: the paper\'s final layer and the authors\' layer3 side by side, the tool\'s box threshold; overrides merge, bad values are errors', () => {
+test("cam: the paper's final layer and the authors' layer3 side by side, the tool's box threshold; overrides merge, bad values are errors", () => {
   const c = makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0.25 } });
   assert.deepEqual(c.cam.layers, ['layer4', 'layer3']);
   assert.equal(c.cam.scoreThr, 0.3);
@@ -76,9 +82,14 @@ test('cam: the paper\'s final layer and the authors\' layer3 side by side, the t
   assert.equal(c.cam.iouThr, 0.5);
   assert.ok(c.cam.images >= 20, 'the demo scores at least 20 test images with boxes (issue #15 item 4)');
   assert.equal(makeConfig({ notebook: 't', profile: 'paper', env: {} }).cam.channelFraction, 0.5);
-  assert.deepEqual(makeConfig({ notebook: 't', env: {}, cam: { layers: ['fpn.p4'] } }).cam.layers, ['fpn.p4']);
+  assert.deepEqual(makeConfig({ notebook: 't', env: {}, cam: { layers: ['fpn.p4'] } }).cam.layers, [
+    'fpn.p4',
+  ]);
   assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { channelFraction: 0 } }), /channelFraction/);
-  assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { layers: ['conv5' as never] } }), /cam.layers/);
+  assert.throws(
+    () => makeConfig({ notebook: 't', env: {}, cam: { layers: ['conv5' as never] } }),
+    /cam.layers/,
+  );
   assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { layers: [] } }), /cam.layers/);
 });
 

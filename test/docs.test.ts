@@ -28,7 +28,8 @@ test('every document the code names is in the repository', () => {
       named++;
       const doc = m[0];
       // A name is relative to the repository root, or to the file's folder (native/README.md's siblings).
-      if (!existsSync(join(root, doc)) && !existsSync(join(dirname(file), doc))) missing.push(`${file.slice(root.length + 1)}: ${doc}`);
+      if (!existsSync(join(root, doc)) && !existsSync(join(dirname(file), doc)))
+        missing.push(`${file.slice(root.length + 1)}: ${doc}`);
     }
   }
   assert.ok(named > 10, 'the scan found the documents the code is known to name');

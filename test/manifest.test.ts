@@ -31,7 +31,10 @@ test('a results file carries profile, seed, config, backend, versions, commit an
 
 test('loadResults says which notebook to run first', () => {
   const config = makeConfig({ notebook: 'x', profile: 'smoke', env: {}, paths: { results: tempDir() } });
-  assert.throws(() => loadResults(config, '03_pretraining', 'checkpoints'), /run notebook 03_pretraining first/);
+  assert.throws(
+    () => loadResults(config, '03_pretraining', 'checkpoints'),
+    /run notebook 03_pretraining first/,
+  );
 });
 
 test('atomic writes leave no temporary files', () => {

@@ -11,7 +11,9 @@ import { cellSource, readNotebook } from '../scripts/notebookRunner.js';
 import { SLIM_DIR } from '../scripts/slimNotebook.js';
 
 const dir = join(repoRoot(), 'notebooks');
-const notebooks = readdirSync(dir).filter((f) => /^\d\d_.+\.ipynb$/.test(f)).sort();
+const notebooks = readdirSync(dir)
+  .filter((f) => /^\d\d_.+\.ipynb$/.test(f))
+  .sort();
 
 test('there are six numbered notebooks', () => {
   assert.equal(notebooks.length, 6);
@@ -37,7 +39,11 @@ for (const file of notebooks) {
 
 // The committed executed copies (written by a demo run): a PNG for every figure, no absolute paths.
 const slimDir = join(repoRoot(), SLIM_DIR);
-const executedCopies = existsSync(slimDir) ? readdirSync(slimDir).filter((f) => f.endsWith('.ipynb')).sort() : [];
+const executedCopies = existsSync(slimDir)
+  ? readdirSync(slimDir)
+      .filter((f) => f.endsWith('.ipynb'))
+      .sort()
+  : [];
 for (const file of executedCopies) {
   test(`${SLIM_DIR}/${file} shows every figure as a PNG and names no absolute path`, () => {
     const ex = readNotebook(join(slimDir, file));
@@ -51,9 +57,16 @@ for (const file of executedCopies) {
           assert.equal(typeof data['image/png'], 'string', `${plain}: no image/png`);
         }
         assert.doesNotMatch(JSON.stringify(o), /\/(work|home|tmp|Users)\//, 'an absolute path');
-        assert.doesNotMatch(JSON.stringify(o), /<script/, 'a script (the Plotly bundle or an interactive figure)');
+        assert.doesNotMatch(
+          JSON.stringify(o),
+          /<script/,
+          'a script (the Plotly bundle or an interactive figure)',
+        );
       }
     }
-    assert.ok(figures > 0 || !/\.show\(/.test(ex.cells.map(cellSource).join('\n')), 'the notebook shows figures but its copy has none');
+    assert.ok(
+      figures > 0 || !/\.show\(/.test(ex.cells.map(cellSource).join('\n')),
+      'the notebook shows figures but its copy has none',
+    );
   });
 }

@@ -42,8 +42,14 @@ before(async () => {
   ensureVindrPhantom({ dir: join(root, 'clean', 'vindr'), numImages: 30, imageSize: 48, seed: 5 });
   faults = corruptPhantom(join(root, 'clean'), join(root, 'bad'));
   config = makeConfig({
-    notebook: 'reliability', profile: 'smoke', env: { CXR_NIH_DIR: join(root, 'bad', 'nih'), CXR_VINDR_DIR: join(root, 'bad', 'vindr') },
-    paths: { results: join(root, 'results'), checkpoints: join(root, 'ck'), figures: join(root, 'fig') } as Config['paths'],
+    notebook: 'reliability',
+    profile: 'smoke',
+    env: { CXR_NIH_DIR: join(root, 'bad', 'nih'), CXR_VINDR_DIR: join(root, 'bad', 'vindr') },
+    paths: {
+      results: join(root, 'results'),
+      checkpoints: join(root, 'ck'),
+      figures: join(root, 'fig'),
+    } as Config['paths'],
     backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 32 },
     detection: { inputSizes: [48] },
     linearEval: { minImages: 2 },
@@ -57,7 +63,11 @@ test('every planted fault is reported exactly once, by kind, naming its file or 
   const issues = [...nih.log.issues, ...vindr.log.issues];
   for (const f of faults.filter((x) => x.kind !== null)) {
     const hits = issues.filter((i) => i.kind === f.kind && (i.file === f.file || i.reason.includes(f.id)));
-    assert.equal(hits.length, 1, `${f.kind} ${f.id}: reported ${hits.length} times (${JSON.stringify(hits)})`);
+    assert.equal(
+      hits.length,
+      1,
+      `${f.kind} ${f.id}: reported ${hits.length} times (${JSON.stringify(hits)})`,
+    );
   }
   const planted = new Set(faults.flatMap((f) => (f.kind ? [f.kind] : [])));
   const unexpected = issues.filter((i) => !planted.has(i.kind));
@@ -76,7 +86,9 @@ test('odd PNG bit depths (4-bit, 2-bit Adam7, 16-bit RGB, 4-bit palette) decode 
     const odd = await readImage(f.file);
     // The 2-bit copy keeps 2 bits of each value, so it may be up to 85/255 off; the others less.
     let worst = 0;
-    clean.pixels.forEach((v, i) => { worst = Math.max(worst, Math.abs(v / 255 - odd.data[i]!)); });
+    clean.pixels.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v / 255 - odd.data[i]!));
+    });
     assert.ok(worst <= 86 / 255, `${f.file}: off by ${worst}`);
     const maxClean = Math.max(...clean.pixels) / 255;
     const maxOdd = Math.max(...odd.data);
@@ -86,9 +98,15 @@ test('odd PNG bit depths (4-bit, 2-bit Adam7, 16-bit RGB, 4-bit palette) decode 
 
 test('each notebook prints how many images it excluded and why', () => {
   const nihLine = printed.find((l) => l.startsWith('NIH: '))!;
-  assert.match(nihLine, /^NIH: 56 of 60 listed images usable; 4 excluded \(1 empty-image, 1 name-case-mismatch, 1 not-an-image, 1 truncated-image\); other rejected input: 1 split-overlap/);
+  assert.match(
+    nihLine,
+    /^NIH: 56 of 60 listed images usable; 4 excluded \(1 empty-image, 1 name-case-mismatch, 1 not-an-image, 1 truncated-image\); other rejected input: 1 split-overlap/,
+  );
   const vLine = printed.find((l) => l.startsWith('VinDr: '))!;
-  assert.match(vLine, /^VinDr: 26 of 30 listed images usable; 4 excluded \(1 bad-dicom, 1 missing-image, 1 truncated-image, 1 unsupported-transfer-syntax\)/);
+  assert.match(
+    vLine,
+    /^VinDr: 26 of 30 listed images usable; 4 excluded \(1 bad-dicom, 1 missing-image, 1 truncated-image, 1 unsupported-transfer-syntax\)/,
+  );
 });
 
 test('the data paths of notebooks 01–05 run on the corrupted copy without throwing, and no excluded image reaches them', async () => {
@@ -103,7 +121,11 @@ test('the data paths of notebooks 01–05 run on the corrupted copy without thro
   assert.equal(stats.length, 56);
   await classExamples(vindr.images, 32);
   const rows = issueRows(nih.log).rows.concat(issueRows(vindr.log).rows);
-  for (const f of faults.filter((x) => x.kind)) assert.ok(rows.some((r) => r[2] === f.kind), f.kind!);
+  for (const f of faults.filter((x) => x.kind))
+    assert.ok(
+      rows.some((r) => r[2] === f.kind),
+      f.kind!,
+    );
   assert.equal(issueTable(nih.log).rows.length, 5);
   // 02: fusion and the split exclude the bad DICOMs.
   const fusion = fuseVindr(vindr.images, config.wbf);
@@ -112,11 +134,17 @@ test('the data paths of notebooks 01–05 run on the corrupted copy without thro
   const byId = new Map(fusion.images.map((im) => [im.imageId, im]));
   for (const s of ['train', 'val', 'test'] as const) {
     for (const id of split[s]) assert.ok(!bad.has(id), `${id} in the ${s} split`);
-    writeFusedSplit(config.paths.results, s, split[s].map((id) => byId.get(id)!));
+    writeFusedSplit(
+      config.paths.results,
+      s,
+      split[s].map((id) => byId.get(id)!),
+    );
   }
   // 03: pretraining images are train_val minus the excluded and the overlap.
   const source = await nihTrainSource(nih, 32);
-  const trainVal = readFileSync(join(root, 'bad', 'nih', 'train_val_list.txt'), 'utf8').split('\n').filter(Boolean);
+  const trainVal = readFileSync(join(root, 'bad', 'nih', 'train_val_list.txt'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   const expected = trainVal.filter((id) => !bad.has(id) && id !== overlap).length;
   assert.equal(source.count, expected);
   assert.ok(!nih.trainVal.has(overlap) && nih.test.has(overlap));

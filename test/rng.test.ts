@@ -7,8 +7,14 @@ test('same seed gives the same stream; different seeds differ', () => {
   const b = makeRng(42);
   const c = makeRng(43);
   const xs = Array.from({ length: 100 }, () => a.next());
-  assert.deepEqual(Array.from({ length: 100 }, () => b.next()), xs);
-  assert.notDeepEqual(Array.from({ length: 100 }, () => c.next()), xs);
+  assert.deepEqual(
+    Array.from({ length: 100 }, () => b.next()),
+    xs,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 100 }, () => c.next()),
+    xs,
+  );
 });
 
 test('seed 0 is a valid seed and differs from seed 1', () => {
@@ -51,7 +57,10 @@ test('int(n) covers 0..n-1 and rejects n <= 0', () => {
 
 test('shuffle is a permutation and deterministic', () => {
   const a = makeRng(5).shuffle([...Array(50).keys()]);
-  assert.deepEqual([...a].sort((x, y) => x - y), [...Array(50).keys()]);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    [...Array(50).keys()],
+  );
   assert.deepEqual(makeRng(5).shuffle([...Array(50).keys()]), a);
 });
 

@@ -18,10 +18,24 @@ const config = makeConfig({ notebook: 'export', profile });
 await initEngine(config.backend);
 const nih = await openNih(config);
 for (const split of ['train', 'test'] as const) {
-  const src = await nihSplitSource(nih, split === 'train' ? 'train_val' : 'test', config.data.imageSize, undefined, { stream: false });
+  const src = await nihSplitSource(
+    nih,
+    split === 'train' ? 'train_val' : 'test',
+    config.data.imageSize,
+    undefined,
+    { stream: false },
+  );
   const px = src.tensor!.dataSync() as Float32Array;
   writeFileSync(join(out, `${split}.f32`), Buffer.from(px.buffer, px.byteOffset, px.byteLength));
-  writeFileSync(join(out, `${split}.json`), JSON.stringify({ shape: src.tensor!.shape, ids: src.ids, labels: src.ids!.map((id) => nih.records.find((r) => r.imageIndex === id)!.labels), patients: src.ids!.map((id) => nih.records.find((r) => r.imageIndex === id)!.patientId) }));
+  writeFileSync(
+    join(out, `${split}.json`),
+    JSON.stringify({
+      shape: src.tensor!.shape,
+      ids: src.ids,
+      labels: src.ids!.map((id) => nih.records.find((r) => r.imageIndex === id)!.labels),
+      patients: src.ids!.map((id) => nih.records.find((r) => r.imageIndex === id)!.patientId),
+    }),
+  );
   console.log(`${split}: ${src.tensor!.shape}`);
   src.dispose();
 }

@@ -11,7 +11,6 @@ import { repoRoot } from '../../src/config.js';
 
 export type { BenchResult } from '../registry.js';
 
-
 /** The peers cache folder. */
 export function peersDir(): string {
   return process.env.CXR_PEERS_DIR ?? join(repoRoot(), '.cache', 'peers');
@@ -30,9 +29,16 @@ export function runPython(script: string, input: unknown, timeoutMs = 600_000): 
   try {
     writeFileSync(join(dir, 'input.json'), JSON.stringify(input));
     writeFileSync(join(dir, 'peer.py'), script);
-    const r = spawnSync(PYTHON, [join(dir, 'peer.py'), dir], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+    const r = spawnSync(PYTHON, [join(dir, 'peer.py'), dir], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      maxBuffer: 64 << 20,
+    });
     if (r.error) return r.error;
-    if (r.status !== 0) return new Error(`peer exited with ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
+    if (r.status !== 0)
+      return new Error(
+        `peer exited with ${r.status}: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`,
+      );
     return JSON.parse(readFileSync(join(dir, 'output.json'), 'utf8')) as Record<string, any>;
   } finally {
     rmSync(dir, { recursive: true, force: true });

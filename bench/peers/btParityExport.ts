@@ -34,6 +34,9 @@ for (const ch of chunks) {
   o += ch.length;
 }
 writeFileSync(join(dir, 'case.f32'), Buffer.from(all.buffer));
-writeFileSync(join(dir, 'case.json'), JSON.stringify({ settings: BT_PARITY, backend: engine.backend, tensors: entries }, null, 1));
+writeFileSync(
+  join(dir, 'case.json'),
+  JSON.stringify({ settings: BT_PARITY, backend: engine.backend, tensors: entries }, null, 1),
+);
 console.log(`wrote ${entries.length} tensors (${offset} floats) to ${dir}`);
 c.dispose();

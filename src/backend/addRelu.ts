@@ -40,7 +40,9 @@ export function registerAddReluGradient(): void {
     gradFunc: (dy, saved) => {
       // step(relu(s)) = step(s) for every s (NaN included), so the output serves as the mask.
       const [y] = saved;
-      const g = tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: y } as unknown as tf.NamedTensorMap) as tf.Tensor;
+      const g = tf
+        .engine()
+        .runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: y } as unknown as tf.NamedTensorMap) as tf.Tensor;
       // Two tensors (sharing storage, as tfjs's Add gradient does with reshape): the engine
       // disposes each input's gradient separately when it accumulates them.
       return { a: () => g, b: () => g.clone() };
@@ -54,8 +56,13 @@ export function registerAddReluGradient(): void {
  * differ); the numbers are the same.
  */
 export function addRelu<T extends tf.Tensor>(a: T, b: T): T {
-  if (tf.getBackend() === activeBackendName && tf.util.arraysEqual(a.shape, b.shape) && a.dtype === 'float32' &&
-    b.dtype === 'float32' && tf.getKernel(ADD_RELU, activeBackendName) != null) {
+  if (
+    tf.getBackend() === activeBackendName &&
+    tf.util.arraysEqual(a.shape, b.shape) &&
+    a.dtype === 'float32' &&
+    b.dtype === 'float32' &&
+    tf.getKernel(ADD_RELU, activeBackendName) != null
+  ) {
     return tf.engine().runKernel(ADD_RELU, { a, b } as unknown as tf.NamedTensorMap) as T;
   }
   return tf.relu(tf.add(a, b)) as T;

@@ -30,7 +30,18 @@ const bnTrainKernel: NativeKernel = ({ inputs, backend, attrs }: KernelArgs, add
   const y = uninitialized(xv.length);
   const mean = new Float32Array(c);
   const variance = new Float32Array(c);
-  addon.bnForward(xv, gv, bv, y, mean, variance, xv.length / c, c, attrs.varianceEpsilon as number, attrs.relu ? 1 : 0);
+  addon.bnForward(
+    xv,
+    gv,
+    bv,
+    y,
+    mean,
+    variance,
+    xv.length / c,
+    c,
+    attrs.varianceEpsilon as number,
+    attrs.relu ? 1 : 0,
+  );
   return [output(backend, x.shape, y), output(backend, [c], mean), output(backend, [c], variance)];
 };
 
@@ -44,8 +55,23 @@ const bnTrainGradKernel: NativeKernel = ({ inputs, backend, attrs }: KernelArgs,
   const dx = uninitialized(x.length);
   const dgamma = new Float32Array(c);
   const dbeta = new Float32Array(c);
-  addon.bnBackward(dy, x, y, gamma, mean, variance, dmean, dvariance, dx, dgamma, dbeta, x.length / c, c,
-    attrs.varianceEpsilon as number, attrs.relu ? 1 : 0);
+  addon.bnBackward(
+    dy,
+    x,
+    y,
+    gamma,
+    mean,
+    variance,
+    dmean,
+    dvariance,
+    dx,
+    dgamma,
+    dbeta,
+    x.length / c,
+    c,
+    attrs.varianceEpsilon as number,
+    attrs.relu ? 1 : 0,
+  );
   return [output(backend, inputs.x.shape, dx), output(backend, [c], dgamma), output(backend, [c], dbeta)];
 };
 
@@ -66,9 +92,13 @@ export function registerBatchNormGradient(): void {
       const [dy, dmean, dvariance] = dys as tf.Tensor[];
       const [x, gamma, y, mean, variance] = saved;
       // One kernel yields all three gradients; tfjs asks for them one closure at a time.
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(BN_TRAIN_GRAD,
-        { dy, x, y, gamma, mean, variance, dmean, dvariance } as unknown as tf.NamedTensorMap,
-        attrs) as tf.Tensor[];
+      const [dx, dgamma, dbeta] = tf
+        .engine()
+        .runKernel(
+          BN_TRAIN_GRAD,
+          { dy, x, y, gamma, mean, variance, dmean, dvariance } as unknown as tf.NamedTensorMap,
+          attrs,
+        ) as tf.Tensor[];
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
@@ -83,12 +113,21 @@ export function registerBatchNormGradient(): void {
  * Uses the native kernels when the active backend is the accelerated one, else tf.moments +
  * tf.batchNorm (+ tf.relu); both give the same numbers within float32 rounding.
  */
-export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5,
-  opts: { relu?: boolean } = {}): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTrain(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps = 1e-5,
+  opts: { relu?: boolean } = {},
+): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   const relu = opts.relu ?? false;
   if (tf.getBackend() === activeBackendName && tf.getKernel(BN_TRAIN, activeBackendName) != null) {
-    const [y, mean, variance] = tf.engine().runKernel(BN_TRAIN,
-      { x, gamma, beta } as unknown as tf.NamedTensorMap, { varianceEpsilon: eps, relu }) as tf.Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel(BN_TRAIN, { x, gamma, beta } as unknown as tf.NamedTensorMap, {
+        varianceEpsilon: eps,
+        relu,
+      }) as tf.Tensor[];
     return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
   return tf.tidy(() => {

@@ -1,6 +1,14 @@
 /** Conv2D, its two gradients and FusedConv2D (bias + relu), NHWC, as im2col + sgemm. */
 import * as tf from '@tensorflow/tfjs';
-import { f32, geom, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
+import {
+  f32,
+  geom,
+  output,
+  sizeOf,
+  type KernelArgs,
+  type NativeKernel,
+  uninitialized,
+} from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -9,7 +17,12 @@ function channelsLast(dataFormat: unknown): boolean {
   return dataFormat == null || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
 }
 
-function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap, dilations: unknown): ConvInfo {
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.NamedAttrMap,
+  dilations: unknown,
+): ConvInfo {
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -22,7 +35,10 @@ function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMa
   );
 }
 
-function forward({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon): { info: ConvInfo; y: Float32Array } | null {
+function forward(
+  { inputs, backend, attrs }: KernelArgs,
+  addon: NativeAddon,
+): { info: ConvInfo; y: Float32Array } | null {
   const { x, filter } = inputs;
   if (!channelsLast(attrs.dataFormat)) return null;
   const xv = f32(backend, x);
@@ -50,11 +66,19 @@ const fusedConv2d: NativeKernel = (args, addon) => {
     biasValues = f32(args.backend, bias);
     // Only a bias that broadcasts along channels; others go to the reference kernel.
     const trailingOnly = bias.shape.slice(0, -1).every((d) => d === 1);
-    if (!biasValues || !trailingOnly || (biasValues.length !== outChannels && biasValues.length !== 1)) return null;
+    if (!biasValues || !trailingOnly || (biasValues.length !== outChannels && biasValues.length !== 1))
+      return null;
   }
   const r = forward(args, addon);
   if (!r) return null;
-  addon.biasAct(r.y, biasValues, r.y.length / outChannels, outChannels, biasValues?.length ?? 1, activation === 'relu' ? 1 : 0);
+  addon.biasAct(
+    r.y,
+    biasValues,
+    r.y.length / outChannels,
+    outChannels,
+    biasValues?.length ?? 1,
+    activation === 'relu' ? 1 : 0,
+  );
   return output(args.backend, r.info.outShape, r.y);
 };
 

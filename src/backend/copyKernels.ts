@@ -43,7 +43,8 @@ function reverse({ inputs, backend, attrs }: KernelArgs): ReturnType<NativeKerne
 function gather({ inputs, backend, attrs }: KernelArgs): ReturnType<NativeKernel> {
   const { x, indices } = inputs;
   const values = f32(backend, x);
-  if (!x || !indices || !values || indices.dtype !== 'int32' || ((attrs.batchDims as number) ?? 0) !== 0) return null;
+  if (!x || !indices || !values || indices.dtype !== 'int32' || ((attrs.batchDims as number) ?? 0) !== 0)
+    return null;
   const idx = backend.data.get(indices.dataId).values as Int32Array;
   const rank = x.shape.length;
   const axis = (attrs.axis as number) < 0 ? (attrs.axis as number) + rank : (attrs.axis as number);
@@ -51,14 +52,17 @@ function gather({ inputs, backend, attrs }: KernelArgs): ReturnType<NativeKernel
   const n = x.shape[axis]!;
   const inner = sizeOf(x.shape.slice(axis + 1));
   for (let j = 0; j < idx.length; j++) {
-    if (idx[j]! < 0 || idx[j]! >= n) throw new Error(`GatherV2: the index value ${idx[j]} is not in [0, ${n - 1}]`);
+    if (idx[j]! < 0 || idx[j]! >= n)
+      throw new Error(`GatherV2: the index value ${idx[j]} is not in [0, ${n - 1}]`);
   }
   const out = new Float32Array(outer * idx.length * inner);
   for (let o = 0; o < outer; o++) {
     const src = o * n * inner;
     const dst = o * idx.length * inner;
     if (inner === 1) for (let j = 0; j < idx.length; j++) out[dst + j] = values[src + idx[j]!]!;
-    else for (let j = 0; j < idx.length; j++) out.set(values.subarray(src + idx[j]! * inner, src + (idx[j]! + 1) * inner), dst + j * inner);
+    else
+      for (let j = 0; j < idx.length; j++)
+        out.set(values.subarray(src + idx[j]! * inner, src + (idx[j]! + 1) * inner), dst + j * inner);
   }
   return output(backend, [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)], out);
 }
@@ -110,7 +114,8 @@ function splitV({ inputs, backend, attrs }: KernelArgs): ReturnType<NativeKernel
   let start = 0;
   for (const s of sizes) {
     const out = new Float32Array(outer * s * inner);
-    for (let o = 0; o < outer; o++) out.set(values.subarray((o * dim + start) * inner, (o * dim + start + s) * inner), o * s * inner);
+    for (let o = 0; o < outer; o++)
+      out.set(values.subarray((o * dim + start) * inner, (o * dim + start + s) * inner), o * s * inner);
     const shape = [...x.shape];
     shape[axis] = s;
     outs.push(output(backend, shape, out));
@@ -119,4 +124,9 @@ function splitV({ inputs, backend, attrs }: KernelArgs): ReturnType<NativeKernel
   return outs;
 }
 
-export const copyKernels: Record<string, NativeKernel> = { Reverse: reverse, GatherV2: gather, Tile: tile, SplitV: splitV };
+export const copyKernels: Record<string, NativeKernel> = {
+  Reverse: reverse,
+  GatherV2: gather,
+  Tile: tile,
+  SplitV: splitV,
+};

@@ -4,17 +4,33 @@
  * per-channel vector, a per-row statistic) and a strided loop for any other broadcast.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BINARY, UNARY, f32, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
+import {
+  BINARY,
+  UNARY,
+  f32,
+  output,
+  sizeOf,
+  type KernelArgs,
+  type NativeKernel,
+  uninitialized,
+} from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 /** mode: 0 same shape; 1 b[i % inner]; 2 a[i % inner]; 3 b[i / inner]; 4 a[i / inner]. */
-export function broadcastMode(aShape: number[], bShape: number[]): { mode: number; inner: number; shape: number[] } | null {
+export function broadcastMode(
+  aShape: number[],
+  bShape: number[],
+): { mode: number; inner: number; shape: number[] } | null {
   const shape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
   const size = sizeOf(shape);
   if (size === 0) return null;
   if (tf.util.arraysEqual(aShape, bShape)) return { mode: 0, inner: 1, shape };
   const pad = (s: number[]) => [...new Array<number>(shape.length - s.length).fill(1), ...s];
-  const fits = (small: number[], big: number[], smallMode: number): { mode: number; inner: number; shape: number[] } | null => {
+  const fits = (
+    small: number[],
+    big: number[],
+    smallMode: number,
+  ): { mode: number; inner: number; shape: number[] } | null => {
     if (sizeOf(big) !== size) return null;
     const p = pad(small);
     const first = p.findIndex((d) => d !== 1);
@@ -60,7 +76,15 @@ function binary(op: number): NativeKernel {
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     if (shape.length > 8 || sizeOf(shape) === 0) return null;
     const out = uninitialized(sizeOf(shape));
-    addon.binaryStrided(op, av, bv, out, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
+    addon.binaryStrided(
+      op,
+      av,
+      bv,
+      out,
+      shape,
+      broadcastStrides(a.shape, shape),
+      broadcastStrides(b.shape, shape),
+    );
     return output(backend, shape, out);
   };
 }

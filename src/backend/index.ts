@@ -5,7 +5,12 @@
  * `momentumOptimizer` tfjs's SGD with momentum with a fused native update. See native/README.md.
  */
 export {
-  ACCELERATED_BACKEND, NATIVE_KERNELS, kernelCalls, kernelTimes, registerAcceleratedBackend, setKernelProfiling,
+  ACCELERATED_BACKEND,
+  NATIVE_KERNELS,
+  kernelCalls,
+  kernelTimes,
+  registerAcceleratedBackend,
+  setKernelProfiling,
 } from './register.js';
 export { addRelu } from './addRelu.js';
 export { batchNormTrain } from './batchNorm.js';

@@ -59,17 +59,46 @@ type ConvInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 /** Packs the geometry in `ConvGeom` order (native/src/kernels.h). */
 export function geom(info: ConvInfo): Int32Array {
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-    info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth,
-    info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.left,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
   ]);
 }
 
 /** Unary and binary op codes, matching the enums in native/src/kernels.h. */
-export const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, ReluGrad: 7, AddRelu: 8 } as const;
+export const BINARY = {
+  Add: 0,
+  Sub: 1,
+  Multiply: 2,
+  RealDiv: 3,
+  Maximum: 4,
+  Minimum: 5,
+  SquaredDifference: 6,
+  ReluGrad: 7,
+  AddRelu: 8,
+} as const;
 export const UNARY = {
-  Relu: 0, Neg: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Exp: 5, Log: 6, Step: 7, Abs: 8, Sigmoid: 9, Relu6: 10,
+  Relu: 0,
+  Neg: 1,
+  Square: 2,
+  Sqrt: 3,
+  Rsqrt: 4,
+  Exp: 5,
+  Log: 6,
+  Step: 7,
+  Abs: 8,
+  Sigmoid: 9,
+  Relu6: 10,
 } as const;

@@ -3,7 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import { f32, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
-function matmul({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon): { shape: number[]; c: Float32Array } | null {
+function matmul(
+  { inputs, backend, attrs }: KernelArgs,
+  addon: NativeAddon,
+): { shape: number[]; c: Float32Array } | null {
   const { a, b } = inputs;
   const av = f32(backend, a);
   const bv = f32(backend, b);

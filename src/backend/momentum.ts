@@ -27,20 +27,32 @@ type VariableGradients = Parameters<tf.MomentumOptimizer['applyGradients']>[0];
 export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   override applyGradients(variableGradients: VariableGradients): void {
     const addon = loadNative().addon;
-    const self = this as unknown as { accumulations: Slot[]; useNesterov: boolean; learningRate: number; momentum: number };
+    const self = this as unknown as {
+      accumulations: Slot[];
+      useNesterov: boolean;
+      learningRate: number;
+      momentum: number;
+    };
     if (addon == null || self.useNesterov || tf.getBackend() !== activeBackendName) {
       super.applyGradients(variableGradients);
       return;
     }
     const backend = tf.backend() as CpuBackend;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((g) => g.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((g) => g.name)
+      : Object.keys(variableGradients);
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       if (self.accumulations[i] == null) {
-        self.accumulations[i] = { originalName: `${name}/momentum`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        self.accumulations[i] = {
+          originalName: `${name}/momentum`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
       }
       const acc = self.accumulations[i].variable;
-      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      const gradient = Array.isArray(variableGradients)
+        ? variableGradients[i].tensor
+        : variableGradients[name];
       if (gradient == null) return;
       const v = f32(backend, value);
       const a = f32(backend, acc);
@@ -72,6 +84,10 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
 }
 
 /** Like tf.train.momentum(learningRate, momentum, useNesterov), fused on the accelerated backend. */
-export function momentumOptimizer(learningRate: number, momentum: number, useNesterov = false): FusedMomentumOptimizer {
+export function momentumOptimizer(
+  learningRate: number,
+  momentum: number,
+  useNesterov = false,
+): FusedMomentumOptimizer {
   return new FusedMomentumOptimizer(learningRate, momentum, useNesterov);
 }

@@ -20,36 +20,110 @@ export interface NativeAddon {
   pool2d(x: Float32Array, y: Float32Array, g: Geom, type: number): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, g: Geom): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, g: Geom): void;
-  matmul(a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number,
-    m: number, n: number, k: number, transA: number, transB: number): void;
-  biasAct(y: Float32Array, bias: Float32Array | null, rows: number, cols: number,
-    biasLen: number, act: number): void;
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+  ): void;
+  biasAct(
+    y: Float32Array,
+    bias: Float32Array | null,
+    rows: number,
+    cols: number,
+    biasLen: number,
+    act: number,
+  ): void;
   /** relu: 1 applies max(0, .) to y. */
-  bnForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
-    mean: Float32Array, variance: Float32Array, m: number, c: number, eps: number, relu: number): void;
+  bnForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    m: number,
+    c: number,
+    eps: number,
+    relu: number,
+  ): void;
   /** y: the forward output, read only with relu = 1 (to mask dy). */
-  bnBackward(dy: Float32Array, x: Float32Array, y: Float32Array, gamma: Float32Array, mean: Float32Array,
-    variance: Float32Array, dmean: Float32Array, dvariance: Float32Array, dx: Float32Array,
-    dgamma: Float32Array, dbeta: Float32Array, m: number, c: number, eps: number, relu: number): void;
-  bnInference(x: Float32Array, mean: Float32Array, variance: Float32Array,
-    scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, c: number,
-    eps: number): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number,
-    inner: number): void;
-  binaryStrided(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[],
-    aStrides: number[], bStrides: number[]): void;
+  bnBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    y: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dmean: Float32Array,
+    dvariance: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    m: number,
+    c: number,
+    eps: number,
+    relu: number,
+  ): void;
+  bnInference(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    y: Float32Array,
+    c: number,
+    eps: number,
+  ): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number, inner: number): void;
+  binaryStrided(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: number[],
+    aStrides: number[],
+    bStrides: number[],
+  ): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
   transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
   /** RoIAlign's gather over a sampling plan (see src/models/fasterRcnn/roiAlign.ts); out is [cells, channels]. */
-  roiGather(start: Int32Array, pos: Int32Array, weight: Float32Array, x: Float32Array, out: Float32Array,
-    cells: number, channels: number): void;
+  roiGather(
+    start: Int32Array,
+    pos: Int32Array,
+    weight: Float32Array,
+    x: Float32Array,
+    out: Float32Array,
+    cells: number,
+    channels: number,
+  ): void;
   /** Its transpose: scatter-add into dx (the feature gradient, overwritten). */
-  roiScatter(start: Int32Array, pos: Int32Array, weight: Float32Array, dy: Float32Array, dx: Float32Array,
-    cells: number, channels: number): void;
+  roiScatter(
+    start: Int32Array,
+    pos: Int32Array,
+    weight: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    cells: number,
+    channels: number,
+  ): void;
   /** One SGD-momentum step; outValue/outAcc may be value/acc themselves (in place). */
-  momentumUpdate(value: Float32Array, acc: Float32Array, grad: Float32Array, outValue: Float32Array,
-    outAcc: Float32Array, lr: number, momentum: number): void;
+  momentumUpdate(
+    value: Float32Array,
+    acc: Float32Array,
+    grad: Float32Array,
+    outValue: Float32Array,
+    outAcc: Float32Array,
+    lr: number,
+    momentum: number,
+  ): void;
   setNumThreads(n: number): void;
   info(): { blas: string; blasThreads: number; threads: number };
 }
@@ -69,7 +143,9 @@ function chooseOpenBlasCore(): void {
   if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux') return;
   let flags: Set<string>;
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
     flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
   } catch {
     return;
@@ -80,7 +156,6 @@ function chooseOpenBlasCore(): void {
     process.env.OPENBLAS_CORETYPE = 'Haswell';
   }
 }
-
 
 /**
  * Loads the addon once. `addon` is null when it is absent or fails to load, and `reason`

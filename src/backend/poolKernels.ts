@@ -1,6 +1,14 @@
 /** MaxPool, AvgPool and their gradients, NHWC, with the reference CPU kernels' semantics. */
 import * as tf from '@tensorflow/tfjs';
-import { f32, geom, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
+import {
+  f32,
+  geom,
+  output,
+  sizeOf,
+  type KernelArgs,
+  type NativeKernel,
+  uninitialized,
+} from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 function poolInfo(xShape: number[], attrs: tf.NamedAttrMap, withRounding: boolean) {

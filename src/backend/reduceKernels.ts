@@ -3,7 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import { f32, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
-function sum({ inputs, backend, attrs }: KernelArgs, addon: NativeAddon): { shape: number[]; out: Float32Array; r: number } | null {
+function sum(
+  { inputs, backend, attrs }: KernelArgs,
+  addon: NativeAddon,
+): { shape: number[]; out: Float32Array; r: number } | null {
   const { x } = inputs;
   const xv = f32(backend, x);
   if (!xv) return null;

@@ -84,13 +84,17 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
   }
   if (tf.findBackendFactory(ACCELERATED_BACKEND) == null) {
     // Priority 0: registering must not change which backend tfjs picks by itself.
-    tf.registerBackend(ACCELERATED_BACKEND, () => {
-      const backend = new tf.MathBackendCPU();
-      // Silences the CPU backend's "install tfjs-node to speed things up" notice, which
-      // would be wrong here: this backend is that speed-up.
-      (backend as unknown as { firstUse: boolean }).firstUse = false;
-      return backend;
-    }, 0);
+    tf.registerBackend(
+      ACCELERATED_BACKEND,
+      () => {
+        const backend = new tf.MathBackendCPU();
+        // Silences the CPU backend's "install tfjs-node to speed things up" notice, which
+        // would be wrong here: this backend is that speed-up.
+        (backend as unknown as { firstUse: boolean }).firstUse = false;
+        return backend;
+      },
+      0,
+    );
   }
   for (const k of cpuKernels) {
     if (tf.getKernel(k.kernelName, ACCELERATED_BACKEND) != null) continue;
@@ -99,18 +103,27 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     tf.registerKernel({
       ...k,
       backendName: ACCELERATED_BACKEND,
-      kernelFunc: timed(k.kernelName, native == null ? reference : (args) => {
-        const out = native(args as unknown as KernelArgs, addon);
-        if (out != null) {
-          count(kernelCalls.native, k.kernelName);
-          return out;
-        }
-        count(kernelCalls.fallback, k.kernelName);
-        return reference(args);
-      }),
+      kernelFunc: timed(
+        k.kernelName,
+        native == null
+          ? reference
+          : (args) => {
+              const out = native(args as unknown as KernelArgs, addon);
+              if (out != null) {
+                count(kernelCalls.native, k.kernelName);
+                return out;
+              }
+              count(kernelCalls.fallback, k.kernelName);
+              return reference(args);
+            },
+      ),
     });
   }
-  for (const [kernelName, native] of Object.entries({ ...batchNormKernels, ...reluGradKernels, ...addReluKernels })) {
+  for (const [kernelName, native] of Object.entries({
+    ...batchNormKernels,
+    ...reluGradKernels,
+    ...addReluKernels,
+  })) {
     if (tf.getKernel(kernelName, ACCELERATED_BACKEND) != null) continue;
     tf.registerKernel({
       kernelName,

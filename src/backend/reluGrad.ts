@@ -34,7 +34,9 @@ export function registerReluGradient(backendName: string): void {
     gradFunc: (dy, saved, attrs) => {
       if (tf.getBackend() !== backendName) return original.gradFunc(dy, saved, attrs);
       const [x] = saved;
-      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor };
+      return {
+        x: () => tf.engine().runKernel(RELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor,
+      };
     },
   };
   tf.registerGradient(config);

@@ -45,7 +45,11 @@ export function iou(a: ArrayLike<number>, b: ArrayLike<number>, opts: BoxMathOpt
  * Pairwise IoU matrix: `result[i][j] = iou(a[i], b[j])`, shape `[a.length][b.length]`.
  * Boxes `[x1, y1, x2, y2]`.
  */
-export function pairwiseIou(a: ArrayLike<number>[], b: ArrayLike<number>[], opts: BoxMathOptions = {}): number[][] {
+export function pairwiseIou(
+  a: ArrayLike<number>[],
+  b: ArrayLike<number>[],
+  opts: BoxMathOptions = {},
+): number[][] {
   const out: number[][] = new Array(a.length);
   for (let i = 0; i < a.length; i++) {
     const row = new Array<number>(b.length);
@@ -60,17 +64,23 @@ export function pairwiseIou(a: ArrayLike<number>[], b: ArrayLike<number>[], opts
  * corners in the `[x1, y1, x2, y2]` order, for inputs whose corners may be swapped.
  */
 export function normalizeCorners(box: ArrayLike<number>): [number, number, number, number] {
-  const x1 = box[0]!, y1 = box[1]!, x2 = box[2]!, y2 = box[3]!;
+  const x1 = box[0]!,
+    y1 = box[1]!,
+    x2 = box[2]!,
+    y2 = box[3]!;
   return [Math.min(x1, x2), Math.min(y1, y2), Math.max(x1, x2), Math.max(y1, y2)];
 }
 
 /** Throws a TypeError unless `box` is four finite numbers. `what` names the box in the message. */
 export function assertBox(box: unknown, what: string): asserts box is number[] {
-  if (!Array.isArray(box) && !ArrayBuffer.isView(box)) throw new TypeError(`${what}: expected [x1, y1, x2, y2], got ${String(box)}`);
+  if (!Array.isArray(box) && !ArrayBuffer.isView(box))
+    throw new TypeError(`${what}: expected [x1, y1, x2, y2], got ${String(box)}`);
   const b = box as ArrayLike<number>;
-  if (b.length !== 4) throw new TypeError(`${what}: expected 4 coordinates [x1, y1, x2, y2], got ${b.length}`);
+  if (b.length !== 4)
+    throw new TypeError(`${what}: expected 4 coordinates [x1, y1, x2, y2], got ${b.length}`);
   for (let k = 0; k < 4; k++) {
-    if (typeof b[k] !== 'number' || !Number.isFinite(b[k])) throw new TypeError(`${what}: coordinate ${k} is not a finite number (${b[k]})`);
+    if (typeof b[k] !== 'number' || !Number.isFinite(b[k]))
+      throw new TypeError(`${what}: coordinate ${k} is not a finite number (${b[k]})`);
   }
 }
 

@@ -18,10 +18,18 @@ function checkParallel(boxes: number[][], scores: ArrayLike<number>, where: stri
   for (let i = 0; i < boxes.length; i++) {
     const b = boxes[i];
     // The message is built only for a bad box: the RPN checks tens of thousands per step.
-    if (!(Array.isArray(b) && b.length === 4 && Number.isFinite(b[0]) && Number.isFinite(b[1]) && Number.isFinite(b[2]) && Number.isFinite(b[3]))) {
+    if (!(
+      Array.isArray(b) &&
+      b.length === 4 &&
+      Number.isFinite(b[0]) &&
+      Number.isFinite(b[1]) &&
+      Number.isFinite(b[2]) &&
+      Number.isFinite(b[3])
+    )) {
       assertBox(b, `${where}: boxes[${i}]`);
     }
-    if (!Number.isFinite(scores[i])) throw new TypeError(`${where}: scores[${i}] is not a finite number (${scores[i]})`);
+    if (!Number.isFinite(scores[i]))
+      throw new TypeError(`${where}: scores[${i}] is not a finite number (${scores[i]})`);
   }
 }
 
@@ -50,7 +58,11 @@ function greedy(boxes: number[][], order: number[], iouThr: number, limit = Infi
     if (suppressed[a]) continue;
     if (keep.length >= limit) break;
     keep.push(order[a]!);
-    const ax1 = x1[a]!, ay1 = y1[a]!, ax2 = x2[a]!, ay2 = y2[a]!, aa = area[a]!;
+    const ax1 = x1[a]!,
+      ay1 = y1[a]!,
+      ax2 = x2[a]!,
+      ay2 = y2[a]!,
+      aa = area[a]!;
     for (let b = a + 1; b < n; b++) {
       if (suppressed[b]) continue;
       const iw = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!);
@@ -99,9 +111,16 @@ export function nms(boxes: number[][], scores: ArrayLike<number>, iouThr: number
  * @param limit keep at most this many (the same as slicing the full result, with less work).
  * @returns kept indices of all classes merged, by descending score (ties: input order).
  */
-export function batchedNms(boxes: number[][], scores: ArrayLike<number>, labels: ArrayLike<number>, iouThr: number, limit = Infinity): number[] {
+export function batchedNms(
+  boxes: number[][],
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  iouThr: number,
+  limit = Infinity,
+): number[] {
   checkParallel(boxes, scores, 'batchedNms');
-  if (labels.length !== boxes.length) throw new RangeError(`batchedNms: ${boxes.length} boxes but ${labels.length} labels`);
+  if (labels.length !== boxes.length)
+    throw new RangeError(`batchedNms: ${boxes.length} boxes but ${labels.length} labels`);
   assertIouThreshold(iouThr, 'batchedNms');
   const fixed = boxes.map(normalizeCorners);
   const groups = new Map<number, number[]>();
@@ -136,24 +155,39 @@ export interface EnsembleNmsOptions {
   weights?: number[];
 }
 
-interface Flat { boxes: number[][]; scores: number[]; labels: number[] }
+interface Flat {
+  boxes: number[][];
+  scores: number[];
+  labels: number[];
+}
 
 /** ensemble_boxes `prepare_boxes` after concatenation: clip to [0, 1], order corners, drop zero area. */
-function flattenModels(boxesList: number[][][], scoresList: number[][], labelsList: number[][], weights: number[] | undefined, where: string): Flat {
+function flattenModels(
+  boxesList: number[][][],
+  scoresList: number[][],
+  labelsList: number[][],
+  weights: number[] | undefined,
+  where: string,
+): Flat {
   if (boxesList.length !== scoresList.length || boxesList.length !== labelsList.length) {
     throw new RangeError(`${where}: boxesList, scoresList and labelsList must have one entry per model`);
   }
   let wsum = 0;
   if (weights !== undefined) {
-    if (weights.length !== boxesList.length) throw new RangeError(`${where}: ${weights.length} weights for ${boxesList.length} models`);
+    if (weights.length !== boxesList.length)
+      throw new RangeError(`${where}: ${weights.length} weights for ${boxesList.length} models`);
     for (const w of weights) wsum += w;
   }
   const out: Flat = { boxes: [], scores: [], labels: [] };
   const clip = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
   for (let m = 0; m < boxesList.length; m++) {
-    const bs = boxesList[m]!, ss = scoresList[m]!, ls = labelsList[m]!;
+    const bs = boxesList[m]!,
+      ss = scoresList[m]!,
+      ls = labelsList[m]!;
     if (bs.length !== ss.length || bs.length !== ls.length) {
-      throw new RangeError(`${where}: model ${m} has ${bs.length} boxes, ${ss.length} scores, ${ls.length} labels`);
+      throw new RangeError(
+        `${where}: model ${m} has ${bs.length} boxes, ${ss.length} scores, ${ls.length} labels`,
+      );
     }
     for (let j = 0; j < bs.length; j++) {
       assertBox(bs[j], `${where}: boxesList[${m}][${j}]`);
@@ -168,7 +202,11 @@ function flattenModels(boxesList: number[][][], scoresList: number[][], labelsLi
 }
 
 /** Runs `perLabel` on each label's boxes (ascending label) and concatenates the kept ones. */
-function perLabelAscending(flat: Flat, perLabel: (idx: number[]) => { keep: number[]; extra?: number[] }, extra?: number[]): EnsembleNmsResult {
+function perLabelAscending(
+  flat: Flat,
+  perLabel: (idx: number[]) => { keep: number[]; extra?: number[] },
+  extra?: number[],
+): EnsembleNmsResult {
   const res: EnsembleNmsResult = { boxes: [], scores: [], labels: [] };
   const labels = [...new Set(flat.labels)].sort((a, b) => a - b);
   for (const l of labels) {
@@ -203,7 +241,12 @@ function ensembleOverlap(a: number[], b: number[]): number {
  * @param boxesList `[models][N_m][4]` normalised `[x1, y1, x2, y2]`.
  * @param scoresList `[models][N_m]`; @param labelsList `[models][N_m]` integer class ids.
  */
-export function ensembleNms(boxesList: number[][][], scoresList: number[][], labelsList: number[][], opts: EnsembleNmsOptions = {}): EnsembleNmsResult {
+export function ensembleNms(
+  boxesList: number[][][],
+  scoresList: number[][],
+  labelsList: number[][],
+  opts: EnsembleNmsOptions = {},
+): EnsembleNmsResult {
   const iouThr = opts.iouThr ?? 0.5;
   assertIouThreshold(iouThr, 'ensembleNms');
   const flat = flattenModels(boxesList, scoresList, labelsList, opts.weights, 'ensembleNms');
@@ -242,38 +285,58 @@ export interface SoftNmsOptions extends EnsembleNmsOptions {
  *
  * @param boxesList `[models][N_m][4]` normalised `[x1, y1, x2, y2]`; clipped, zero-area dropped.
  */
-export function softNms(boxesList: number[][][], scoresList: number[][], labelsList: number[][], opts: SoftNmsOptions = {}): EnsembleNmsResult & { decayedScores: number[] } {
+export function softNms(
+  boxesList: number[][][],
+  scoresList: number[][],
+  labelsList: number[][],
+  opts: SoftNmsOptions = {},
+): EnsembleNmsResult & { decayedScores: number[] } {
   const iouThr = opts.iouThr ?? 0.5;
   const sigma = opts.sigma ?? 0.5;
   const thresh = opts.thresh ?? 0.001;
   const method = opts.method ?? 'gaussian';
   assertIouThreshold(iouThr, 'softNms');
   if (!(sigma > 0)) throw new RangeError(`softNms: sigma must be > 0, got ${sigma}`);
-  if (method !== 'linear' && method !== 'gaussian') throw new RangeError(`softNms: unknown method ${String(method)}`);
+  if (method !== 'linear' && method !== 'gaussian')
+    throw new RangeError(`softNms: unknown method ${String(method)}`);
   const flat = flattenModels(boxesList, scoresList, labelsList, opts.weights, 'softNms');
   const decayed: number[] = [];
-  const res = perLabelAscending(flat, (idx) => {
-    // pos[p] = which of this label's boxes sits at position p; the peer swaps rows in place.
-    const pos = idx.map((_, k) => k);
-    const sc = idx.map((i) => flat.scores[i]!);
-    const n = pos.length;
-    for (let i = 0; i < n; i++) {
-      let maxPos = i + 1, maxScore = i + 1 < n ? sc[i + 1]! : -Infinity;
-      for (let j = i + 2; j < n; j++) if (sc[j]! > maxScore) { maxScore = sc[j]!; maxPos = j; }
-      if (i + 1 < n && sc[i]! < maxScore) {
-        [pos[i], pos[maxPos]] = [pos[maxPos]!, pos[i]!];
-        [sc[i], sc[maxPos]] = [sc[maxPos]!, sc[i]!];
+  const res = perLabelAscending(
+    flat,
+    (idx) => {
+      // pos[p] = which of this label's boxes sits at position p; the peer swaps rows in place.
+      const pos = idx.map((_, k) => k);
+      const sc = idx.map((i) => flat.scores[i]!);
+      const n = pos.length;
+      for (let i = 0; i < n; i++) {
+        let maxPos = i + 1,
+          maxScore = i + 1 < n ? sc[i + 1]! : -Infinity;
+        for (let j = i + 2; j < n; j++)
+          if (sc[j]! > maxScore) {
+            maxScore = sc[j]!;
+            maxPos = j;
+          }
+        if (i + 1 < n && sc[i]! < maxScore) {
+          [pos[i], pos[maxPos]] = [pos[maxPos]!, pos[i]!];
+          [sc[i], sc[maxPos]] = [sc[maxPos]!, sc[i]!];
+        }
+        const bi = flat.boxes[idx[pos[i]!]!]!;
+        for (let j = i + 1; j < n; j++) {
+          const o = ensembleOverlap(bi, flat.boxes[idx[pos[j]!]!]!);
+          const w = method === 'linear' ? (o > iouThr ? 1 - o : 1) : Math.exp(-(o * o) / sigma);
+          sc[j] = w * sc[j]!;
+        }
       }
-      const bi = flat.boxes[idx[pos[i]!]!]!;
-      for (let j = i + 1; j < n; j++) {
-        const o = ensembleOverlap(bi, flat.boxes[idx[pos[j]!]!]!);
-        const w = method === 'linear' ? (o > iouThr ? 1 - o : 1) : Math.exp(-(o * o) / sigma);
-        sc[j] = w * sc[j]!;
-      }
-    }
-    const keep: number[] = [], extra: number[] = [];
-    for (let p = 0; p < n; p++) if (sc[p]! > thresh) { keep.push(pos[p]!); extra.push(sc[p]!); }
-    return { keep, extra };
-  }, decayed);
+      const keep: number[] = [],
+        extra: number[] = [];
+      for (let p = 0; p < n; p++)
+        if (sc[p]! > thresh) {
+          keep.push(pos[p]!);
+          extra.push(sc[p]!);
+        }
+      return { keep, extra };
+    },
+    decayed,
+  );
   return { ...res, decayedScores: decayed };
 }

@@ -52,7 +52,10 @@ export interface FuseReadersOptions {
 }
 
 /** A repaired or dropped input, with the image it came from. */
-export interface FusionWarning { imageId: string; message: string }
+export interface FusionWarning {
+  imageId: string;
+  message: string;
+}
 
 /** Result of {@link fuseReaderBoxes}. */
 export interface FuseReadersResult {
@@ -85,14 +88,18 @@ export function fuseReaderBoxes(images: ReaderImage[], opts: FuseReadersOptions 
     }
     // Readers become models in the order they first appear, so results do not depend on ids.
     const model = new Map<string, number>();
-    const boxesList: number[][][] = [], scoresList: number[][] = [], labelsList: number[][] = [];
+    const boxesList: number[][][] = [],
+      scoresList: number[][] = [],
+      labelsList: number[][] = [];
     for (let a = 0; a < img.annotations.length; a++) {
       const ann = img.annotations[a]!;
       let m = model.get(ann.readerId);
       if (m === undefined) {
         m = model.size;
         model.set(ann.readerId, m);
-        boxesList.push([]); scoresList.push([]); labelsList.push([]);
+        boxesList.push([]);
+        scoresList.push([]);
+        labelsList.push([]);
       }
       if (ann.classId === noFinding) continue;
       if (!ann.box) {
@@ -109,10 +116,19 @@ export function fuseReaderBoxes(images: ReaderImage[], opts: FuseReadersOptions 
       iouThr: opts.iouThr ?? 0.55,
       confType: opts.confType ?? 'avg',
       // WBF numbers models and boxes within a model; name the reader instead.
-      onWarning: (message) => warnings.push({ imageId, message: message.replace(/^model (\d+) box (\d+)/, (_, t: string, j: string) => `reader ${readerIds[Number(t)]} finding box ${j}`) }),
+      onWarning: (message) =>
+        warnings.push({
+          imageId,
+          message: message.replace(
+            /^model (\d+) box (\d+)/,
+            (_, t: string, j: string) => `reader ${readerIds[Number(t)]} finding box ${j}`,
+          ),
+        }),
     });
     out[i] = {
-      imageId, width, height,
+      imageId,
+      width,
+      height,
       boxes: fused.boxes.map((b) => [b[0]! * width, b[1]! * height, b[2]! * width, b[3]! * height]),
       scores: fused.scores,
       labels: fused.labels,

@@ -41,40 +41,87 @@ const CONF_TYPES: readonly ConfType[] = ['avg', 'max', 'box_and_model_avg', 'abs
 const f32 = Math.fround;
 
 /** One input box after filtering: the peer's row [label, score*weight, weight, model, x1, y1, x2, y2]. */
-interface Entry { label: number; score: number; weight: number; model: number; box: number[] }
+interface Entry {
+  label: number;
+  score: number;
+  weight: number;
+  model: number;
+  box: number[];
+}
 
 /** A cluster's current fused box (same layout; coordinates and score float32-rounded once fused). */
-interface Fused { score: number; weight: number; box: number[]; members: Entry[] }
+interface Fused {
+  score: number;
+  weight: number;
+  box: number[];
+  members: Entry[];
+}
 
 const clampWarn = (v: number, name: string, warn: ((m: string) => void) | null, where: string): number => {
-  if (v < 0) { warn?.(`${where}: ${name} < 0, set to 0`); return 0; }
-  if (v > 1) { warn?.(`${where}: ${name} > 1, set to 1 (are the boxes normalised to [0, 1]?)`); return 1; }
+  if (v < 0) {
+    warn?.(`${where}: ${name} < 0, set to 0`);
+    return 0;
+  }
+  if (v > 1) {
+    warn?.(`${where}: ${name} > 1, set to 1 (are the boxes normalised to [0, 1]?)`);
+    return 1;
+  }
   return v;
 };
 
 /** ensemble_boxes `prefilter_boxes`: repairs boxes and groups them by label (first-seen order). */
-function prefilter(boxesList: number[][][], scoresList: number[][], labelsList: number[][], weights: number[], thr: number, warn: ((m: string) => void) | null): Map<number, Entry[]> {
+function prefilter(
+  boxesList: number[][][],
+  scoresList: number[][],
+  labelsList: number[][],
+  weights: number[],
+  thr: number,
+  warn: ((m: string) => void) | null,
+): Map<number, Entry[]> {
   const byLabel = new Map<number, Entry[]>();
   for (let t = 0; t < boxesList.length; t++) {
-    const bs = boxesList[t]!, ss = scoresList[t]!, ls = labelsList[t]!;
+    const bs = boxesList[t]!,
+      ss = scoresList[t]!,
+      ls = labelsList[t]!;
     if (bs.length !== ss.length || bs.length !== ls.length) {
-      throw new RangeError(`weightedBoxesFusion: model ${t} has ${bs.length} boxes, ${ss.length} scores, ${ls.length} labels`);
+      throw new RangeError(
+        `weightedBoxesFusion: model ${t} has ${bs.length} boxes, ${ss.length} scores, ${ls.length} labels`,
+      );
     }
     for (let j = 0; j < bs.length; j++) {
       const score = ss[j]!;
       if (score < thr) continue;
       const b = bs[j]!;
-      if (!b || b.length !== 4 || !b.every(Number.isFinite)) throw new TypeError(`weightedBoxesFusion: boxesList[${t}][${j}] is not 4 finite numbers`);
-      if (!Number.isFinite(score)) throw new TypeError(`weightedBoxesFusion: scoresList[${t}][${j}] is not finite`);
+      if (!b || b.length !== 4 || !b.every(Number.isFinite))
+        throw new TypeError(`weightedBoxesFusion: boxesList[${t}][${j}] is not 4 finite numbers`);
+      if (!Number.isFinite(score))
+        throw new TypeError(`weightedBoxesFusion: scoresList[${t}][${j}] is not finite`);
       const where = `model ${t} box ${j}`;
       let [x1, y1, x2, y2] = b as [number, number, number, number];
-      if (x2 < x1) { warn?.(`${where}: x2 < x1, swapped`); [x1, x2] = [x2, x1]; }
-      if (y2 < y1) { warn?.(`${where}: y2 < y1, swapped`); [y1, y2] = [y2, y1]; }
-      x1 = clampWarn(x1, 'x1', warn, where); x2 = clampWarn(x2, 'x2', warn, where);
-      y1 = clampWarn(y1, 'y1', warn, where); y2 = clampWarn(y2, 'y2', warn, where);
-      if ((x2 - x1) * (y2 - y1) === 0) { warn?.(`${where}: zero-area box skipped`); continue; }
+      if (x2 < x1) {
+        warn?.(`${where}: x2 < x1, swapped`);
+        [x1, x2] = [x2, x1];
+      }
+      if (y2 < y1) {
+        warn?.(`${where}: y2 < y1, swapped`);
+        [y1, y2] = [y2, y1];
+      }
+      x1 = clampWarn(x1, 'x1', warn, where);
+      x2 = clampWarn(x2, 'x2', warn, where);
+      y1 = clampWarn(y1, 'y1', warn, where);
+      y2 = clampWarn(y2, 'y2', warn, where);
+      if ((x2 - x1) * (y2 - y1) === 0) {
+        warn?.(`${where}: zero-area box skipped`);
+        continue;
+      }
       const label = Math.trunc(ls[j]!);
-      const e: Entry = { label, score: score * weights[t]!, weight: weights[t]!, model: t, box: [x1, y1, x2, y2] };
+      const e: Entry = {
+        label,
+        score: score * weights[t]!,
+        weight: weights[t]!,
+        model: t,
+        box: [x1, y1, x2, y2],
+      };
       const list = byLabel.get(label);
       if (list) list.push(e);
       else byLabel.set(label, [e]);
@@ -99,7 +146,9 @@ function descLaterFirst<T>(items: T[], key: (x: T) => number): T[] {
  */
 function fuseCluster(members: Entry[], confType: ConfType): Fused {
   const acc = [0, 0, 0, 0];
-  let conf = 0, w = 0, max = -Infinity;
+  let conf = 0,
+    w = 0,
+    max = -Infinity;
   for (const m of members) {
     for (let k = 0; k < 4; k++) acc[k] = f32(acc[k]! + m.score * m.box[k]!);
     conf += m.score;
@@ -147,31 +196,55 @@ function overlap(a: number[], b: number[]): number {
  * );
  * // fused.boxes ≈ [[0.11, 0.1, 0.31, 0.29]] (the mean corners), fused.scores ≈ [2 / 3] (two readers of three)
  */
-export function weightedBoxesFusion(boxesList: number[][][], scoresList: number[][], labelsList: number[][], opts: WbfOptions = {}): WbfResult {
+export function weightedBoxesFusion(
+  boxesList: number[][][],
+  scoresList: number[][],
+  labelsList: number[][],
+  opts: WbfOptions = {},
+): WbfResult {
   const iouThr = opts.iouThr ?? 0.55;
   const skipBoxThr = opts.skipBoxThr ?? 0;
   const confType = opts.confType ?? 'avg';
   assertIouThreshold(iouThr, 'weightedBoxesFusion');
-  if (!CONF_TYPES.includes(confType)) throw new RangeError(`weightedBoxesFusion: unknown confType '${String(confType)}' (one of ${CONF_TYPES.join(', ')})`);
-  if (!Array.isArray(boxesList) || boxesList.length !== scoresList.length || boxesList.length !== labelsList.length) {
-    throw new RangeError('weightedBoxesFusion: boxesList, scoresList and labelsList must have one entry per model');
+  if (!CONF_TYPES.includes(confType))
+    throw new RangeError(
+      `weightedBoxesFusion: unknown confType '${String(confType)}' (one of ${CONF_TYPES.join(', ')})`,
+    );
+  if (
+    !Array.isArray(boxesList) ||
+    boxesList.length !== scoresList.length ||
+    boxesList.length !== labelsList.length
+  ) {
+    throw new RangeError(
+      'weightedBoxesFusion: boxesList, scoresList and labelsList must have one entry per model',
+    );
   }
   const nModels = boxesList.length;
   const weights = opts.weights ?? new Array<number>(nModels).fill(1);
-  if (weights.length !== nModels) throw new RangeError(`weightedBoxesFusion: ${weights.length} weights for ${nModels} models`);
-  if (!weights.every((w) => Number.isFinite(w) && w > 0)) throw new RangeError('weightedBoxesFusion: weights must be finite and > 0');
-  let wSum = 0, wMax = -Infinity;
-  for (const w of weights) { wSum += w; if (w > wMax) wMax = w; }
+  if (weights.length !== nModels)
+    throw new RangeError(`weightedBoxesFusion: ${weights.length} weights for ${nModels} models`);
+  if (!weights.every((w) => Number.isFinite(w) && w > 0))
+    throw new RangeError('weightedBoxesFusion: weights must be finite and > 0');
+  let wSum = 0,
+    wMax = -Infinity;
+  for (const w of weights) {
+    wSum += w;
+    if (w > wMax) wMax = w;
+  }
 
   const byLabel = prefilter(boxesList, scoresList, labelsList, weights, skipBoxThr, opts.onWarning ?? null);
   const all: { label: number; score: number; box: number[] }[] = [];
   for (const [label, entries] of byLabel) {
     const clusters: Fused[] = [];
     for (const e of descLaterFirst(entries, (x) => x.score)) {
-      let best = -1, bestIou = -Infinity;
+      let best = -1,
+        bestIou = -Infinity;
       for (let c = 0; c < clusters.length; c++) {
         const v = overlap(clusters[c]!.box, e.box);
-        if (v > bestIou) { bestIou = v; best = c; }
+        if (v > bestIou) {
+          bestIou = v;
+          best = c;
+        }
       }
       if (best >= 0 && bestIou > iouThr) {
         const members = clusters[best]!.members;
@@ -208,5 +281,9 @@ export function weightedBoxesFusion(boxesList: number[][][], scoresList: number[
     }
   }
   const sorted = descLaterFirst(all, (x) => x.score);
-  return { boxes: sorted.map((x) => x.box), scores: sorted.map((x) => x.score), labels: sorted.map((x) => x.label) };
+  return {
+    boxes: sorted.map((x) => x.box),
+    scores: sorted.map((x) => x.score),
+    labels: sorted.map((x) => x.label),
+  };
 }

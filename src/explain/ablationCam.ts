@@ -86,10 +86,14 @@ async function readScores(out: HeadOutput, rows: number, what: string): Promise<
   } else {
     values = out;
   }
-  if (values.length !== rows) throw new Error(`ablationCam: the head returned ${values.length} scores for ${rows} rows (${what})`);
+  if (values.length !== rows)
+    throw new Error(`ablationCam: the head returned ${values.length} scores for ${rows} rows (${what})`);
   const scores = Float32Array.from(values);
   for (let i = 0; i < rows; i++) {
-    if (!Number.isFinite(scores[i])) throw new Error(`ablationCam: the head returned a non-finite score (${scores[i]}) for row ${i} (${what})`);
+    if (!Number.isFinite(scores[i]))
+      throw new Error(
+        `ablationCam: the head returned a non-finite score (${scores[i]}) for row ${i} (${what})`,
+      );
   }
   return scores;
 }
@@ -100,7 +104,8 @@ async function readScores(out: HeadOutput, rows: number, what: string): Promise<
  * @param activations `[1, h, w, K]`.
  */
 export function channelsToAblate(activations: tf.Tensor4D, fraction = 1): Int32Array {
-  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`channelsToAblate: fraction must be in (0, 1], got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 1))
+    throw new RangeError(`channelsToAblate: fraction must be in (0, 1], got ${fraction}`);
   const k = activations.shape[3];
   if (fraction === 1) return Int32Array.from({ length: k }, (_, i) => i);
   const sums = tf.tidy(() => tf.sum(tf.abs(activations), [0, 1, 2]));
@@ -129,12 +134,18 @@ export function ablatedBatch(activations: tf.Tensor4D, channels: ArrayLike<numbe
 /** Bilinear resize (half-pixel centres, like OpenCV's INTER_LINEAR) and min–max scaling to [0, 1]. */
 function resizeAndScale(map: tf.Tensor2D, height: number, width: number): Float32Array {
   const resized = tf.tidy(() =>
-    tf.image.resizeBilinear(map.expandDims(-1) as tf.Tensor3D, [height, width], false, true).reshape([height * width]),
+    tf.image
+      .resizeBilinear(map.expandDims(-1) as tf.Tensor3D, [height, width], false, true)
+      .reshape([height * width]),
   );
   const data = resized.dataSync() as Float32Array;
   resized.dispose();
-  let lo = Infinity, hi = -Infinity;
-  for (const v of data) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   const range = hi - lo;
   const out = new Float32Array(data.length);
   // A flat map (no positive evidence anywhere) stays all zeros rather than dividing by 0.
@@ -150,10 +161,15 @@ function resizeAndScale(map: tf.Tensor2D, height: number, width: number): Float3
 export type CamMultiHead = (activations: tf.Tensor4D) => number[][] | Promise<number[][]>;
 
 function checkRows(rows: number[][], n: number, targets: number, what: string): void {
-  if (rows.length !== n) throw new Error(`ablationCam: the head returned ${rows.length} rows for ${n} (${what})`);
+  if (rows.length !== n)
+    throw new Error(`ablationCam: the head returned ${rows.length} rows for ${n} (${what})`);
   rows.forEach((r, i) => {
-    if (r.length !== targets) throw new Error(`ablationCam: row ${i} has ${r.length} scores for ${targets} targets (${what})`);
-    r.forEach((v) => { if (!Number.isFinite(v)) throw new Error(`ablationCam: the head returned a non-finite score (${v}) for row ${i} (${what})`); });
+    if (r.length !== targets)
+      throw new Error(`ablationCam: row ${i} has ${r.length} scores for ${targets} targets (${what})`);
+    r.forEach((v) => {
+      if (!Number.isFinite(v))
+        throw new Error(`ablationCam: the head returned a non-finite score (${v}) for row ${i} (${what})`);
+    });
   });
 }
 
@@ -162,15 +178,23 @@ function checkRows(rows: number[][], n: number, targets: number, what: string): 
  * {@link CamMultiHead}): the sweep over ablated channels is shared, each target gets its own weights
  * and map. Results are those of {@link ablationCam} run once per target.
  */
-export async function ablationCamTargets(opts: Omit<AblationCamOptions, 'head'> & { head: CamMultiHead; targets: number }): Promise<AblationCamResult[]> {
+export async function ablationCamTargets(
+  opts: Omit<AblationCamOptions, 'head'> & { head: CamMultiHead; targets: number },
+): Promise<AblationCamResult[]> {
   const { activations, head, targets } = opts;
   const batchSize = opts.batchSize ?? 32;
   const value = opts.ablationValue ?? 0;
   const [height, width] = opts.imageSize;
-  if (activations.rank !== 4 || activations.shape[0] !== 1) throw new Error(`ablationCam: activations must be [1, h, w, K], got [${activations.shape.join(', ')}]`);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`ablationCam: batchSize must be a positive integer, got ${batchSize}`);
-  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) throw new RangeError(`ablationCam: imageSize must be two positive integers, got [${opts.imageSize.join(', ')}]`);
-  if (!(Number.isInteger(targets) && targets >= 1)) throw new RangeError(`ablationCam: targets must be a positive integer, got ${targets}`);
+  if (activations.rank !== 4 || activations.shape[0] !== 1)
+    throw new Error(`ablationCam: activations must be [1, h, w, K], got [${activations.shape.join(', ')}]`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new RangeError(`ablationCam: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0))
+    throw new RangeError(
+      `ablationCam: imageSize must be two positive integers, got [${opts.imageSize.join(', ')}]`,
+    );
+  if (!(Number.isInteger(targets) && targets >= 1))
+    throw new RangeError(`ablationCam: targets must be a positive integer, got ${targets}`);
   const [, h, w, k] = activations.shape;
 
   const first = await head(activations);
@@ -184,7 +208,8 @@ export async function ablationCamTargets(opts: Omit<AblationCamOptions, 'head'> 
     try {
       const rows = await head(batch);
       checkRows(rows, channels.length, targets, `channels ${channels[0]}..`);
-      for (let i = 0; i < channels.length; i++) for (let t = 0; t < targets; t++) ablatedScores[t]![channels[i]!] = rows[i]![t]!;
+      for (let i = 0; i < channels.length; i++)
+        for (let t = 0; t < targets; t++) ablatedScores[t]![channels[i]!] = rows[i]![t]!;
     } finally {
       batch.dispose();
     }
@@ -195,8 +220,11 @@ export async function ablationCamTargets(opts: Omit<AblationCamOptions, 'head'> 
     const y = Math.fround(score);
     const weights = new Float32Array(k);
     if (y !== 0) for (let c = 0; c < k; c++) weights[c] = (y - ablatedScores[t]![c]!) / y;
-    const low = tf.tidy(() =>
-      tf.relu(tf.matMul(activations.reshape([h * w, k]), tf.tensor2d(weights, [k, 1]))).reshape([h, w]) as tf.Tensor2D,
+    const low = tf.tidy(
+      () =>
+        tf
+          .relu(tf.matMul(activations.reshape([h * w, k]), tf.tensor2d(weights, [k, 1])))
+          .reshape([h, w]) as tf.Tensor2D,
     );
     // A copy: some backends hand out their own buffer, which must not outlive the tensor.
     const lowRes: CamMap = { data: Float32Array.from(low.dataSync()), width: w, height: h };
@@ -217,7 +245,9 @@ export async function ablationCamTargets(opts: Omit<AblationCamOptions, 'head'> 
 export async function ablationCam(opts: AblationCamOptions): Promise<AblationCamResult> {
   const head: CamMultiHead = async (acts) => {
     const n = acts.shape[0];
-    return Array.from(await readScores(await opts.head(acts), n, n === 1 ? 'unablated' : 'ablated'), (v) => [v]);
+    return Array.from(await readScores(await opts.head(acts), n, n === 1 ? 'unablated' : 'ablated'), (v) => [
+      v,
+    ]);
   };
   return (await ablationCamTargets({ ...opts, head, targets: 1 }))[0]!;
 }
@@ -228,10 +258,20 @@ export async function ablationCam(opts: AblationCamOptions): Promise<AblationCam
  */
 export function normaliseInBox(cam: CamMap, box: readonly number[]): CamMap {
   const out = new Float32Array(cam.data.length);
-  const x0 = Math.max(0, Math.ceil(box[0]! - 0.5)), x1 = Math.min(cam.width - 1, Math.floor(box[2]! - 0.5));
-  const y0 = Math.max(0, Math.ceil(box[1]! - 0.5)), y1 = Math.min(cam.height - 1, Math.floor(box[3]! - 0.5));
-  let lo = Infinity, hi = -Infinity;
-  for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) { const v = cam.data[y * cam.width + x]!; if (v < lo) lo = v; if (v > hi) hi = v; }
-  if (hi > lo) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) out[y * cam.width + x] = (cam.data[y * cam.width + x]! - lo) / (hi - lo);
+  const x0 = Math.max(0, Math.ceil(box[0]! - 0.5)),
+    x1 = Math.min(cam.width - 1, Math.floor(box[2]! - 0.5));
+  const y0 = Math.max(0, Math.ceil(box[1]! - 0.5)),
+    y1 = Math.min(cam.height - 1, Math.floor(box[3]! - 0.5));
+  let lo = Infinity,
+    hi = -Infinity;
+  for (let y = y0; y <= y1; y++)
+    for (let x = x0; x <= x1; x++) {
+      const v = cam.data[y * cam.width + x]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  if (hi > lo)
+    for (let y = y0; y <= y1; y++)
+      for (let x = x0; x <= x1; x++) out[y * cam.width + x] = (cam.data[y * cam.width + x]! - lo) / (hi - lo);
   return { data: out, width: cam.width, height: cam.height };
 }

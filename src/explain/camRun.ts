@@ -15,8 +15,13 @@ import { ablationCamTargets, type CamMap } from './ablationCam.js';
 import { detectorHeadPerBox } from './detectorTarget.js';
 import { cutDetectorAt } from './detectorLayers.js';
 import {
-  localisationScore, pairLocalisation, pointingChance, summariseLocalisation,
-  type BoxLocalisation, type LocalisationSummary, type PairedComparison,
+  localisationScore,
+  pairLocalisation,
+  pointingChance,
+  summariseLocalisation,
+  type BoxLocalisation,
+  type LocalisationSummary,
+  type PairedComparison,
 } from './localisation.js';
 
 /** A predicted box that found a ground-truth box: same class, IoU above the threshold. */
@@ -36,18 +41,36 @@ export interface CorrectBox {
  * IoU (> `iouThr`). A ground-truth box found by several predictions keeps the highest-scoring one, so
  * each ground-truth box has at most one map per backbone and layer (and two backbones pair on it).
  */
-export function correctBoxes(dets: ImageDetections, gt: { boxes: number[][]; labels: number[] }, opts: { scoreThr: number; topK: number; iouThr: number }): CorrectBox[] {
-  const order = dets.scores.map((s, i) => i).filter((i) => dets.scores[i]! >= opts.scoreThr).sort((a, b) => dets.scores[b]! - dets.scores[a]! || a - b).slice(0, opts.topK);
+export function correctBoxes(
+  dets: ImageDetections,
+  gt: { boxes: number[][]; labels: number[] },
+  opts: { scoreThr: number; topK: number; iouThr: number },
+): CorrectBox[] {
+  const order = dets.scores
+    .map((s, i) => i)
+    .filter((i) => dets.scores[i]! >= opts.scoreThr)
+    .sort((a, b) => dets.scores[b]! - dets.scores[a]! || a - b)
+    .slice(0, opts.topK);
   const byGt = new Map<number, CorrectBox>();
   for (const i of order) {
-    let best = -1, bestIou = -1;
+    let best = -1,
+      bestIou = -1;
     gt.boxes.forEach((g, j) => {
       if (gt.labels[j] !== dets.labels[i]) return;
       const o = iou(dets.boxes[i]!, g);
-      if (o > bestIou) { bestIou = o; best = j; }
+      if (o > bestIou) {
+        bestIou = o;
+        best = j;
+      }
     });
     if (best < 0 || !(bestIou > opts.iouThr) || byGt.has(best)) continue;
-    byGt.set(best, { box: dets.boxes[i]!, label: dets.labels[i]!, score: dets.scores[i]!, gtIndex: best, iou: bestIou });
+    byGt.set(best, {
+      box: dets.boxes[i]!,
+      label: dets.labels[i]!,
+      score: dets.scores[i]!,
+      gtIndex: best,
+      iou: bestIou,
+    });
   }
   return [...byGt.values()];
 }
@@ -105,41 +128,77 @@ export async function camImages(
   log: (line: string) => void = (l) => console.log(l),
 ): Promise<CamImage[]> {
   const { cam } = config;
-  const set = await loadDetectionSet(images.map((x) => x.image), size);
+  const set = await loadDetectionSet(
+    images.map((x) => x.image),
+    size,
+  );
   const out: CamImage[] = images.map((x, i) => ({
-    imageId: x.image.imageId, split: x.split, size, pixels: set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array,
-    gtBoxes: set.targets[i]!.boxes, gtLabels: set.targets[i]!.labels, cells: [],
+    imageId: x.image.imageId,
+    split: x.split,
+    size,
+    pixels: set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array,
+    gtBoxes: set.targets[i]!.boxes,
+    gtLabels: set.targets[i]!.labels,
+    cells: [],
   }));
   try {
     for (const init of inits) {
       const { detector, resnet } = loadDetector(config, init, size, rng.fork(init));
       const t0 = performance.now();
-      let sweeps = 0, maps = 0;
+      let sweeps = 0,
+        maps = 0;
       try {
         for (let i = 0; i < out.length; i++) {
           const img = out[i]!;
           const x = set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
           try {
             const dets = detector.detect(x)[0]!;
-            const shown = dets.scores.map((s, k) => k).filter((k) => dets.scores[k]! >= cam.scoreThr).sort((a, b) => dets.scores[b]! - dets.scores[a]!).slice(0, cam.topK);
+            const shown = dets.scores
+              .map((s, k) => k)
+              .filter((k) => dets.scores[k]! >= cam.scoreThr)
+              .sort((a, b) => dets.scores[b]! - dets.scores[a]!)
+              .slice(0, cam.topK);
             const correct = correctBoxes(dets, { boxes: img.gtBoxes, labels: img.gtLabels }, cam);
-            const cell: CamCell = { init, detections: shown.map((k) => ({ box: dets.boxes[k]!, label: VINDR_CLASSES[dets.labels[k]!]!, score: dets.scores[k]! })), boxes: [] };
+            const cell: CamCell = {
+              init,
+              detections: shown.map((k) => ({
+                box: dets.boxes[k]!,
+                label: VINDR_CLASSES[dets.labels[k]!]!,
+                score: dets.scores[k]!,
+              })),
+              boxes: [],
+            };
             if (correct.length > 0) {
               for (const layer of cam.layers) {
                 const cut = cutDetectorAt(detector, resnet, x, layer);
                 try {
                   const results = await ablationCamTargets({
-                    activations: cut.activations, targets: correct.length,
-                    head: detectorHeadPerBox(cut.detector, { boxes: correct.map((c) => c.box), labels: correct.map((c) => c.label) }, { iouThr: cam.iouThr }),
-                    imageSize: [size, size], batchSize: cam.batchSize, channelFraction: cam.channelFraction,
+                    activations: cut.activations,
+                    targets: correct.length,
+                    head: detectorHeadPerBox(
+                      cut.detector,
+                      { boxes: correct.map((c) => c.box), labels: correct.map((c) => c.label) },
+                      { iouThr: cam.iouThr },
+                    ),
+                    imageSize: [size, size],
+                    batchSize: cam.batchSize,
+                    channelFraction: cam.channelFraction,
                   });
                   sweeps++;
                   results.forEach((r, t) => {
                     const c = correct[t]!;
                     const gt = img.gtBoxes[c.gtIndex]!;
                     cell.boxes.push({
-                      ...c, layer, target: r.score, cam: r.cam,
-                      localisation: { imageId: img.imageId, gtIndex: c.gtIndex, ...localisationScore(r.cam, [gt], cam.pointingTolerance), pointChance: pointingChance(size, size, gt, cam.pointingTolerance) },
+                      ...c,
+                      layer,
+                      target: r.score,
+                      cam: r.cam,
+                      localisation: {
+                        imageId: img.imageId,
+                        gtIndex: c.gtIndex,
+                        ...localisationScore(r.cam, [gt], cam.pointingTolerance),
+                        pointChance: pointingChance(size, size, gt, cam.pointingTolerance),
+                      },
                     });
                     maps++;
                   });
@@ -154,10 +213,17 @@ export async function camImages(
           }
         }
       } finally {
-        for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
+        for (const v of [
+          ...detector.fpn.variables(),
+          ...detector.rpn.variables(),
+          ...detector.roiHeads.variables(),
+        ])
+          v.dispose();
         resnet.dispose();
       }
-      log(`Ablation-CAM (${init}, ${cam.layers.join(' + ')}): ${out.length} images, ${maps} per-box maps from ${sweeps} sweeps in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+      log(
+        `Ablation-CAM (${init}, ${cam.layers.join(' + ')}): ${out.length} images, ${maps} per-box maps from ${sweeps} sweeps in ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+      );
     }
   } finally {
     set.images.dispose();
@@ -178,16 +244,26 @@ export interface LayerLocalisation {
 }
 
 /** The localisation numbers of `images` (per box, per layer), for the table and the results file. */
-export function camLocalisation(images: readonly CamImage[], layers: readonly CamLayer[], rng: Rng): LayerLocalisation[] {
+export function camLocalisation(
+  images: readonly CamImage[],
+  layers: readonly CamLayer[],
+  rng: Rng,
+): LayerLocalisation[] {
   const gtTotal = images.reduce((s, im) => s + im.gtBoxes.length, 0);
   const inits = images[0]?.cells.map((c) => c.init) ?? [];
   return layers.map((layer) => {
-    const per = inits.map((init, k) => images.flatMap((im) => im.cells[k]!.boxes.filter((b) => b.layer === layer).map((b) => b.localisation)));
+    const per = inits.map((init, k) =>
+      images.flatMap((im) => im.cells[k]!.boxes.filter((b) => b.layer === layer).map((b) => b.localisation)),
+    );
     return {
       layer,
       images: images.length,
       gtBoxes: gtTotal,
-      byInit: inits.map((init, k) => ({ init, found: per[k]!.length, summary: summariseLocalisation(per[k]!) })),
+      byInit: inits.map((init, k) => ({
+        init,
+        found: per[k]!.length,
+        summary: summariseLocalisation(per[k]!),
+      })),
       paired: per.length >= 2 ? pairLocalisation(per[0]!, per[1]!, rng.fork(layer)) : null,
     };
   });

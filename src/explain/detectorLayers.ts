@@ -34,7 +34,11 @@ function cutAtLevel(detector: FasterRcnn, image: tf.Tensor4D, level: number): Cu
         const b = acts.shape[0];
         const tiled = feats.map((f, i) => (i === level ? acts : (tf.tile(f, [b, 1, 1, 1]) as tf.Tensor4D)));
         try {
-          return detector.detectFromPyramid(tiled, paddedHw, Array.from({ length: b }, () => [h, w] as [number, number]));
+          return detector.detectFromPyramid(
+            tiled,
+            paddedHw,
+            Array.from({ length: b }, () => [h, w] as [number, number]),
+          );
         } finally {
           tf.dispose(tiled.filter((t) => t !== acts));
         }
@@ -49,9 +53,15 @@ function cutAtLevel(detector: FasterRcnn, image: tf.Tensor4D, level: number): Cu
  *   is involved.
  * @param layer a ResNet stage (`layer1`..`layer4`) or an FPN output level (`fpn.p2`..`fpn.p5`).
  */
-export function cutDetectorAt(detector: FasterRcnn, resnet: ResNet, image: tf.Tensor4D, layer: CamLayer): CutDetector {
+export function cutDetectorAt(
+  detector: FasterRcnn,
+  resnet: ResNet,
+  image: tf.Tensor4D,
+  layer: CamLayer,
+): CutDetector {
   const [, h, w] = image.shape;
-  if (h % 32 !== 0 || w % 32 !== 0) throw new Error(`cutDetectorAt: image ${h}x${w} must be a multiple of 32`);
+  if (h % 32 !== 0 || w % 32 !== 0)
+    throw new Error(`cutDetectorAt: image ${h}x${w} must be a multiple of 32`);
   const level = LEVEL[layer];
   if (level !== undefined) return cutAtLevel(detector, image, level);
   const stage = STAGE[layer];
@@ -74,7 +84,11 @@ export function cutDetectorAt(detector: FasterRcnn, resnet: ResNet, image: tf.Te
           return { c2: all[0]!, c3: all[1]!, c4: all[2]!, c5: all[3]! };
         });
         try {
-          return detector.detectFromBackbone(c, [h, w], Array.from({ length: b }, () => [h, w] as [number, number]));
+          return detector.detectFromBackbone(
+            c,
+            [h, w],
+            Array.from({ length: b }, () => [h, w] as [number, number]),
+          );
         } finally {
           // `acts` belongs to the caller; every other tensor here is ours.
           tf.dispose([c.c2, c.c3, c.c4, c.c5].filter((t) => t !== acts));

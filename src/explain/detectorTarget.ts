@@ -49,20 +49,30 @@ export interface DetectorTargetOptions {
  * The target function for a set of reference boxes: detections → Σ over references of
  * (IoU + score) of the matched detection, 0 for a reference with no match above `iouThr`.
  */
-export function detectorTarget(references: CamReferences, opts: DetectorTargetOptions = {}): (predictions: CamDetections) => number {
+export function detectorTarget(
+  references: CamReferences,
+  opts: DetectorTargetOptions = {},
+): (predictions: CamDetections) => number {
   const iouThr = opts.iouThr ?? 0.5;
   const match = opts.match ?? 'sameLabel';
-  if (references.boxes.length !== references.labels.length) throw new Error(`detectorTarget: ${references.boxes.length} reference boxes but ${references.labels.length} labels`);
+  if (references.boxes.length !== references.labels.length)
+    throw new Error(
+      `detectorTarget: ${references.boxes.length} reference boxes but ${references.labels.length} labels`,
+    );
   return (predictions: CamDetections): number => {
     let total = 0;
     for (let r = 0; r < references.boxes.length; r++) {
       const ref = references.boxes[r]!;
       const label = references.labels[r]!;
-      let best = -1, bestIou = -1;
+      let best = -1,
+        bestIou = -1;
       for (let p = 0; p < predictions.boxes.length; p++) {
         if (match === 'sameLabel' && predictions.labels[p] !== label) continue;
         const o = iou(ref, predictions.boxes[p]!);
-        if (o > bestIou) { bestIou = o; best = p; }
+        if (o > bestIou) {
+          bestIou = o;
+          best = p;
+        }
       }
       if (best < 0 || !(bestIou > iouThr) || predictions.labels[best] !== label) continue;
       total += bestIou + predictions.scores[best]!;
@@ -75,7 +85,11 @@ export function detectorTarget(references: CamReferences, opts: DetectorTargetOp
  * An Ablation-CAM head for a detector: runs `detector.fromLayer` on a batch of (ablated) activations
  * and scores each row's detections with {@link detectorTarget}.
  */
-export function detectorHead(detector: LayerDetector, references: CamReferences, opts: DetectorTargetOptions = {}): CamHead {
+export function detectorHead(
+  detector: LayerDetector,
+  references: CamReferences,
+  opts: DetectorTargetOptions = {},
+): CamHead {
   const target = detectorTarget(references, opts);
   return async (activations) => {
     const rows = await detector.fromLayer(activations);
@@ -88,9 +102,18 @@ export function detectorHead(detector: LayerDetector, references: CamReferences,
  * predicted box with score ≥ 0.3 explained on its own, `DetBoxScoreTarget` of that one box): row r,
  * target t is {@link detectorTarget} of reference t alone on row r's detections.
  */
-export function detectorHeadPerBox(detector: LayerDetector, references: CamReferences, opts: DetectorTargetOptions = {}): CamMultiHead {
-  if (references.boxes.length !== references.labels.length) throw new Error(`detectorHeadPerBox: ${references.boxes.length} reference boxes but ${references.labels.length} labels`);
-  const targets = references.boxes.map((box, i) => detectorTarget({ boxes: [box], labels: [references.labels[i]!] }, opts));
+export function detectorHeadPerBox(
+  detector: LayerDetector,
+  references: CamReferences,
+  opts: DetectorTargetOptions = {},
+): CamMultiHead {
+  if (references.boxes.length !== references.labels.length)
+    throw new Error(
+      `detectorHeadPerBox: ${references.boxes.length} reference boxes but ${references.labels.length} labels`,
+    );
+  const targets = references.boxes.map((box, i) =>
+    detectorTarget({ boxes: [box], labels: [references.labels[i]!] }, opts),
+  );
   return async (activations) => {
     const rows = await detector.fromLayer(activations);
     return rows.map((d) => targets.map((f) => f(d)));

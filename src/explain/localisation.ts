@@ -16,8 +16,10 @@ function boxMask(width: number, height: number, boxes: readonly number[][]): Uin
   const mask = new Uint8Array(width * height);
   for (const b of boxes) {
     // Pixel centres x + 0.5 in [x1, x2]  ⇔  x in [ceil(x1 − 0.5), floor(x2 − 0.5)].
-    const x0 = Math.max(0, Math.ceil(b[0]! - 0.5)), x1 = Math.min(width - 1, Math.floor(b[2]! - 0.5));
-    const y0 = Math.max(0, Math.ceil(b[1]! - 0.5)), y1 = Math.min(height - 1, Math.floor(b[3]! - 0.5));
+    const x0 = Math.max(0, Math.ceil(b[0]! - 0.5)),
+      x1 = Math.min(width - 1, Math.floor(b[2]! - 0.5));
+    const y0 = Math.max(0, Math.ceil(b[1]! - 0.5)),
+      y1 = Math.min(height - 1, Math.floor(b[3]! - 0.5));
     if (x1 < x0) continue;
     for (let y = y0; y <= y1; y++) mask.fill(1, y * width + x0, y * width + x1 + 1);
   }
@@ -40,11 +42,16 @@ export interface CamMass {
  */
 export function camMassInBoxes(cam: CamMap, boxes: readonly number[][]): CamMass {
   const mask = boxMask(cam.width, cam.height, boxes);
-  let inside = 0, total = 0, pixels = 0;
+  let inside = 0,
+    total = 0,
+    pixels = 0;
   for (let i = 0; i < mask.length; i++) {
     const v = Math.max(0, cam.data[i]!);
     total += v;
-    if (mask[i]) { inside += v; pixels++; }
+    if (mask[i]) {
+      inside += v;
+      pixels++;
+    }
   }
   return { mass: total > 0 ? inside / total : 0, area: pixels / mask.length, total };
 }
@@ -55,10 +62,16 @@ export function camMassInBoxes(cam: CamMap, boxes: readonly number[][]): CamMass
  * order; an all-zero map has no peak and misses.
  */
 export function pointingGameHit(cam: CamMap, boxes: readonly number[][], tolerance = 0): boolean {
-  let best = -1, peak = 0;
-  for (let i = 0; i < cam.data.length; i++) if (cam.data[i]! > peak) { peak = cam.data[i]!; best = i; }
+  let best = -1,
+    peak = 0;
+  for (let i = 0; i < cam.data.length; i++)
+    if (cam.data[i]! > peak) {
+      peak = cam.data[i]!;
+      best = i;
+    }
   if (best < 0) return false;
-  const cx = (best % cam.width) + 0.5, cy = Math.floor(best / cam.width) + 0.5;
+  const cx = (best % cam.width) + 0.5,
+    cy = Math.floor(best / cam.width) + 0.5;
   return boxes.some((b) => {
     const dx = Math.max(b[0]! - cx, 0, cx - b[2]!);
     const dy = Math.max(b[1]! - cy, 0, cy - b[3]!);
@@ -91,15 +104,25 @@ export interface PairedComparison {
  * Student-t intervals, and the mean difference a − b with a paired t interval and a percentile
  * bootstrap that resamples images (so each image's pair stays together).
  */
-export function pairedComparison(a: readonly number[], b: readonly number[], rng: Rng, opts: { level?: number; iterations?: number } = {}): PairedComparison {
-  if (a.length !== b.length) throw new Error(`pairedComparison: ${a.length} values against ${b.length}; the images must be the same`);
+export function pairedComparison(
+  a: readonly number[],
+  b: readonly number[],
+  rng: Rng,
+  opts: { level?: number; iterations?: number } = {},
+): PairedComparison {
+  if (a.length !== b.length)
+    throw new Error(`pairedComparison: ${a.length} values against ${b.length}; the images must be the same`);
   const level = opts.level ?? 0.95;
   const d = a.map((v, i) => v - b[i]!);
   const t = studentTCi(d, { level });
   return {
     a: studentTCi(a, { level }),
     b: studentTCi(b, { level }),
-    diff: { mean: t.mean, t, bootstrap: bootstrapCi(d, { rng, alpha: 1 - level, iterations: opts.iterations ?? 2000 }) },
+    diff: {
+      mean: t.mean,
+      t,
+      bootstrap: bootstrapCi(d, { rng, alpha: 1 - level, iterations: opts.iterations ?? 2000 }),
+    },
   };
 }
 
@@ -125,12 +148,23 @@ export function compareLocalisation(
   rng: Rng,
   opts: { level?: number; iterations?: number } = {},
 ): LocalisationComparison {
-  if (perImageA.length !== perImageB.length) throw new Error(`compareLocalisation: ${perImageA.length} images against ${perImageB.length}`);
+  if (perImageA.length !== perImageB.length)
+    throw new Error(`compareLocalisation: ${perImageA.length} images against ${perImageB.length}`);
   if (perImageA.length === 0) throw new Error('compareLocalisation: no images');
   return {
     n: perImageA.length,
-    mass: pairedComparison(perImageA.map((s) => s.mass), perImageB.map((s) => s.mass), rng.fork('mass'), opts),
-    hit: pairedComparison(perImageA.map((s) => Number(s.hit)), perImageB.map((s) => Number(s.hit)), rng.fork('hit'), opts),
+    mass: pairedComparison(
+      perImageA.map((s) => s.mass),
+      perImageB.map((s) => s.mass),
+      rng.fork('mass'),
+      opts,
+    ),
+    hit: pairedComparison(
+      perImageA.map((s) => Number(s.hit)),
+      perImageB.map((s) => Number(s.hit)),
+      rng.fork('hit'),
+      opts,
+    ),
     chance: perImageA.reduce((s, x) => s + x.area, 0) / perImageA.length,
   };
 }
@@ -142,12 +176,14 @@ export function compareLocalisation(
  */
 export function pointingChance(width: number, height: number, box: readonly number[], tolerance = 0): number {
   let n = 0;
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const cx = x + 0.5, cy = y + 0.5;
-    const dx = Math.max(box[0]! - cx, 0, cx - box[2]!);
-    const dy = Math.max(box[1]! - cy, 0, cy - box[3]!);
-    if (Math.hypot(dx, dy) <= tolerance) n++;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const cx = x + 0.5,
+        cy = y + 0.5;
+      const dx = Math.max(box[0]! - cx, 0, cx - box[2]!);
+      const dy = Math.max(box[1]! - cy, 0, cy - box[3]!);
+      if (Math.hypot(dx, dy) <= tolerance) n++;
+    }
   return n / (width * height);
 }
 
@@ -178,18 +214,33 @@ export interface LocalisationSummary {
 }
 
 /** Summarises per-box scores (null when there are none). */
-export function summariseLocalisation(boxes: readonly BoxLocalisation[], level = 0.95): LocalisationSummary | null {
+export function summariseLocalisation(
+  boxes: readonly BoxLocalisation[],
+  level = 0.95,
+): LocalisationSummary | null {
   if (boxes.length === 0) return null;
   const mean = (v: number[]): number => v.reduce((s, x) => s + x, 0) / v.length;
   return {
     boxes: boxes.length,
     images: new Set(boxes.map((b) => b.imageId)).size,
-    mass: studentTCi(boxes.map((b) => b.mass), { level }),
+    mass: studentTCi(
+      boxes.map((b) => b.mass),
+      { level },
+    ),
     massChance: mean(boxes.map((b) => b.area)),
-    massOverChance: studentTCi(boxes.map((b) => b.mass - b.area), { level }),
-    hit: studentTCi(boxes.map((b) => Number(b.hit)), { level }),
+    massOverChance: studentTCi(
+      boxes.map((b) => b.mass - b.area),
+      { level },
+    ),
+    hit: studentTCi(
+      boxes.map((b) => Number(b.hit)),
+      { level },
+    ),
     hitChance: mean(boxes.map((b) => b.pointChance)),
-    hitOverChance: studentTCi(boxes.map((b) => Number(b.hit) - b.pointChance), { level }),
+    hitOverChance: studentTCi(
+      boxes.map((b) => Number(b.hit) - b.pointChance),
+      { level },
+    ),
   };
 }
 
@@ -197,14 +248,29 @@ export function summariseLocalisation(boxes: readonly BoxLocalisation[], level =
  * Pairs two backbones' per-box scores on the ground-truth boxes both found (same image, same box) and
  * compares them ({@link pairedComparison}); null when fewer than two boxes are shared.
  */
-export function pairLocalisation(a: readonly BoxLocalisation[], b: readonly BoxLocalisation[], rng: Rng, opts: { level?: number; iterations?: number } = {}): { n: number; mass: PairedComparison; hit: PairedComparison } | null {
+export function pairLocalisation(
+  a: readonly BoxLocalisation[],
+  b: readonly BoxLocalisation[],
+  rng: Rng,
+  opts: { level?: number; iterations?: number } = {},
+): { n: number; mass: PairedComparison; hit: PairedComparison } | null {
   const key = (x: BoxLocalisation): string => `${x.imageId}#${x.gtIndex}`;
   const byB = new Map(b.map((x) => [key(x), x]));
   const pairs = a.filter((x) => byB.has(key(x))).map((x) => [x, byB.get(key(x))!] as const);
   if (pairs.length < 2) return null;
   return {
     n: pairs.length,
-    mass: pairedComparison(pairs.map((p) => p[0].mass), pairs.map((p) => p[1].mass), rng.fork('mass'), opts),
-    hit: pairedComparison(pairs.map((p) => Number(p[0].hit)), pairs.map((p) => Number(p[1].hit)), rng.fork('hit'), opts),
+    mass: pairedComparison(
+      pairs.map((p) => p[0].mass),
+      pairs.map((p) => p[1].mass),
+      rng.fork('mass'),
+      opts,
+    ),
+    hit: pairedComparison(
+      pairs.map((p) => Number(p[0].hit)),
+      pairs.map((p) => Number(p[1].hit)),
+      rng.fork('hit'),
+      opts,
+    ),
   };
 }

@@ -2,27 +2,38 @@
  * Area under the ROC curve, binary and multilabel (macro), matching scikit-learn's `roc_auc_score`.
  */
 
-function checkBinary(yTrue: ArrayLike<number>, yScore: ArrayLike<number>, where: string): { nPos: number; nNeg: number } {
-  if (yTrue.length !== yScore.length) throw new RangeError(`${where}: yTrue has ${yTrue.length} entries but yScore has ${yScore.length}`);
+function checkBinary(
+  yTrue: ArrayLike<number>,
+  yScore: ArrayLike<number>,
+  where: string,
+): { nPos: number; nNeg: number } {
+  if (yTrue.length !== yScore.length)
+    throw new RangeError(`${where}: yTrue has ${yTrue.length} entries but yScore has ${yScore.length}`);
   let nPos = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const y = yTrue[i];
     if (y !== 0 && y !== 1) throw new RangeError(`${where}: yTrue[${i}] = ${y}; labels must be 0 or 1`);
-    if (!Number.isFinite(yScore[i])) throw new RangeError(`${where}: yScore[${i}] = ${yScore[i]} is not finite`);
+    if (!Number.isFinite(yScore[i]))
+      throw new RangeError(`${where}: yScore[${i}] = ${yScore[i]} is not finite`);
     nPos += y;
   }
   return { nPos, nNeg: yTrue.length - nPos };
 }
 
 /** Mann–Whitney U / (nPos * nNeg) from mid-ranks; assumes both classes are present. */
-function aucFromRanks(yTrue: ArrayLike<number>, yScore: ArrayLike<number>, nPos: number, nNeg: number): number {
+function aucFromRanks(
+  yTrue: ArrayLike<number>,
+  yScore: ArrayLike<number>,
+  nPos: number,
+  nNeg: number,
+): number {
   const n = yTrue.length;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((a, b) => yScore[a]! - yScore[b]!);
   // Sum of the positives' 1-based ranks, tied scores sharing their mean rank (= ties count 1/2).
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && yScore[order[j]!] === yScore[order[i]!]) j++;
     const midRank = (i + 1 + j) / 2;
@@ -62,25 +73,39 @@ export function rocAuc(yTrue: ArrayLike<number>, yScore: ArrayLike<number>): num
  * @returns `macro` = mean of the defined per-label AUCs; `perLabel[l]` = AUC of label l or null.
  * @throws Error if no label has both classes, or on ragged / mismatched shapes.
  */
-export function macroRocAuc(yTrue: number[][], yScore: number[][]): { macro: number; perLabel: (number | null)[] } {
-  if (yTrue.length !== yScore.length) throw new RangeError(`macroRocAuc: ${yTrue.length} rows in yTrue but ${yScore.length} in yScore`);
+export function macroRocAuc(
+  yTrue: number[][],
+  yScore: number[][],
+): { macro: number; perLabel: (number | null)[] } {
+  if (yTrue.length !== yScore.length)
+    throw new RangeError(`macroRocAuc: ${yTrue.length} rows in yTrue but ${yScore.length} in yScore`);
   if (yTrue.length === 0) throw new Error('macroRocAuc: no samples');
   const L = yTrue[0]!.length;
   for (let i = 0; i < yTrue.length; i++) {
-    if (yTrue[i]!.length !== L || yScore[i]!.length !== L) throw new RangeError(`macroRocAuc: row ${i} does not have ${L} labels in both yTrue and yScore`);
+    if (yTrue[i]!.length !== L || yScore[i]!.length !== L)
+      throw new RangeError(`macroRocAuc: row ${i} does not have ${L} labels in both yTrue and yScore`);
   }
   const perLabel: (number | null)[] = [];
-  let sum = 0, count = 0;
-  const t = new Float64Array(yTrue.length), s = new Float64Array(yTrue.length);
+  let sum = 0,
+    count = 0;
+  const t = new Float64Array(yTrue.length),
+    s = new Float64Array(yTrue.length);
   for (let l = 0; l < L; l++) {
-    for (let i = 0; i < yTrue.length; i++) { t[i] = yTrue[i]![l]!; s[i] = yScore[i]![l]!; }
+    for (let i = 0; i < yTrue.length; i++) {
+      t[i] = yTrue[i]![l]!;
+      s[i] = yScore[i]![l]!;
+    }
     const { nPos, nNeg } = checkBinary(t, s, `macroRocAuc (label ${l})`);
-    if (nPos === 0 || nNeg === 0) { perLabel.push(null); continue; }
+    if (nPos === 0 || nNeg === 0) {
+      perLabel.push(null);
+      continue;
+    }
     const a = aucFromRanks(t, s, nPos, nNeg);
     perLabel.push(a);
     sum += a;
     count++;
   }
-  if (count === 0) throw new Error('macroRocAuc: every label has only one class present; ROC AUC is not defined');
+  if (count === 0)
+    throw new Error('macroRocAuc: every label has only one class present; ROC AUC is not defined');
   return { macro: sum / count, perLabel };
 }

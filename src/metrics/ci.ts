@@ -6,8 +6,10 @@
 import type { Rng } from '../rng.js';
 
 // Lanczos approximation (g = 7, n = 9): ~15 significant digits for x > 0.
-const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
 
 /** ln Γ(x) for x > 0. */
 export function logGamma(x: number): number {
@@ -22,19 +24,25 @@ export function logGamma(x: number): number {
 /** Continued fraction for the incomplete beta function (modified Lentz). */
 function betaContinuedFraction(x: number, a: number, b: number): number {
   const TINY = 1e-300;
-  let c = 1, d = 1 - ((a + b) * x) / (a + 1);
+  let c = 1,
+    d = 1 - ((a + b) * x) / (a + 1);
   if (Math.abs(d) < TINY) d = TINY;
   d = 1 / d;
   let h = d;
   for (let m = 1; m <= 10000; m++) {
     const m2 = 2 * m;
     let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
-    d = 1 + aa * d; if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c; if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d; h *= d * c;
+    d = 1 + aa * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + aa / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    h *= d * c;
     aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
-    d = 1 + aa * d; if (Math.abs(d) < TINY) d = TINY;
-    c = 1 + aa / c; if (Math.abs(c) < TINY) c = TINY;
+    d = 1 + aa * d;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = 1 + aa / c;
+    if (Math.abs(c) < TINY) c = TINY;
     d = 1 / d;
     const del = d * c;
     h *= del;
@@ -64,7 +72,8 @@ function erfc(x: number): number {
   let r: number;
   if (ax < 2) {
     // erf by Taylor series, then 1 - erf
-    let sum = ax, term = ax;
+    let sum = ax,
+      term = ax;
     for (let n = 1; n < 200; n++) {
       term *= (-ax * ax) / n;
       const add = term / (2 * n + 1);
@@ -75,11 +84,16 @@ function erfc(x: number): number {
   } else {
     // Lentz continued fraction: erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...))))
     const TINY = 1e-300;
-    let f = ax, c = ax, d = 0;
+    let f = ax,
+      c = ax,
+      d = 0;
     for (let n = 1; n < 500; n++) {
       const an = n / 2;
-      d = ax + an * d; d = Math.abs(d) < TINY ? TINY : d; d = 1 / d;
-      c = ax + an / c; c = Math.abs(c) < TINY ? TINY : c;
+      d = ax + an * d;
+      d = Math.abs(d) < TINY ? TINY : d;
+      d = 1 / d;
+      c = ax + an / c;
+      c = Math.abs(c) < TINY ? TINY : c;
       const del = c * d;
       f *= del;
       if (Math.abs(del - 1) < 1e-16) break;
@@ -108,11 +122,17 @@ export function studentTQuantile(p: number, df: number): number {
   if (!(df > 0)) throw new RangeError(`studentTQuantile: df must be > 0, got ${df}`);
   if (p === 0.5) return 0;
   if (p < 0.5) return -studentTQuantile(1 - p, df);
-  let lo = 0, hi = 1;
-  while (studentTCdf(hi, df) < p) { lo = hi; hi *= 2; if (hi > 1e300) return Infinity; }
+  let lo = 0,
+    hi = 1;
+  while (studentTCdf(hi, df) < p) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e300) return Infinity;
+  }
   for (let i = 0; i < 400 && hi - lo > 1e-14 * hi; i++) {
     const mid = 0.5 * (lo + hi);
-    if (studentTCdf(mid, df) < p) lo = mid; else hi = mid;
+    if (studentTCdf(mid, df) < p) lo = mid;
+    else hi = mid;
   }
   return 0.5 * (lo + hi);
 }
@@ -146,7 +166,8 @@ export function studentTCi(values: ArrayLike<number>, opts: { level?: number } =
   if (n === 0) throw new RangeError('studentTCi: no values');
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(values[i])) throw new RangeError(`studentTCi: values[${i}] = ${values[i]} is not finite`);
+    if (!Number.isFinite(values[i]))
+      throw new RangeError(`studentTCi: values[${i}] = ${values[i]} is not finite`);
     sum += values[i]!;
   }
   const mean = sum / n;
@@ -202,27 +223,38 @@ function quantileSorted(sorted: Float64Array, q: number): number {
  * @returns `[low, high]` = the alpha/2 and 1 - alpha/2 quantiles of the resampled statistics.
  */
 export function bootstrapCi(values: ArrayLike<number>, opts: BootstrapOptions): BootstrapInterval;
-export function bootstrapCi(statistic: (indices: number[]) => number, opts: BootstrapOptions & { n: number }): BootstrapInterval;
+export function bootstrapCi(
+  statistic: (indices: number[]) => number,
+  opts: BootstrapOptions & { n: number },
+): BootstrapInterval;
 export function bootstrapCi(
   arg: ArrayLike<number> | ((indices: number[]) => number),
   opts: BootstrapOptions & { n?: number },
 ): BootstrapInterval {
   const iterations = opts.iterations ?? 1000;
   const alpha = opts.alpha ?? 0.05;
-  if (!(Number.isInteger(iterations) && iterations > 0)) throw new RangeError(`bootstrapCi: iterations must be a positive integer, got ${iterations}`);
+  if (!(Number.isInteger(iterations) && iterations > 0))
+    throw new RangeError(`bootstrapCi: iterations must be a positive integer, got ${iterations}`);
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`bootstrapCi: alpha must be in (0, 1), got ${alpha}`);
   if (!opts.rng) throw new TypeError('bootstrapCi: opts.rng is required (randomness is always seeded)');
   let stat: (idx: number[]) => number;
   let n: number;
   if (typeof arg === 'function') {
-    if (!(Number.isInteger(opts.n) && opts.n! > 0)) throw new RangeError('bootstrapCi: with a statistic function, opts.n (number of items) must be a positive integer');
+    if (!(Number.isInteger(opts.n) && opts.n! > 0))
+      throw new RangeError(
+        'bootstrapCi: with a statistic function, opts.n (number of items) must be a positive integer',
+      );
     stat = arg;
     n = opts.n!;
   } else {
     const v = arg;
     n = v.length;
     if (n === 0) throw new RangeError('bootstrapCi: no values');
-    stat = (idx) => { let s = 0; for (const i of idx) s += v[i]!; return s / idx.length; };
+    stat = (idx) => {
+      let s = 0;
+      for (const i of idx) s += v[i]!;
+      return s / idx.length;
+    };
   }
   const identity = Array.from({ length: n }, (_, i) => i);
   const estimate = stat(identity);
@@ -232,10 +264,22 @@ export function bootstrapCi(
     const idx = new Array<number>(n);
     for (let i = 0; i < n; i++) idx[i] = opts.rng.int(n);
     let s: number;
-    try { s = stat(idx); } catch { s = NaN; }
-    if (Number.isFinite(s)) stats.push(s); else skipped++;
+    try {
+      s = stat(idx);
+    } catch {
+      s = NaN;
+    }
+    if (Number.isFinite(s)) stats.push(s);
+    else skipped++;
   }
-  if (stats.length === 0) throw new Error(`bootstrapCi: the statistic was not finite on any of ${iterations} resamples`);
+  if (stats.length === 0)
+    throw new Error(`bootstrapCi: the statistic was not finite on any of ${iterations} resamples`);
   const sorted = Float64Array.from(stats).sort();
-  return { estimate, low: quantileSorted(sorted, alpha / 2), high: quantileSorted(sorted, 1 - alpha / 2), iterations: stats.length, skipped };
+  return {
+    estimate,
+    low: quantileSorted(sorted, alpha / 2),
+    high: quantileSorted(sorted, 1 - alpha / 2),
+    iterations: stats.length,
+    skipped,
+  };
 }

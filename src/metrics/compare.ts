@@ -42,8 +42,11 @@ export function differenceSentence(d: PairedDifference, paper?: number, digits =
   const ci = Number.isFinite(d.low) ? `95 % CI ${signed(d.low, digits)} to ${signed(d.high, digits)}, ` : '';
   const head = `${d.a} − ${d.b}: ${signed(d.mean, digits)} (${ci}${d.seeds.length} seed${d.seeds.length === 1 ? '' : 's'})`;
   const resolved = Number.isFinite(d.low) && (d.low > 0 || d.high < 0);
-  const verdict = resolved ? `${d.mean > 0 ? d.a : d.b} is ahead beyond the seed-to-seed spread` : 'not resolved by these seeds';
+  const verdict = resolved
+    ? `${d.mean > 0 ? d.a : d.b} is ahead beyond the seed-to-seed spread`
+    : 'not resolved by these seeds';
   if (paper === undefined) return `${head}: ${verdict}`;
-  const sign = d.mean === 0 ? 'no difference' : Math.sign(d.mean) === Math.sign(paper) ? 'same sign' : 'opposite sign';
+  const sign =
+    d.mean === 0 ? 'no difference' : Math.sign(d.mean) === Math.sign(paper) ? 'same sign' : 'opposite sign';
   return `${head}; paper ${signed(paper, digits)}: ${sign}, ${verdict}`;
 }

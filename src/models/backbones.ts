@@ -20,10 +20,16 @@ export const BACKBONE_INITS: readonly BackboneInit[] = ['none', 'imagenet', 'bt'
 /** How each initialisation is named in tables and legends (the proxy is named as a proxy). */
 export function backboneLabel(init: BackboneInit, profile: Config['profile']): string {
   const imagenet = profile === 'paper' ? 'ImageNet' : 'ImageNet-proxy';
-  return { none: 'no pretraining', imagenet, bt: 'Barlow Twins', bt_imagenet: `Barlow Twins from ${imagenet}` }[init];
+  return {
+    none: 'no pretraining',
+    imagenet,
+    bt: 'Barlow Twins',
+    bt_imagenet: `Barlow Twins from ${imagenet}`,
+  }[init];
 }
 
-const short = (key: unknown): string => createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 10);
+const short = (key: unknown): string =>
+  createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 10);
 
 /**
  * What the `imagenet` backbone depends on: the backbone's shape and the seed, and either the
@@ -32,7 +38,11 @@ const short = (key: unknown): string => createHash('sha256').update(JSON.stringi
 export function imagenetFingerprint(config: Config): string {
   const file = config.data.imagenetWeights;
   const st = file && existsSync(file) ? statSync(file) : null;
-  return short({ seed: config.seed, backbone: config.backbone, imagenet: file ? { file, size: st?.size ?? null, mtimeMs: st?.mtimeMs ?? null } : { proxy: config.proxy } });
+  return short({
+    seed: config.seed,
+    backbone: config.backbone,
+    imagenet: file ? { file, size: st?.size ?? null, mtimeMs: st?.mtimeMs ?? null } : { proxy: config.proxy },
+  });
 }
 
 /**
@@ -45,16 +55,28 @@ export function pretrainFingerprint(config: Config): string {
   const { nihDir, vindrDir, ...phantom } = config.data;
   void nihDir;
   void vindrDir;
-  return short({ imagenet: imagenetFingerprint(config), pretrain: config.pretrain, phantom: config.data.source === 'synthetic' ? phantom : null, nih: dataFingerprint(config, 'nih') });
+  return short({
+    imagenet: imagenetFingerprint(config),
+    pretrain: config.pretrain,
+    phantom: config.data.source === 'synthetic' ? phantom : null,
+    nih: dataFingerprint(config, 'nih'),
+  });
 }
 
 /** Where a backbone initialisation lives. */
 export function backbonePath(config: Config, init: Exclude<BackboneInit, 'none'>): string {
-  return join(config.paths.checkpoints, `backbone_${init}-${init === 'imagenet' ? imagenetFingerprint(config) : pretrainFingerprint(config)}.safetensors`);
+  return join(
+    config.paths.checkpoints,
+    `backbone_${init}-${init === 'imagenet' ? imagenetFingerprint(config) : pretrainFingerprint(config)}.safetensors`,
+  );
 }
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */
-export function makeBackbone(config: Config, rng: Rng, opts: { numClasses?: number; zeroInitResidual?: boolean } = {}): ResNet {
+export function makeBackbone(
+  config: Config,
+  rng: Rng,
+  opts: { numClasses?: number; zeroInitResidual?: boolean } = {},
+): ResNet {
   return resnetFromConfig(config.backbone, rng, opts);
 }
 
@@ -69,15 +91,27 @@ export function saveBackbone(model: ResNet, path: string, state: Record<string, 
  * A backbone with the weights of `init` (`none`: the seeded random initialisation). Throws, naming
  * notebook 03, when a pretrained file is missing.
  */
-export function loadBackbone(config: Config, init: BackboneInit, rng: Rng, opts: { numClasses?: number } = {}): ResNet {
+export function loadBackbone(
+  config: Config,
+  init: BackboneInit,
+  rng: Rng,
+  opts: { numClasses?: number } = {},
+): ResNet {
   const model = makeBackbone(config, rng, opts);
   if (init === 'none') return model;
   const path = backbonePath(config, init);
   if (!existsSync(path)) {
     model.dispose();
-    throw new Error(`backbone '${init}' not found at ${path}: run notebook 03_pretraining first (profile ${config.profile})`);
+    throw new Error(
+      `backbone '${init}' not found at ${path}: run notebook 03_pretraining first (profile ${config.profile})`,
+    );
   }
-  const target = new Map(model.store.all().filter((p) => !p.name.startsWith('fc.')).map((p) => [p.name, p.variable] as [string, tf.Variable]));
+  const target = new Map(
+    model.store
+      .all()
+      .filter((p) => !p.name.startsWith('fc.'))
+      .map((p) => [p.name, p.variable] as [string, tf.Variable]),
+  );
   assignTensors(target, readCheckpoint(path).tensors, path);
   return model;
 }

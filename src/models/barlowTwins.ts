@@ -96,7 +96,12 @@ export class Projector {
 export class BarlowTwins {
   readonly projector: Projector;
 
-  constructor(readonly backbone: ResNet, projectorSizes: number[], rng: Rng, readonly lambda: number = BT_LAMBDA) {
+  constructor(
+    readonly backbone: ResNet,
+    projectorSizes: number[],
+    rng: Rng,
+    readonly lambda: number = BT_LAMBDA,
+  ) {
     this.projector = new Projector(backbone.outChannels, projectorSizes, rng);
   }
 
@@ -120,7 +125,8 @@ export class BarlowTwins {
   /** Trainable variables by name, for the optimizer. */
   trainable(): Map<string, tf.Variable> {
     const m = new Map<string, tf.Variable>();
-    for (const p of [...this.backbone.store.trainable(), ...this.projector.store.trainable()]) m.set(p.name, p.variable);
+    for (const p of [...this.backbone.store.trainable(), ...this.projector.store.trainable()])
+      m.set(p.name, p.variable);
     return m;
   }
 

@@ -22,7 +22,9 @@ export class LinearHead {
     readonly name = 'fc',
   ) {
     // Inside tidy so the initial-value tensors are released once the variables hold their data.
-    this.weight = tf.tidy(() => tf.variable(tf.randomNormal([inDim, outDim], 0, 0.01, 'float32', tfSeed(rng)), true, `${name}.weight`));
+    this.weight = tf.tidy(() =>
+      tf.variable(tf.randomNormal([inDim, outDim], 0, 0.01, 'float32', tfSeed(rng)), true, `${name}.weight`),
+    );
     this.bias = tf.tidy(() => tf.variable(tf.zeros([outDim]), true, `${name}.bias`));
   }
 
@@ -47,5 +49,7 @@ export class LinearHead {
  * @param logits `[N, L]`; @param targets `[N, L]` of 0/1.
  */
 export function bceWithLogits(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => logits.relu().sub(logits.mul(targets)).add(logits.abs().neg().exp().log1p()).mean() as tf.Scalar);
+  return tf.tidy(
+    () => logits.relu().sub(logits.mul(targets)).add(logits.abs().neg().exp().log1p()).mean() as tf.Scalar,
+  );
 }

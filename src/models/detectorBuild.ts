@@ -13,8 +13,21 @@ import { FasterRcnn } from './fasterRcnn/detector.js';
 import { ResNet } from './resnet.js';
 
 /** A fresh 1-channel ResNet of the config's size (optionally with a classifier head). */
-export function resnetFromConfig(backbone: BackboneConfig, rng: Rng, opts: { numClasses?: number; zeroInitResidual?: boolean } = {}): ResNet {
-  return new ResNet({ blocks: backbone.blocks, width: backbone.width, inChannels: 1, numClasses: opts.numClasses ?? 0, zeroInitResidual: opts.zeroInitResidual ?? false }, rng);
+export function resnetFromConfig(
+  backbone: BackboneConfig,
+  rng: Rng,
+  opts: { numClasses?: number; zeroInitResidual?: boolean } = {},
+): ResNet {
+  return new ResNet(
+    {
+      blocks: backbone.blocks,
+      width: backbone.width,
+      inChannels: 1,
+      numClasses: opts.numClasses ?? 0,
+      zeroInitResidual: opts.zeroInitResidual ?? false,
+    },
+    rng,
+  );
 }
 
 /**
@@ -24,7 +37,10 @@ export function resnetFromConfig(backbone: BackboneConfig, rng: Rng, opts: { num
  */
 export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozenStages: number }): Backbone {
   const frozen = (name: string): boolean =>
-    opts.frozenStages >= 0 && (name.startsWith('conv1.') || name.startsWith('bn1.') || Array.from({ length: opts.frozenStages }, (_, i) => `layer${i + 1}.`).some((p) => name.startsWith(p)));
+    opts.frozenStages >= 0 &&
+    (name.startsWith('conv1.') ||
+      name.startsWith('bn1.') ||
+      Array.from({ length: opts.frozenStages }, (_, i) => `layer${i + 1}.`).some((p) => name.startsWith(p)));
   resnet.store.freeze(frozen);
   return {
     channels: resnet.featureChannels,
@@ -40,21 +56,39 @@ export function resnetBackbone(resnet: ResNet, opts: { normEval: boolean; frozen
 
 /** The detector on `resnet` with the config's sizes (14 VinDr classes). */
 export function detectorOnResnet(resnet: ResNet, d: DetectionConfig, rng: Rng): FasterRcnn {
-  return new FasterRcnn(resnetBackbone(resnet, d), {
-    numClasses: VINDR_NO_FINDING, anchors: { ...MMDET_ANCHORS, scales: [...d.anchorScales] }, fpnChannels: d.fpnChannels, boxFcWidth: d.boxFcWidth, boxBatchSizePerImage: d.boxBatchSizePerImage,
-    rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain, rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain, rpnPreNmsTopNTest: d.rpnPreNmsTopNTest, rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
-  }, rng);
+  return new FasterRcnn(
+    resnetBackbone(resnet, d),
+    {
+      numClasses: VINDR_NO_FINDING,
+      anchors: { ...MMDET_ANCHORS, scales: [...d.anchorScales] },
+      fpnChannels: d.fpnChannels,
+      boxFcWidth: d.boxFcWidth,
+      boxBatchSizePerImage: d.boxBatchSizePerImage,
+      rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain,
+      rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain,
+      rpnPreNmsTopNTest: d.rpnPreNmsTopNTest,
+      rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
+    },
+    rng,
+  );
 }
 
 /** A trained detector's tensors as saved: the backbone by name, the heads by position (the same config rebuilds the same list). */
 export function detectorTensors(resnet: ResNet, detector: FasterRcnn): Map<string, tf.Tensor> {
   const m = new Map<string, tf.Tensor>(resnet.store.all().map((p) => [`backbone.${p.name}`, p.variable]));
-  [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()].forEach((v, i) => m.set(`head.${i}`, v));
+  [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()].forEach(
+    (v, i) => m.set(`head.${i}`, v),
+  );
   return m;
 }
 
 /** Frees a detector's variables (heads and backbone). */
 export function disposeDetector(resnet: ResNet, detector: FasterRcnn): void {
-  for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
+  for (const v of [
+    ...detector.fpn.variables(),
+    ...detector.rpn.variables(),
+    ...detector.roiHeads.variables(),
+  ])
+    v.dispose();
   resnet.dispose();
 }

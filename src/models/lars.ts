@@ -36,7 +36,12 @@ export class Lars {
    * is skipped (as torch skips `p.grad is None`). lrWeights for rank > 1, lrBiases for rank ≤ 1.
    * Does not dispose the gradients.
    */
-  applyGradients(params: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lrWeights: number, lrBiases: number): void {
+  applyGradients(
+    params: Map<string, tf.Variable>,
+    grads: Record<string, tf.Tensor>,
+    lrWeights: number,
+    lrBiases: number,
+  ): void {
     for (const [name, p] of params) {
       const g = grads[name];
       if (!g) continue;

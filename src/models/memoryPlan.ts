@@ -26,7 +26,10 @@ export function tapedForwardBytes(backbone: ResNet, inputSize: number, images: n
  * The tape's bytes per image and per forward (the latter: copies of the weights some kernels keep), from
  * forwards of one and two images.
  */
-export function measureActivationBytes(backbone: ResNet, inputSize: number): { perImage: number; fixed: number } {
+export function measureActivationBytes(
+  backbone: ResNet,
+  inputSize: number,
+): { perImage: number; fixed: number } {
   const one = tapedForwardBytes(backbone, inputSize, 1);
   const two = tapedForwardBytes(backbone, inputSize, 2);
   return { perImage: two - one, fixed: 2 * one - two };
@@ -65,7 +68,9 @@ export function btStepMemory(m: BtMemoryInput): BtMemoryPlan {
   const split = m.microBatch > 0 && m.microBatch < m.batchSize;
   const stateBytes = 3 * m.parameters * f32;
   // Micro-batched, the tape holds one micro-batch of one view at a time; whole, it holds both views.
-  const backboneBytes = split ? m.microBatch * m.activation.perImage + m.activation.fixed : 2 * (m.batchSize * m.activation.perImage + m.activation.fixed);
+  const backboneBytes = split
+    ? m.microBatch * m.activation.perImage + m.activation.fixed
+    : 2 * (m.batchSize * m.activation.perImage + m.activation.fixed);
   // Per view: the features, then each projector layer's output kept (pre-BN, BN, ReLU: three per hidden
   // layer, one for the last), plus the standardised embeddings of the loss and C itself.
   const widths = m.projector;
@@ -73,13 +78,24 @@ export function btStepMemory(m: BtMemoryInput): BtMemoryPlan {
   const d = widths.at(-1)!;
   const projectorBytes = (2 * m.batchSize * perSample + 2 * d * d) * f32;
   const inputBytes = 2 * m.batchSize * m.inputSize * m.inputSize * m.inChannels * f32;
-  return { stateBytes, backboneBytes, projectorBytes, inputBytes, total: stateBytes + backboneBytes + projectorBytes + inputBytes };
+  return {
+    stateBytes,
+    backboneBytes,
+    projectorBytes,
+    inputBytes,
+    total: stateBytes + backboneBytes + projectorBytes + inputBytes,
+  };
 }
 
 /** One line for a run's log: `memory plan: …`. */
 export function describeBtMemory(p: BtMemoryPlan, batchSize: number, microBatch: number): string {
   const gb = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GiB`;
-  const passes = microBatch > 0 && microBatch < batchSize ? `micro-batches of ${microBatch} of ${batchSize} per view` : `whole batch of ${batchSize} per view`;
-  return `memory plan (${passes}): ~${gb(p.total)} per step = backbone activations ${gb(p.backboneBytes)} + projector and loss ${gb(p.projectorBytes)}` +
-    ` + parameters/gradients/momentum ${gb(p.stateBytes)} + views ${gb(p.inputBytes)}`;
+  const passes =
+    microBatch > 0 && microBatch < batchSize
+      ? `micro-batches of ${microBatch} of ${batchSize} per view`
+      : `whole batch of ${batchSize} per view`;
+  return (
+    `memory plan (${passes}): ~${gb(p.total)} per step = backbone activations ${gb(p.backboneBytes)} + projector and loss ${gb(p.projectorBytes)}` +
+    ` + parameters/gradients/momentum ${gb(p.stateBytes)} + views ${gb(p.inputBytes)}`
+  );
 }

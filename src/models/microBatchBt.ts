@@ -35,7 +35,8 @@ export interface MicroBatchOptions {
 
 /** `[start, end)` ranges of at most `size` covering `0..n`. */
 export function microBatchRanges(n: number, size: number): Array<[number, number]> {
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`microBatchRanges: micro-batch must be a positive integer, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new Error(`microBatchRanges: micro-batch must be a positive integer, got ${size}`);
   const out: Array<[number, number]> = [];
   for (let s = 0; s < n; s += size) out.push([s, Math.min(n, s + size)]);
   return out;
@@ -53,24 +54,43 @@ function sliceRows(x: tf.Tensor4D, [s, e]: [number, number]): tf.Tensor4D {
  * at a time for the backbone and on the whole batch for the projector and the loss. Peak activation memory
  * is that of one micro-batch's backbone pass plus the whole batch's projector.
  */
-export function barlowTwinsGradients(model: BarlowTwins, y1: tf.Tensor4D, y2: tf.Tensor4D, opts: MicroBatchOptions): BtGradients {
-  if (y1.shape[0] !== y2.shape[0]) throw new Error(`barlowTwinsGradients: views of ${y1.shape[0]} and ${y2.shape[0]} images`);
+export function barlowTwinsGradients(
+  model: BarlowTwins,
+  y1: tf.Tensor4D,
+  y2: tf.Tensor4D,
+  opts: MicroBatchOptions,
+): BtGradients {
+  if (y1.shape[0] !== y2.shape[0])
+    throw new Error(`barlowTwinsGradients: views of ${y1.shape[0]} and ${y2.shape[0]} images`);
   const training = opts.backboneTraining ?? true;
   const ranges = microBatchRanges(y1.shape[0], opts.microBatch);
   const views = [y1, y2];
 
   // Pass 1: features without the tape, running statistics left alone (pass 2 moves them).
-  const feats = views.map((y) => tf.tidy(() => tf.concat(ranges.map((r) => {
-    const f = model.backbone.forward(sliceRows(y, r), { training, updateStats: false });
-    return f.pooled;
-  }), 0) as tf.Tensor2D));
+  const feats = views.map((y) =>
+    tf.tidy(
+      () =>
+        tf.concat(
+          ranges.map((r) => {
+            const f = model.backbone.forward(sliceRows(y, r), { training, updateStats: false });
+            return f.pooled;
+          }),
+          0,
+        ) as tf.Tensor2D,
+    ),
+  );
 
   // Projector and loss on the whole batch; the features are variables so that the tape gives ∂L/∂h.
   const h = feats.map((f, i) => tf.variable(f, true, `microBatchBt/${++featureVars}/h${i}`));
   tf.dispose(feats);
   const projector = model.projector.store.trainable();
   const { value, grads: pg } = tf.variableGrads(
-    () => barlowTwinsLoss(model.projector.forward(h[0]!, true), model.projector.forward(h[1]!, true), model.lambda),
+    () =>
+      barlowTwinsLoss(
+        model.projector.forward(h[0]!, true),
+        model.projector.forward(h[1]!, true),
+        model.lambda,
+      ),
     [...projector.map((p) => p.variable), ...h],
   );
   const loss = value.dataSync()[0]!;
@@ -85,10 +105,14 @@ export function barlowTwinsGradients(model: BarlowTwins, y1: tf.Tensor4D, y2: tf
   const vars = backbone.map((p) => p.variable);
   views.forEach((y, vi) => {
     for (const r of ranges) {
-      const { value: v, grads: bg } = tf.variableGrads(() => tf.tidy(() => {
-        const f = model.backbone.forward(sliceRows(y, r), { training, updateStats: true }).pooled;
-        return tf.sum(tf.mul(f, tf.slice(dh[vi]!, [r[0], 0], [r[1] - r[0], -1]))) as tf.Scalar;
-      }), vars);
+      const { value: v, grads: bg } = tf.variableGrads(
+        () =>
+          tf.tidy(() => {
+            const f = model.backbone.forward(sliceRows(y, r), { training, updateStats: true }).pooled;
+            return tf.sum(tf.mul(f, tf.slice(dh[vi]!, [r[0], 0], [r[1] - r[0], -1]))) as tf.Scalar;
+          }),
+        vars,
+      );
       v.dispose();
       for (const p of backbone) {
         const g = bg[p.variable.name];

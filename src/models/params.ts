@@ -72,7 +72,9 @@ export class ParamStore {
 
   /** Number of scalars in trainable-kind parameters (buffers excluded). */
   countParameters(): number {
-    return this.all().filter((p) => p.kind !== 'buffer').reduce((s, p) => s + p.variable.size, 0);
+    return this.all()
+      .filter((p) => p.kind !== 'buffer')
+      .reduce((s, p) => s + p.variable.size, 0);
   }
 
   dispose(): void {
@@ -98,7 +100,13 @@ export const BN_MOMENTUM = 0.1;
 export const BN_EPS = 1e-5;
 
 /** Registers `<prefix>.weight/bias/running_mean/running_var` for a BatchNorm over `channels`. */
-export function addBatchNorm(store: ParamStore, prefix: string, channels: number, gammaInit = 1, affine = true): void {
+export function addBatchNorm(
+  store: ParamStore,
+  prefix: string,
+  channels: number,
+  gammaInit = 1,
+  affine = true,
+): void {
   if (affine) {
     store.add(`${prefix}.weight`, tf.fill([channels], gammaInit), 'norm');
     store.add(`${prefix}.bias`, tf.zeros([channels]), 'norm');
@@ -113,7 +121,14 @@ export function addBatchNorm(store: ParamStore, prefix: string, channels: number
  * false, running stats updated with momentum 0.1 using the UNBIASED batch variance, as PyTorch does.
  * Eval: running statistics. `relu` applies a relu to the output (fused on the native backend).
  */
-export function batchNorm(store: ParamStore, prefix: string, x: tf.Tensor, training: boolean, updateStats = true, opts: { relu?: boolean } = {}): tf.Tensor {
+export function batchNorm(
+  store: ParamStore,
+  prefix: string,
+  x: tf.Tensor,
+  training: boolean,
+  updateStats = true,
+  opts: { relu?: boolean } = {},
+): tf.Tensor {
   const gamma = store.get(`${prefix}.weight`) as tf.Tensor1D;
   const beta = store.get(`${prefix}.bias`) as tf.Tensor1D;
   const rm = store.get(`${prefix}.running_mean`);

@@ -27,7 +27,12 @@ export class ProxyPretrainTask implements TrainTask {
   private readonly paramName = new Map<tf.Variable, string>();
   private readonly labels: tf.Tensor1D;
 
-  constructor(readonly model: ResNet, readonly images: tf.Tensor4D, labels: number[], readonly opts: ProxyTaskOptions) {
+  constructor(
+    readonly model: ResNet,
+    readonly images: tf.Tensor4D,
+    labels: number[],
+    readonly opts: ProxyTaskOptions,
+  ) {
     if (!model.store.has('fc.weight')) throw new Error('ProxyPretrainTask: the ResNet needs numClasses > 0');
     this.labels = tf.tensor1d(labels, 'int32');
     const trainable = model.store.trainable();
@@ -50,7 +55,8 @@ export class ProxyPretrainTask implements TrainTask {
       p.variable.assign(tf.tensor(t.data, t.shape));
     }
     const saved = new Map<string, tf.Tensor>();
-    for (const [name, t] of tensors) if (name.startsWith('optimizer.velocity.')) saved.set(name.slice(19), tf.tensor(t.data, t.shape));
+    for (const [name, t] of tensors)
+      if (name.startsWith('optimizer.velocity.')) saved.set(name.slice(19), tf.tensor(t.data, t.shape));
     this.sgd.loadState(saved, this.nameOf);
     tf.dispose([...saved.values()]);
   }
@@ -59,14 +65,24 @@ export class ProxyPretrainTask implements TrainTask {
     const idx = batchIndices(this.images.shape[0], this.opts.batchSize, step, this.opts.seed);
     const flips = idx.map(() => (this.opts.flip ?? true) && rng.next() < 0.5);
     const trainable = this.model.store.trainable();
-    const { value: loss, grads } = tf.variableGrads(() => tf.tidy(() => {
-      const i = tf.tensor1d(idx, 'int32');
-      let x = tf.gather(this.images, i) as tf.Tensor4D;
-      const mask = tf.tensor4d(flips.map((f) => (f ? 1 : 0)), [idx.length, 1, 1, 1]);
-      x = tf.add(tf.mul(tf.reverse(x, 2), mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D;
-      const y = tf.oneHot(tf.gather(this.labels, i), this.model.options.numClasses);
-      return tf.losses.softmaxCrossEntropy(y, this.model.forward(x, { training: true }).logits!) as tf.Scalar;
-    }), trainable.map((p) => p.variable));
+    const { value: loss, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const i = tf.tensor1d(idx, 'int32');
+          let x = tf.gather(this.images, i) as tf.Tensor4D;
+          const mask = tf.tensor4d(
+            flips.map((f) => (f ? 1 : 0)),
+            [idx.length, 1, 1, 1],
+          );
+          x = tf.add(tf.mul(tf.reverse(x, 2), mask), tf.mul(x, tf.sub(1, mask))) as tf.Tensor4D;
+          const y = tf.oneHot(tf.gather(this.labels, i), this.model.options.numClasses);
+          return tf.losses.softmaxCrossEntropy(
+            y,
+            this.model.forward(x, { training: true }).logits!,
+          ) as tf.Scalar;
+        }),
+      trainable.map((p) => p.variable),
+    );
     this.sgd.step(grads, this.opts.lr);
     const v = loss.dataSync()[0]!;
     tf.dispose([loss, ...Object.values(grads)]);
@@ -75,7 +91,9 @@ export class ProxyPretrainTask implements TrainTask {
 
   /** Top-1 accuracy on `[N,H,W,1]` images (eval-mode BatchNorm). */
   accuracy(images: tf.Tensor4D, labels: number[]): number {
-    const pred = tf.tidy(() => tf.argMax(this.model.forward(images, { training: false }).logits!, 1).dataSync());
+    const pred = tf.tidy(() =>
+      tf.argMax(this.model.forward(images, { training: false }).logits!, 1).dataSync(),
+    );
     return labels.filter((l, i) => pred[i] === l).length / labels.length;
   }
 

@@ -68,7 +68,8 @@ export class ResNet {
   constructor(opts: ResNetOptions, rng: Rng) {
     this.options = { numClasses: 0, zeroInitResidual: false, variant: 'v1.5', ...opts };
     const { blocks, width, inChannels } = this.options;
-    if (blocks.length !== 4 || blocks.some((b) => !(b >= 1))) throw new Error(`ResNet: blocks must be four counts >= 1, got ${blocks}`);
+    if (blocks.length !== 4 || blocks.some((b) => !(b >= 1)))
+      throw new Error(`ResNet: blocks must be four counts >= 1, got ${blocks}`);
     if (!(width >= 1) || !(inChannels >= 1)) throw new Error(`ResNet: width and inChannels must be >= 1`);
     const s = this.store;
     const seed = (): number => tfSeed(rng);
@@ -125,7 +126,10 @@ export class ResNet {
       const pooled = tf.mean(feats[3]!, [1, 2]) as tf.Tensor2D;
       const out: ResNetFeatures = { c2: feats[0]!, c3: feats[1]!, c4: feats[2]!, c5: feats[3]!, pooled };
       if (s.has('fc.weight')) {
-        out.logits = tf.add(tf.matMul(pooled, s.get('fc.weight') as tf.Tensor2D), s.get('fc.bias')) as tf.Tensor2D;
+        out.logits = tf.add(
+          tf.matMul(pooled, s.get('fc.weight') as tf.Tensor2D),
+          s.get('fc.bias'),
+        ) as tf.Tensor2D;
       }
       return out as unknown as tf.TensorContainer;
     }) as unknown as ResNetFeatures;
@@ -137,7 +141,8 @@ export class ResNet {
    * to continue the network from an intermediate layer (Ablation-CAM). The caller owns the tensors.
    */
   stagesFrom(h: tf.Tensor4D, first: number, opts: ForwardOptions): tf.Tensor4D[] {
-    if (!(Number.isInteger(first) && first >= 0 && first <= 3)) throw new Error(`ResNet.stagesFrom: first stage must be 0..3, got ${first}`);
+    if (!(Number.isInteger(first) && first >= 0 && first <= 3))
+      throw new Error(`ResNet.stagesFrom: first stage must be 0..3, got ${first}`);
     return tf.tidy(() => {
       const s = this.store;
       const { bn, conv } = this.ops(opts);
@@ -169,7 +174,8 @@ export class ResNet {
     const upd = opts.updateStats ?? true;
     return {
       bn: (prefix, t, relu = false) => batchNorm(s, prefix, t, opts.training, upd, { relu }) as tf.Tensor4D,
-      conv: (name, t, stride, pad) => tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D,
+      conv: (name, t, stride, pad) =>
+        tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D,
     };
   }
 

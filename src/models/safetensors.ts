@@ -18,16 +18,31 @@ export interface SafetensorsContent {
   skipped: Map<string, string>;
 }
 
-const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 /** Serialises float32 tensors (in the map's order) with string metadata. */
-export function encodeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Map<string, RawTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (n !== t.data.length)
+      throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
     header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * n] };
     offset += 4 * n;
   }
@@ -60,8 +75,14 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors'): Safe
   if (buf.length < 8) throw new Error(`${source}: too short for a safetensors file`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  if (n <= 0 || 8 + n > buf.length) throw new Error(`${source}: header length ${n} does not fit a ${buf.length}-byte file (not safetensors?)`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  if (n <= 0 || 8 + n > buf.length)
+    throw new Error(
+      `${source}: header length ${n} does not fit a ${buf.length}-byte file (not safetensors?)`,
+    );
+  let header: Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+  >;
   try {
     header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
   } catch (e) {
@@ -76,11 +97,16 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors'): Safe
       metadata = entry as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const count = shape.reduce((a, b) => a * b, 1);
     const width = BYTES[dtype];
     if (width === undefined) throw new Error(`${source}: ${name} has unknown dtype ${dtype}`);
-    if (end - begin !== count * width || base + end > buf.length) throw new Error(`${source}: ${name} byte range [${begin}, ${end}) does not match ${dtype}[${shape}]`);
+    if (end - begin !== count * width || base + end > buf.length)
+      throw new Error(`${source}: ${name} byte range [${begin}, ${end}) does not match ${dtype}[${shape}]`);
     const at = buf.byteOffset + base + begin;
     const data = new Float32Array(count);
     if (dtype === 'F32') {

@@ -38,10 +38,14 @@ import { assignTensors, sameShape } from './assign.js';
 export function saveCheckpoint(path: string, tensors: Map<string, tf.Tensor>, state: unknown = {}): void {
   const raw = new Map<string, RawTensor>();
   for (const [name, t] of tensors) {
-    if (t.dtype !== 'float32') throw new Error(`saveCheckpoint: ${name} is ${t.dtype}; only float32 is stored`);
+    if (t.dtype !== 'float32')
+      throw new Error(`saveCheckpoint: ${name} is ${t.dtype}; only float32 is stored`);
     raw.set(name, { shape: [...t.shape], data: t.dataSync() as Float32Array });
   }
-  writeFileAtomic(path, encodeSafetensors(raw, { format: 'cxr-notebooks checkpoint', state: JSON.stringify(state) }));
+  writeFileAtomic(
+    path,
+    encodeSafetensors(raw, { format: 'cxr-notebooks checkpoint', state: JSON.stringify(state) }),
+  );
 }
 
 /**
@@ -65,7 +69,9 @@ export function assertFiniteWeights(tensors: ReadonlyMap<string, RawTensor>, pat
   for (const [name, t] of tensors) {
     for (let i = 0; i < t.data.length; i++) {
       if (!Number.isFinite(t.data[i]!)) {
-        throw new Error(`${path}: tensor ${name} holds ${t.data[i]} at index ${i}: the weights are corrupt (a diverged or damaged save); download or export them again`);
+        throw new Error(
+          `${path}: tensor ${name} holds ${t.data[i]} at index ${i}: the weights are corrupt (a diverged or damaged save); download or export them again`,
+        );
       }
     }
   }
@@ -82,7 +88,10 @@ export function checkWeightFile(path: string, kind: 'safetensors' | 'hdf5'): voi
   } catch {
     throw new Error(`weights file ${path}: no such file; set CXR_IMAGENET_WEIGHTS to an existing file`);
   }
-  if (st.isDirectory()) throw new Error(`weights path ${path} is a directory, not a file: point CXR_IMAGENET_WEIGHTS at the .safetensors or .h5 file inside it`);
+  if (st.isDirectory())
+    throw new Error(
+      `weights path ${path} is a directory, not a file: point CXR_IMAGENET_WEIGHTS at the .safetensors or .h5 file inside it`,
+    );
   if (st.size === 0) throw new Error(`weights file ${path} is empty (0 bytes): download it again`);
   if (kind === 'hdf5') {
     const head = Buffer.alloc(8);
@@ -93,7 +102,9 @@ export function checkWeightFile(path: string, kind: 'safetensors' | 'hdf5'): voi
       closeSync(fd);
     }
     if (!head.equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
-      throw new Error(`weights file ${path} is not an HDF5 file (no HDF5 signature): use Keras' resnet50 ... notop .h5 download, or a torchvision/timm .safetensors file`);
+      throw new Error(
+        `weights file ${path} is not an HDF5 file (no HDF5 signature): use Keras' resnet50 ... notop .h5 download, or a torchvision/timm .safetensors file`,
+      );
     }
   }
 }
@@ -157,10 +168,18 @@ export const KERAS_CAFFE: InputNormalisation = {
  * same channels, each scaled) and the per-output-channel constant `bias[k] = Σ_{h,w,c} offset[c]·W[h,w,c,k]`
  * that the offsets add (to be subtracted from bn1's running mean).
  */
-export function foldInputNormalisation(conv1: RawTensor, norm: InputNormalisation, inChannels: number): { kernel: RawTensor; bias: Float32Array } {
+export function foldInputNormalisation(
+  conv1: RawTensor,
+  norm: InputNormalisation,
+  inChannels: number,
+): { kernel: RawTensor; bias: Float32Array } {
   const [h, w, i, o] = conv1.shape as [number, number, number, number];
-  if (norm.scale.length !== i || norm.offset.length !== i) throw new Error(`foldInputNormalisation: conv1 has ${i} input channels, ${norm.name} has ${norm.scale.length}`);
-  if (inChannels !== 1 && inChannels !== i) throw new Error(`foldInputNormalisation: cannot map ${i} input channels onto ${inChannels}`);
+  if (norm.scale.length !== i || norm.offset.length !== i)
+    throw new Error(
+      `foldInputNormalisation: conv1 has ${i} input channels, ${norm.name} has ${norm.scale.length}`,
+    );
+  if (inChannels !== 1 && inChannels !== i)
+    throw new Error(`foldInputNormalisation: cannot map ${i} input channels onto ${inChannels}`);
   const kernel = new Float32Array(h * w * inChannels * o);
   // float64 sums: the bias adds ~150 terms of mixed sign.
   const bias = new Float64Array(o);
@@ -191,21 +210,36 @@ export interface ImportReport {
  * the model takes raw [0, 1] pixels. `norm` null: the file's conv1 is used as it is (3 → 1 channels
  * still summed).
  */
-function adaptStem(model: ResNet, mapped: Map<string, RawTensor>, norm: InputNormalisation | null, notes: string[]): void {
+function adaptStem(
+  model: ResNet,
+  mapped: Map<string, RawTensor>,
+  norm: InputNormalisation | null,
+  notes: string[],
+): void {
   const conv1 = mapped.get('conv1.weight');
   const mean = mapped.get('bn1.running_mean');
   if (!conv1) return;
   const want = model.options.inChannels;
   const have = conv1.shape[2]!;
   if (norm === null && have === want) return;
-  const identity: InputNormalisation = { name: 'none', scale: new Array<number>(have).fill(1), offset: new Array<number>(have).fill(0) };
+  const identity: InputNormalisation = {
+    name: 'none',
+    scale: new Array<number>(have).fill(1),
+    offset: new Array<number>(have).fill(0),
+  };
   const folded = foldInputNormalisation(conv1, norm ?? identity, want);
   mapped.set('conv1.weight', folded.kernel);
-  if (have !== want) notes.push(`conv1: filters summed over the file's ${have} input channels for the ${want}-channel model (a grey image as R = G = B)`);
+  if (have !== want)
+    notes.push(
+      `conv1: filters summed over the file's ${have} input channels for the ${want}-channel model (a grey image as R = G = B)`,
+    );
   if (norm) {
-    if (!mean) throw new Error('input normalisation: the file has no bn1.running_mean to fold the offsets into');
+    if (!mean)
+      throw new Error('input normalisation: the file has no bn1.running_mean to fold the offsets into');
     mapped.set('bn1.running_mean', { shape: mean.shape, data: mean.data.map((m, k) => m - folded.bias[k]!) });
-    notes.push(`input normalisation folded into conv1 and bn1 (${norm.name}): the model takes raw [0, 1] pixels; exact away from the 3-pixel padded border`);
+    notes.push(
+      `input normalisation folded into conv1 and bn1 (${norm.name}): the model takes raw [0, 1] pixels; exact away from the 3-pixel padded border`,
+    );
   }
 }
 
@@ -215,7 +249,13 @@ export interface ImportOptions {
   inputNorm?: InputNormalisation | null;
 }
 
-function finishImport(model: ResNet, mapped: Map<string, RawTensor>, where: string, ignored: string[], notes: string[]): ImportReport {
+function finishImport(
+  model: ResNet,
+  mapped: Map<string, RawTensor>,
+  where: string,
+  ignored: string[],
+  notes: string[],
+): ImportReport {
   const target = new Map<string, tf.Variable>();
   for (const p of model.store.all()) {
     // A classifier head is task-specific: keep ours unless the file's has exactly our shape.
@@ -232,25 +272,34 @@ function finishImport(model: ResNet, mapped: Map<string, RawTensor>, where: stri
   // layer3.5 exists only in ResNet-50 and deeper: such a file cannot fit the small smoke/demo backbones.
   if (mapped.has('layer3.5.conv1.weight') && !target.has('layer3.5.conv1.weight')) {
     const o = model.options;
-    throw new Error(`${where}: this file holds a ResNet-50 and needs the paper profile's backbone (blocks 3-4-6-3, width 64); this model has blocks ${o.blocks.join('-')}, width ${o.width}. Run with CXR_PROFILE=paper, or unset CXR_IMAGENET_WEIGHTS to use the ImageNet-proxy`);
+    throw new Error(
+      `${where}: this file holds a ResNet-50 and needs the paper profile's backbone (blocks 3-4-6-3, width 64); this model has blocks ${o.blocks.join('-')}, width ${o.width}. Run with CXR_PROFILE=paper, or unset CXR_IMAGENET_WEIGHTS to use the ImageNet-proxy`,
+    );
   }
   tf.tidy(() => assignTensors(target, mapped, where));
   return { loaded: [...target.keys()], ignored, notes };
 }
 
 /** torchvision/timm ResNet state dict (already decoded) → model. Throws on any missing or mis-shaped tensor. */
-export function importTorchResNet(model: ResNet, tensors: Map<string, RawTensor>, where = 'torch weights', opts: ImportOptions = {}): ImportReport {
+export function importTorchResNet(
+  model: ResNet,
+  tensors: Map<string, RawTensor>,
+  where = 'torch weights',
+  opts: ImportOptions = {},
+): ImportReport {
   const notes: string[] = [];
   const ignored: string[] = [];
   const mapped = new Map<string, RawTensor>();
   for (const [name, t] of tensors) {
     let u = t;
-    if (t.shape.length === 4) u = transposeRaw(t, [2, 3, 1, 0]); // OIHW → HWIO
+    if (t.shape.length === 4)
+      u = transposeRaw(t, [2, 3, 1, 0]); // OIHW → HWIO
     else if (t.shape.length === 2) u = transposeRaw(t, [1, 0]); // [out, in] → [in, out]
     mapped.set(name, u);
   }
   adaptStem(model, mapped, opts.inputNorm === undefined ? TORCHVISION_IMAGENET : opts.inputNorm, notes);
-  if (model.options.variant !== 'v1.5') notes.push('torchvision weights are ResNet v1.5; this model is built as v1');
+  if (model.options.variant !== 'v1.5')
+    notes.push('torchvision weights are ResNet v1.5; this model is built as v1');
   return finishImport(model, mapped, where, ignored, notes);
 }
 
@@ -268,7 +317,9 @@ export function loadTorchResNetWeights(model: ResNet, path: string, opts: Import
 export function kerasLayerName(torchModule: string): string {
   if (torchModule === 'conv1') return 'conv1_conv';
   if (torchModule === 'bn1') return 'conv1_bn';
-  const m = /^layer(\d)\.(\d+)\.(conv|bn)(\d)$/.exec(torchModule) ?? /^layer(\d)\.(\d+)\.downsample\.(0|1)$/.exec(torchModule);
+  const m =
+    /^layer(\d)\.(\d+)\.(conv|bn)(\d)$/.exec(torchModule) ??
+    /^layer(\d)\.(\d+)\.downsample\.(0|1)$/.exec(torchModule);
   if (!m) throw new Error(`kerasLayerName: no Keras name for ${torchModule}`);
   const stage = Number(m[1]) + 1;
   const block = Number(m[2]) + 1;
@@ -278,15 +329,27 @@ export function kerasLayerName(torchModule: string): string {
 
 const KERAS_BN_EPS = 1.001e-5;
 const OUR_BN_EPS = 1e-5;
-const BN_FIELDS: Record<string, string> = { weight: 'gamma:0', bias: 'beta:0', running_mean: 'moving_mean:0', running_var: 'moving_variance:0' };
+const BN_FIELDS: Record<string, string> = {
+  weight: 'gamma:0',
+  bias: 'beta:0',
+  running_mean: 'moving_mean:0',
+  running_var: 'moving_variance:0',
+};
 
 /**
  * Keras ResNet50 weights keyed `<layer>/<weight>` (e.g. `conv2_block1_1_conv/kernel:0`) → model.
  * Throws on any missing or mis-shaped tensor, and when the model is not `variant: 'v1'`.
  */
-export function importKerasResNet(model: ResNet, keras: Map<string, RawTensor>, where = 'Keras weights', opts: ImportOptions = {}): ImportReport {
+export function importKerasResNet(
+  model: ResNet,
+  keras: Map<string, RawTensor>,
+  where = 'Keras weights',
+  opts: ImportOptions = {},
+): ImportReport {
   if (model.options.variant !== 'v1') {
-    throw new Error(`${where}: Keras ResNet50 is ResNet v1 (stride in the first 1x1 conv); build the model with variant: 'v1'`);
+    throw new Error(
+      `${where}: Keras ResNet50 is ResNet v1 (stride in the first 1x1 conv); build the model with variant: 'v1'`,
+    );
   }
   const notes = ['conv biases folded into running_mean; BN eps 1.001e-5 folded into running_var (+1e-8)'];
   const used = new Set<string>();
@@ -315,13 +378,22 @@ export function importKerasResNet(model: ResNet, keras: Map<string, RawTensor>, 
   }
   // Fold each conv's bias into the BN that follows it, and Keras' eps into running_var.
   const bnOf = (convModule: string): string =>
-    convModule === 'conv1' ? 'bn1' : convModule.endsWith('downsample.0') ? convModule.replace(/0$/, '1') : convModule.replace(/conv(\d)$/, 'bn$1');
+    convModule === 'conv1'
+      ? 'bn1'
+      : convModule.endsWith('downsample.0')
+        ? convModule.replace(/0$/, '1')
+        : convModule.replace(/conv(\d)$/, 'bn$1');
   for (const [conv, b] of convBias) {
     const rm = mapped.get(`${bnOf(conv)}.running_mean`);
-    if (rm && rm.data.length === b.data.length) mapped.set(`${bnOf(conv)}.running_mean`, { shape: rm.shape, data: rm.data.map((m, i) => m - b.data[i]!) });
+    if (rm && rm.data.length === b.data.length)
+      mapped.set(`${bnOf(conv)}.running_mean`, {
+        shape: rm.shape,
+        data: rm.data.map((m, i) => m - b.data[i]!),
+      });
   }
   for (const [name, t] of mapped) {
-    if (name.endsWith('.running_var')) mapped.set(name, { shape: t.shape, data: t.data.map((v) => v + (KERAS_BN_EPS - OUR_BN_EPS)) });
+    if (name.endsWith('.running_var'))
+      mapped.set(name, { shape: t.shape, data: t.data.map((v) => v + (KERAS_BN_EPS - OUR_BN_EPS)) });
   }
   // After the conv-bias fold: bn1's running mean then holds the Keras conv1 bias, and the input offsets add to it.
   adaptStem(model, mapped, opts.inputNorm === undefined ? KERAS_CAFFE : opts.inputNorm, notes);
@@ -361,12 +433,17 @@ export async function readHdf5Tensors(path: string): Promise<Map<string, RawTens
   } finally {
     file.close();
   }
-  if (out.size === 0) throw new Error(`${path}: no float datasets found (is this a Keras HDF5 weights file?)`);
+  if (out.size === 0)
+    throw new Error(`${path}: no float datasets found (is this a Keras HDF5 weights file?)`);
   return out;
 }
 
 /** Reads Keras `resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5` into a `variant: 'v1'` model. */
-export async function loadKerasResNetWeights(model: ResNet, path: string, opts: ImportOptions = {}): Promise<ImportReport> {
+export async function loadKerasResNetWeights(
+  model: ResNet,
+  path: string,
+  opts: ImportOptions = {},
+): Promise<ImportReport> {
   checkWeightFile(path, 'hdf5');
   const tensors = await readHdf5Tensors(path);
   assertFiniteWeights(tensors, path);

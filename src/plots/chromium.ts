@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'chrome-headless-shell'];
+const CANDIDATES = [
+  'chromium',
+  'chromium-browser',
+  'google-chrome',
+  'google-chrome-stable',
+  'chrome-headless-shell',
+];
 /** macOS keeps browsers in app bundles, off PATH. */
 const MAC_APPS = [
   '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
@@ -36,7 +42,10 @@ export function findChromium(configured: string): string | null {
   if (configured) return configured;
   for (const c of CANDIDATES) {
     try {
-      const p = execFileSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const p = execFileSync('sh', ['-c', `command -v ${c}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
       if (p && !isSnap(p)) return p;
     } catch {
       // not on PATH; try the next name
@@ -48,7 +57,8 @@ export function findChromium(configured: string): string | null {
 
 /** What to do when no browser is found, for this system. */
 export function chromiumHint(): string {
-  if (process.platform === 'darwin') return 'install Google Chrome or Chromium (or set CXR_CHROMIUM to a browser binary)';
+  if (process.platform === 'darwin')
+    return 'install Google Chrome or Chromium (or set CXR_CHROMIUM to a browser binary)';
   let osRelease = '';
   try {
     osRelease = readFileSync('/etc/os-release', 'utf8');
@@ -56,8 +66,10 @@ export function chromiumHint(): string {
     // not Linux, or a minimal image
   }
   if (/^ID=ubuntu/m.test(osRelease)) {
-    return "Ubuntu's chromium package is a snap, which does not run in containers: install Google Chrome's .deb, or run " +
-      '`npx @puppeteer/browsers install chrome-headless-shell@stable` and set CXR_CHROMIUM to the path it prints';
+    return (
+      "Ubuntu's chromium package is a snap, which does not run in containers: install Google Chrome's .deb, or run " +
+      '`npx @puppeteer/browsers install chrome-headless-shell@stable` and set CXR_CHROMIUM to the path it prints'
+    );
   }
   return 'npm run setup:system (installs chromium from apt.txt), or set CXR_CHROMIUM to a Chrome/Chromium binary';
 }
@@ -67,7 +79,13 @@ export function chromiumHint(): string {
  * from reaching the network (this machine and hospital networks have none) and from touching the
  * user's profile.
  */
-export function renderPng(browser: string, htmlPath: string, pngPath: string, width: number, height: number): void {
+export function renderPng(
+  browser: string,
+  htmlPath: string,
+  pngPath: string,
+  width: number,
+  height: number,
+): void {
   const profile = mkdtempSync(join(tmpdir(), 'cxr-chromium-'));
   try {
     const r = spawnSync(
@@ -91,7 +109,10 @@ export function renderPng(browser: string, htmlPath: string, pngPath: string, wi
       { encoding: 'utf8', timeout: 60_000 },
     );
     if (r.error) throw new Error(`chromium failed to start: ${r.error.message}`);
-    if (r.status !== 0) throw new Error(`chromium exited with ${r.status}: ${(r.stderr ?? '').split('\n').slice(-3).join(' ')}`);
+    if (r.status !== 0)
+      throw new Error(
+        `chromium exited with ${r.status}: ${(r.stderr ?? '').split('\n').slice(-3).join(' ')}`,
+      );
   } finally {
     rmSync(profile, { recursive: true, force: true });
   }

@@ -25,7 +25,12 @@ export function labelDistributionFigure(d: LabelDistribution, opts: { title?: st
         name: 'real NIH ChestX-ray14, scaled to this total',
         x: d.labels,
         y: d.expected,
-        marker: { color: PALETTE[1], symbol: 'line-ew-open', size: 22, line: { width: 3, color: PALETTE[1] } },
+        marker: {
+          color: PALETTE[1],
+          symbol: 'line-ew-open',
+          size: 22,
+          line: { width: 3, color: PALETTE[1] },
+        },
       },
     ],
     layout: baseLayout(opts.title ?? 'Fig. 1 — Image-level label distribution (NIH ChestX-ray14 format)', {

@@ -9,7 +9,12 @@ import { baseLayout, PALETTE, type Figure } from './figure.js';
 import { imageWithBoxesFigure } from './wbf.js';
 import type { TableData } from './table.js';
 
-const INIT_COLOR: Record<BackboneInit, string> = { none: PALETTE[7]!, imagenet: PALETTE[0]!, bt: PALETTE[2]!, bt_imagenet: PALETTE[1]! };
+const INIT_COLOR: Record<BackboneInit, string> = {
+  none: PALETTE[7]!,
+  imagenet: PALETTE[0]!,
+  bt: PALETTE[2]!,
+  bt_imagenet: PALETTE[1]!,
+};
 
 function hexToRgba(hex: string, a: number): string {
   const n = parseInt(hex.slice(1), 16);
@@ -21,22 +26,38 @@ function hexToRgba(hex: string, a: number): string {
  * size, one colour per backbone: the mean over seeds as a line, the lowest-to-highest range shaded
  * (as in the paper).
  */
-export function mapCurvesFigure(runs: readonly DetectionRun[], profile: ProfileName, opts: { title?: string } = {}): Figure {
+export function mapCurvesFigure(
+  runs: readonly DetectionRun[],
+  profile: ProfileName,
+  opts: { title?: string } = {},
+): Figure {
   const sizes = [...new Set(runs.map((r) => r.inputSize))].sort((a, b) => a - b);
   const inits = [...new Set(runs.map((r) => r.init))];
   const gap = 0.08;
   const w = (1 - gap * (sizes.length - 1)) / sizes.length;
-  const layout = baseLayout(opts.title ?? 'Fig. 4 — validation mAP50 per epoch, images with boxes (mean over seeds, min–max shaded)', {
-    width: Math.max(700, 520 * sizes.length),
-    height: 480,
-    legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
-    margin: { l: 70, r: 30, t: 110, b: 60 },
-  }) as Record<string, unknown>;
+  const layout = baseLayout(
+    opts.title ?? 'Fig. 4 — validation mAP50 per epoch, images with boxes (mean over seeds, min–max shaded)',
+    {
+      width: Math.max(700, 520 * sizes.length),
+      height: 480,
+      legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
+      margin: { l: 70, r: 30, t: 110, b: 60 },
+    },
+  ) as Record<string, unknown>;
   const data: Figure['data'] = [];
   sizes.forEach((size, k) => {
     const sfx = k === 0 ? '' : String(k + 1);
-    layout[`xaxis${sfx}`] = { domain: [k * (w + gap), k * (w + gap) + w], title: { text: `epoch (${size}×${size} px)` }, anchor: `y${sfx}`, dtick: 1 };
-    layout[`yaxis${sfx}`] = { title: { text: k === 0 ? 'mAP50 (validation)' : '' }, anchor: `x${sfx}`, rangemode: 'tozero' };
+    layout[`xaxis${sfx}`] = {
+      domain: [k * (w + gap), k * (w + gap) + w],
+      title: { text: `epoch (${size}×${size} px)` },
+      anchor: `y${sfx}`,
+      dtick: 1,
+    };
+    layout[`yaxis${sfx}`] = {
+      title: { text: k === 0 ? 'mAP50 (validation)' : '' },
+      anchor: `x${sfx}`,
+      rangemode: 'tozero',
+    };
     for (const init of inits) {
       const rs = runs.filter((r) => r.init === init && r.inputSize === size);
       if (!rs.length) continue;
@@ -47,9 +68,40 @@ export function mapCurvesFigure(runs: readonly DetectionRun[], profile: ProfileN
       const hi = epochs.map((_, i) => Math.max(...at(i)));
       const c = INIT_COLOR[init];
       const axes = { xaxis: `x${sfx}`, yaxis: `y${sfx}` };
-      data.push({ type: 'scatter', mode: 'lines', x: epochs, y: lo, line: { width: 0 }, showlegend: false, hoverinfo: 'skip', ...axes });
-      data.push({ type: 'scatter', mode: 'lines', x: epochs, y: hi, fill: 'tonexty', fillcolor: hexToRgba(c, 0.18), line: { width: 0 }, showlegend: false, hoverinfo: 'skip', ...axes });
-      data.push({ type: 'scatter', mode: 'lines+markers', x: epochs, y: mean, name: `${backboneLabel(init, profile)} (${rs.length} seed${rs.length > 1 ? 's' : ''})`, legendgroup: init, showlegend: k === 0, line: { color: c, width: 2.5 }, marker: { color: c }, ...axes });
+      data.push({
+        type: 'scatter',
+        mode: 'lines',
+        x: epochs,
+        y: lo,
+        line: { width: 0 },
+        showlegend: false,
+        hoverinfo: 'skip',
+        ...axes,
+      });
+      data.push({
+        type: 'scatter',
+        mode: 'lines',
+        x: epochs,
+        y: hi,
+        fill: 'tonexty',
+        fillcolor: hexToRgba(c, 0.18),
+        line: { width: 0 },
+        showlegend: false,
+        hoverinfo: 'skip',
+        ...axes,
+      });
+      data.push({
+        type: 'scatter',
+        mode: 'lines+markers',
+        x: epochs,
+        y: mean,
+        name: `${backboneLabel(init, profile)} (${rs.length} seed${rs.length > 1 ? 's' : ''})`,
+        legendgroup: init,
+        showlegend: k === 0,
+        line: { color: c, width: 2.5 },
+        marker: { color: c },
+        ...axes,
+      });
     }
   });
   return { data, layout: layout as Figure['layout'] };
@@ -69,7 +121,11 @@ function ciText(v: number[]): string {
  * the last epoch's test number, the test number on all images (normal ones included), the
  * bootstrap interval over test images of the first seed, and the paper's numbers.
  */
-export function mapTable(runs: readonly DetectionRun[], profile: ProfileName, paperSizes: readonly number[]): TableData {
+export function mapTable(
+  runs: readonly DetectionRun[],
+  profile: ProfileName,
+  paperSizes: readonly number[],
+): TableData {
   const rows: (string | number | null)[][] = [];
   const sizes = [...new Set(runs.map((r) => r.inputSize))].sort((a, b) => a - b);
   sizes.forEach((size, k) => {
@@ -81,16 +137,32 @@ export function mapTable(runs: readonly DetectionRun[], profile: ProfileName, pa
       const p = PAPER_TABLE1.find((x) => x.backbone === init && x.inputSize === paperSize);
       const b = rs[0]!.testBootstrap;
       rows.push([
-        backboneLabel(init, profile), size, rs.length, rs.map((r) => r.bestEpoch).join(', '),
-        ciText(rs.map((r) => r.valMap)), ciText(rs.map((r) => r.testMap)), ciText(rs.map((r) => r.testMapLast)), ciText(rs.map((r) => r.testMapAll)),
+        backboneLabel(init, profile),
+        size,
+        rs.length,
+        rs.map((r) => r.bestEpoch).join(', '),
+        ciText(rs.map((r) => r.valMap)),
+        ciText(rs.map((r) => r.testMap)),
+        ciText(rs.map((r) => r.testMapLast)),
+        ciText(rs.map((r) => r.testMapAll)),
         `${f4(b.low)}–${f4(b.high)}`,
         p ? `${p.inputSize}px: ${f4(p.val.mean)} / ${f4(p.test.mean)}` : '—',
       ]);
     }
   });
   return {
-    columns: ['backbone', 'input px', 'seeds', 'best epoch per seed', 'mAP50 val, best epoch (95% CI over seeds)', 'mAP50 test, best-val checkpoint (95% CI over seeds)',
-      'test, last epoch', 'test, all images (normal ones too), best-val checkpoint', 'test, bootstrap 95% CI over images (first seed)', 'paper val / test'],
+    columns: [
+      'backbone',
+      'input px',
+      'seeds',
+      'best epoch per seed',
+      'mAP50 val, best epoch (95% CI over seeds)',
+      'mAP50 test, best-val checkpoint (95% CI over seeds)',
+      'test, last epoch',
+      'test, all images (normal ones too), best-val checkpoint',
+      'test, bootstrap 95% CI over images (first seed)',
+      'paper val / test',
+    ],
     rows,
   };
 }
@@ -100,17 +172,27 @@ export function mapTable(runs: readonly DetectionRun[], profile: ProfileName, pa
  * backbone and input size; classes without test ground truth are left out. Shows which findings
  * the detector finds at all.
  */
-export function perClassApTable(runs: readonly DetectionRun[], profile: ProfileName, classNames: readonly string[]): TableData {
+export function perClassApTable(
+  runs: readonly DetectionRun[],
+  profile: ProfileName,
+  classNames: readonly string[],
+): TableData {
   const keys = [...new Set(runs.map((r) => `${r.inputSize}|${r.init}`))];
-  const present = classNames.map((_, c) => runs.some((r) => r.testPerClass[c] !== null && r.testPerClass[c] !== undefined));
+  const present = classNames.map((_, c) =>
+    runs.some((r) => r.testPerClass[c] !== null && r.testPerClass[c] !== undefined),
+  );
   const cols = classNames.map((n, c) => [n, c] as const).filter(([, c]) => present[c]);
   const rows = keys.map((key) => {
     const [size, init] = key.split('|') as [string, BackboneInit];
     const rs = runs.filter((r) => r.inputSize === Number(size) && r.init === init);
-    return [backboneLabel(init, profile), Number(size), ...cols.map(([, c]) => {
-      const v = rs.map((r) => r.testPerClass[c]).filter((x): x is number => typeof x === 'number');
-      return v.length ? f4(v.reduce((a, x) => a + x, 0) / v.length) : 'n/a';
-    })];
+    return [
+      backboneLabel(init, profile),
+      Number(size),
+      ...cols.map(([, c]) => {
+        const v = rs.map((r) => r.testPerClass[c]).filter((x): x is number => typeof x === 'number');
+        return v.length ? f4(v.reduce((a, x) => a + x, 0) / v.length) : 'n/a';
+      }),
+    ];
   });
   return { columns: ['backbone', 'input px', ...cols.map(([n]) => n)], rows };
 }
@@ -128,27 +210,55 @@ export function detectionExampleFigure(
 ): Figure {
   const keep = dets.scores.map((s, i) => [s, i] as const).filter(([s]) => s >= (opts.minScore ?? 0.3));
   const overlays = [
-    ...truth.boxes.map((b, i) => ({ box: b, label: `truth: ${opts.classNames[truth.labels[i]!]}`, color: PALETTE[2]!, width: 3 })),
-    ...keep.map(([s, i]) => ({ box: dets.boxes[i]!, label: `detected: ${opts.classNames[dets.labels[i]!]} ${s.toFixed(2)}`, color: PALETTE[1]!, dash: 'dash' as const, width: 2 })),
+    ...truth.boxes.map((b, i) => ({
+      box: b,
+      label: `truth: ${opts.classNames[truth.labels[i]!]}`,
+      color: PALETTE[2]!,
+      width: 3,
+    })),
+    ...keep.map(([s, i]) => ({
+      box: dets.boxes[i]!,
+      label: `detected: ${opts.classNames[dets.labels[i]!]} ${s.toFixed(2)}`,
+      color: PALETTE[1]!,
+      dash: 'dash' as const,
+      width: 2,
+    })),
   ];
   return imageWithBoxesFigure(pixels, size, size, overlays, { title: opts.title, size: 420 });
 }
 
 /** The pairs the paper's Table 1 argues from: each pretraining against the one below it. */
-const DETECTION_PAIRS: [BackboneInit, BackboneInit][] = [['bt_imagenet', 'imagenet'], ['bt', 'none'], ['imagenet', 'none'], ['bt_imagenet', 'bt']];
+const DETECTION_PAIRS: [BackboneInit, BackboneInit][] = [
+  ['bt_imagenet', 'imagenet'],
+  ['bt', 'none'],
+  ['imagenet', 'none'],
+  ['bt_imagenet', 'bt'],
+];
 
 /**
  * One sentence per comparison of Table 1 at `size` (test mAP50, paired by seed), each with the
  * paper's difference at `paperSize`; settings that did not run are left out.
  */
-export function detectionComparisons(runs: readonly DetectionRun[], size: number, paperSize: number, profile: ProfileName): string[] {
+export function detectionComparisons(
+  runs: readonly DetectionRun[],
+  size: number,
+  paperSize: number,
+  profile: ProfileName,
+): string[] {
   const result = (init: BackboneInit): SeededResult => ({
     name: backboneLabel(init, profile),
-    bySeed: new Map(runs.filter((r) => r.init === init && r.inputSize === size).map((r) => [r.seed, r.testMap])),
+    bySeed: new Map(
+      runs.filter((r) => r.init === init && r.inputSize === size).map((r) => [r.seed, r.testMap]),
+    ),
   });
-  const paper = (init: BackboneInit): number | undefined => PAPER_TABLE1.find((x) => x.backbone === init && x.inputSize === paperSize)?.test.mean;
+  const paper = (init: BackboneInit): number | undefined =>
+    PAPER_TABLE1.find((x) => x.backbone === init && x.inputSize === paperSize)?.test.mean;
   return DETECTION_PAIRS.filter(([a, b]) => result(a).bySeed.size && result(b).bySeed.size).map(([a, b]) => {
     const [pa, pb] = [paper(a), paper(b)];
-    return differenceSentence(pairedDifference(result(a), result(b)), pa !== undefined && pb !== undefined ? pa - pb : undefined, 4);
+    return differenceSentence(
+      pairedDifference(result(a), result(b)),
+      pa !== undefined && pb !== undefined ? pa - pb : undefined,
+      4,
+    );
   });
 }

@@ -4,7 +4,14 @@
  */
 import { createRequire } from 'node:module';
 
-type WriteDisplayData = (msg: { data: Record<string, string>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+type WriteDisplayData = (
+  msg: {
+    data: Record<string, string>;
+    metadata: Record<string, unknown>;
+    transient: Record<string, unknown>;
+  },
+  update: boolean,
+) => void;
 
 const require = createRequire(import.meta.url);
 

@@ -8,7 +8,18 @@ export interface Figure {
 }
 
 /** One palette for the whole project, so a backbone keeps its colour across figures. */
-export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#9467bd',
+  '#ff7f0e',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 /** Base layout shared by all figures (white background, readable fonts, tight margins). */
 export function baseLayout(title: string, extra: Partial<Layout> = {}): Partial<Layout> {

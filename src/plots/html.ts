@@ -40,9 +40,23 @@ export interface Size {
 }
 
 /** The snippet that draws `fig` into a div (needs window.Plotly). */
-export function plotSnippet(fig: Figure, id: string, size: Size, opts: { staticPlot?: boolean; fallbackPng?: string } = {}): string {
-  const layout = { ...fig.layout, width: fig.layout.width ?? size.width, height: fig.layout.height ?? size.height };
-  const config = { responsive: false, displaylogo: false, ...(fig.config ?? {}), ...(opts.staticPlot ? { staticPlot: true } : {}) };
+export function plotSnippet(
+  fig: Figure,
+  id: string,
+  size: Size,
+  opts: { staticPlot?: boolean; fallbackPng?: string } = {},
+): string {
+  const layout = {
+    ...fig.layout,
+    width: fig.layout.width ?? size.width,
+    height: fig.layout.height ?? size.height,
+  };
+  const config = {
+    responsive: false,
+    displaylogo: false,
+    ...(fig.config ?? {}),
+    ...(opts.staticPlot ? { staticPlot: true } : {}),
+  };
   // Where scripts are stripped (GitHub's notebook view), the PNG inside the div is what shows;
   // where they run (JupyterLab, VS Code, nbviewer), Plotly replaces it with the interactive figure.
   const fallback = opts.fallbackPng
@@ -62,7 +76,12 @@ export function plotSnippet(fig: Figure, id: string, size: Size, opts: { staticP
 }
 
 /** A complete, self-contained HTML page for one figure. */
-export function figureHtml(fig: Figure, name: string, size: Size, opts: { staticPlot?: boolean } = {}): string {
+export function figureHtml(
+  fig: Figure,
+  name: string,
+  size: Size,
+  opts: { staticPlot?: boolean } = {},
+): string {
   return [
     '<!DOCTYPE html>',
     '<html><head><meta charset="utf-8">',

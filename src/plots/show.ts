@@ -29,7 +29,13 @@ let warnedNoBrowser = false;
 let bundleShown = false;
 const shownIds = new Map<string, number>();
 
-function writePng(fig: Figure, name: string, target: FigureTarget, width: number, height: number): string | null {
+function writePng(
+  fig: Figure,
+  name: string,
+  target: FigureTarget,
+  width: number,
+  height: number,
+): string | null {
   if (!target.png) return null;
   const browser = findChromium(target.chromium);
   if (!browser) {

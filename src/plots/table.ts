@@ -35,9 +35,14 @@ export function tableHtml(t: TableData, opts: { caption?: string; digits?: numbe
   const digits = opts.digits ?? 4;
   const head = `<tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = t.rows
-    .map((r) => `<tr>${r.map((v) => `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'}">${esc(fmt(v, digits))}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((v) => `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'}">${esc(fmt(v, digits))}</td>`).join('')}</tr>`,
+    )
     .join('\n');
-  const caption = opts.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${esc(opts.caption)}</caption>` : '';
+  const caption = opts.caption
+    ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${esc(opts.caption)}</caption>`
+    : '';
   return `<table>${caption}\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -45,16 +50,29 @@ export function tableHtml(t: TableData, opts: { caption?: string; digits?: numbe
 export function tableText(t: TableData, digits = 4): string {
   const cells = [t.columns, ...t.rows.map((r) => r.map((v) => fmt(v, digits)))];
   const widths = t.columns.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? '').length)));
-  return cells.map((r) => r.map((c, j) => (c ?? '').padEnd(widths[j]!)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, j) => (c ?? '').padEnd(widths[j]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Writes `<dir>/<name>.csv` and shows the table inline (or prints it outside a kernel). */
-export function showTable(t: TableData, name: string, dir: string, opts: { caption?: string; digits?: number } = {}): string {
+export function showTable(
+  t: TableData,
+  name: string,
+  dir: string,
+  opts: { caption?: string; digits?: number } = {},
+): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`table name '${name}' must be a plain file name`);
   const path = join(dir, `${name}.csv`);
   writeFileAtomic(path, tableCsv(t));
   const text = tableText(t, opts.digits);
-  if (!displayBundle({ 'text/html': tableHtml(t, opts), 'text/plain': text })) console.log(`${opts.caption ?? name}\n${text}`);
+  if (!displayBundle({ 'text/html': tableHtml(t, opts), 'text/plain': text }))
+    console.log(`${opts.caption ?? name}\n${text}`);
   return path;
 }
 

@@ -42,18 +42,28 @@ export interface DetImage {
 }
 
 /** The train / val / test images notebook 02 wrote, joined with the image files. */
-export function detectionSplits(config: Config, vindr: VindrDataset): Record<'train' | 'val' | 'test', DetImage[]> {
+export function detectionSplits(
+  config: Config,
+  vindr: VindrDataset,
+): Record<'train' | 'val' | 'test', DetImage[]> {
   const paths = new Map(vindr.images.filter((im) => im.path).map((im) => [im.imageId, im.path!]));
   const out = {} as Record<'train' | 'val' | 'test', DetImage[]>;
   for (const split of ['train', 'val', 'test'] as const) {
     const csv = fusedSplitPaths(config.paths.results, split).csv;
-    if (!existsSync(csv)) throw new Error(`missing ${csv}: run notebook 02_wbf first (profile ${config.profile})`);
+    if (!existsSync(csv))
+      throw new Error(`missing ${csv}: run notebook 02_wbf first (profile ${config.profile})`);
     const log = new IssueLog();
     const fused = readFusedCsv(csv, log);
-    if (log.issues.length) throw new Error(`${csv}: ${log.issues.length} unreadable row(s), e.g. line ${log.issues[0]!.line}: ${log.issues[0]!.reason}`);
+    if (log.issues.length)
+      throw new Error(
+        `${csv}: ${log.issues.length} unreadable row(s), e.g. line ${log.issues[0]!.line}: ${log.issues[0]!.reason}`,
+      );
     out[split] = fused.map((f) => {
       const path = paths.get(f.imageId);
-      if (!path) throw new Error(`${csv}: image ${f.imageId} has no usable file in ${vindr.dir} (missing or excluded by the image check; see notebook 01's rejected-input report): rerun notebook 02_wbf to split the images as they are now`);
+      if (!path)
+        throw new Error(
+          `${csv}: image ${f.imageId} has no usable file in ${vindr.dir} (missing or excluded by the image check; see notebook 01's rejected-input report): rerun notebook 02_wbf to split the images as they are now`,
+        );
       return { imageId: f.imageId, path, width: f.width, height: f.height, boxes: f.boxes, labels: f.labels };
     });
   }
@@ -86,8 +96,13 @@ export interface DetBatchSet {
  * MMDetection's keep-ratio rescale to fit `size`×`size`: scale factor `size / max(w, h)`, new sides
  * rounded (`int(x * s + 0.5)`), and the per-axis factors that map boxes (`w_scale`, `h_scale`).
  */
-export function keepRatioSize(width: number, height: number, size: number): { width: number; height: number; wScale: number; hScale: number } {
-  if (!(width > 0 && height > 0 && size > 0)) throw new Error(`keepRatioSize: need positive sizes, got ${width}×${height} -> ${size}`);
+export function keepRatioSize(
+  width: number,
+  height: number,
+  size: number,
+): { width: number; height: number; wScale: number; hScale: number } {
+  if (!(width > 0 && height > 0 && size > 0))
+    throw new Error(`keepRatioSize: need positive sizes, got ${width}×${height} -> ${size}`);
   const s = Math.min(size / Math.max(width, height), size / Math.min(width, height));
   const w = Math.max(1, Math.floor(width * s + 0.5));
   const h = Math.max(1, Math.floor(height * s + 0.5));
@@ -95,7 +110,11 @@ export function keepRatioSize(width: number, height: number, size: number): { wi
 }
 
 /** Boxes `[x1, y1, x2, y2]` scaled by `[wScale, hScale]` (or divided by them with `inverse`). */
-export function scaleBoxes(boxes: readonly number[][], [ws, hs]: readonly [number, number], inverse = false): number[][] {
+export function scaleBoxes(
+  boxes: readonly number[][],
+  [ws, hs]: readonly [number, number],
+  inverse = false,
+): number[][] {
   const [fx, fy] = inverse ? [1 / ws, 1 / hs] : [ws, hs];
   return boxes.map((b) => [b[0]! * fx, b[1]! * fy, b[2]! * fx, b[3]! * fy]);
 }
@@ -109,7 +128,8 @@ export async function loadDetectionSet(images: readonly DetImage[], size: number
     const src = await readImage(images[i]!.path);
     const k = keepRatioSize(src.width, src.height, size);
     const img = resizeImage(src, k.width, k.height);
-    for (let y = 0; y < k.height; y++) buf.set(img.data.subarray(y * k.width, (y + 1) * k.width), i * size * size + y * size);
+    for (let y = 0; y < k.height; y++)
+      buf.set(img.data.subarray(y * k.width, (y + 1) * k.width), i * size * size + y * size);
     sizesHw.push([k.height, k.width]);
     // The annotation's size is the image's (notebook 02 checks it); the factors come from the pixels read.
     scales.push([k.width / src.width, k.height / src.height]);
@@ -132,7 +152,9 @@ export function flipImage(img: tf.Tensor3D, width: number): tf.Tensor3D {
   return tf.tidy(() => {
     const [h, w, c] = img.shape;
     const inside = tf.reverse(tf.slice(img, [0, 0, 0], [h, width, c]), 1);
-    return width === w ? (inside as tf.Tensor3D) : (tf.concat([inside, tf.slice(img, [0, width, 0], [h, w - width, c])], 1) as tf.Tensor3D);
+    return width === w
+      ? (inside as tf.Tensor3D)
+      : (tf.concat([inside, tf.slice(img, [0, width, 0], [h, w - width, c])], 1) as tf.Tensor3D);
   });
 }
 
@@ -142,7 +164,11 @@ export function flipBoxes(boxes: readonly number[][], width: number): number[][]
 }
 
 /** A detector on the `init` backbone with the config's sizes (14 VinDr classes). */
-export function buildDetector(config: Config, init: BackboneInit, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
+export function buildDetector(
+  config: Config,
+  init: BackboneInit,
+  rng: Rng,
+): { detector: FasterRcnn; resnet: ResNet } {
   const resnet = loadBackbone(config, init, rng.fork('backbone'));
   return { detector: detectorOnResnet(resnet, config.detection, rng.fork('heads')), resnet };
 }
@@ -162,7 +188,11 @@ export function detectAll(detector: FasterRcnn, set: DetBatchSet, batchSize: num
 
 /** Detections mapped from input pixels back to each original image (MMDetection's `rescale=True`). */
 export function toOriginal(dets: readonly Detections[], set: DetBatchSet): Detections[] {
-  return dets.map((d, i) => ({ boxes: scaleBoxes(d.boxes, set.scales[i]!, true), scores: [...d.scores], labels: [...d.labels] }));
+  return dets.map((d, i) => ({
+    boxes: scaleBoxes(d.boxes, set.scales[i]!, true),
+    scores: [...d.scores],
+    labels: [...d.labels],
+  }));
 }
 
 /**
@@ -173,7 +203,10 @@ export type EvalSet = 'withBoxes' | 'all';
 
 /** Indices of a set's images in an {@link EvalSet}. */
 export function evalIndices(set: DetBatchSet, which: EvalSet): number[] {
-  return set.original.map((t, i) => [t, i] as const).filter(([t]) => which === 'all' || t.boxes.length > 0).map(([, i]) => i);
+  return set.original
+    .map((t, i) => [t, i] as const)
+    .filter(([t]) => which === 'all' || t.boxes.length > 0)
+    .map(([, i]) => i);
 }
 
 /**
@@ -181,10 +214,18 @@ export function evalIndices(set: DetBatchSet, which: EvalSet): number[] {
  * truth), of detections in input pixels against the original boxes, on `which` images (default the
  * authors' set).
  */
-export function map50(dets: Detections[], set: DetBatchSet, which: EvalSet = 'withBoxes'): { map: number; perClass: (number | null)[] } {
+export function map50(
+  dets: Detections[],
+  set: DetBatchSet,
+  which: EvalSet = 'withBoxes',
+): { map: number; perClass: (number | null)[] } {
   const idx = evalIndices(set, which);
   const orig = toOriginal(dets, set);
-  return evaluateDetections(idx.map((i) => orig[i]!), idx.map((i) => set.original[i]!), { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 });
+  return evaluateDetections(
+    idx.map((i) => orig[i]!),
+    idx.map((i) => set.original[i]!),
+    { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 },
+  );
 }
 
 /**
@@ -214,7 +255,17 @@ export interface DetectionRun {
 }
 
 function runKey(config: Config, init: BackboneInit, size: number, seed: number): string {
-  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), det: config.detection, wbf: config.wbf, vindr: dataFingerprint(config, 'vindr') })).digest('hex').slice(0, 10);
+  const fp = createHash('sha256')
+    .update(
+      JSON.stringify({
+        pre: pretrainFingerprint(config),
+        det: config.detection,
+        wbf: config.wbf,
+        vindr: dataFingerprint(config, 'vindr'),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 10);
   return `${init}_${size}px_seed${seed}-${fp}`;
 }
 
@@ -222,7 +273,12 @@ function runKey(config: Config, init: BackboneInit, size: number, seed: number):
  * Where a run's result, (for the first seed) its detector weights, and its epoch checkpoint while it
  * is unfinished are kept.
  */
-export function detectionRunPaths(config: Config, init: BackboneInit, size: number, seed: number): { result: string; weights: string; checkpoint: string; best: string } {
+export function detectionRunPaths(
+  config: Config,
+  init: BackboneInit,
+  size: number,
+  seed: number,
+): { result: string; weights: string; checkpoint: string; best: string } {
   const key = runKey(config, init, size, seed);
   return {
     result: join(config.paths.results, '04_detection', 'runs', `${key}.json`),
@@ -233,15 +289,28 @@ export function detectionRunPaths(config: Config, init: BackboneInit, size: numb
 }
 
 /** Saves a trained detector (backbone by name, heads by position: the same config rebuilds the same list). */
-export function saveDetector(path: string, resnet: ResNet, detector: FasterRcnn, state: Record<string, unknown>): void {
+export function saveDetector(
+  path: string,
+  resnet: ResNet,
+  detector: FasterRcnn,
+  state: Record<string, unknown>,
+): void {
   saveCheckpoint(path, detectorTensors(resnet, detector), state);
 }
 
 /** Rebuilds the detector of a finished run (notebook 06). */
-export function loadDetector(config: Config, init: BackboneInit, size: number, rng: Rng): { detector: FasterRcnn; resnet: ResNet } {
+export function loadDetector(
+  config: Config,
+  init: BackboneInit,
+  size: number,
+  rng: Rng,
+): { detector: FasterRcnn; resnet: ResNet } {
   const seed = config.seeds[0]!;
   const { weights } = detectionRunPaths(config, init, size, seed);
-  if (!existsSync(weights)) throw new Error(`detector '${init}' at ${size}px not found (${weights}): run notebook 04_detection first (profile ${config.profile})`);
+  if (!existsSync(weights))
+    throw new Error(
+      `detector '${init}' at ${size}px not found (${weights}): run notebook 04_detection first (profile ${config.profile})`,
+    );
   const built = buildDetector(config, init, rng);
   const target = detectorTensors(built.resnet, built.detector) as Map<string, tf.Variable>;
   assignTensors(target, readCheckpoint(weights).tensors, weights);
@@ -264,7 +333,16 @@ class DetectionTask implements TrainTask {
     readonly resnet: ResNet,
     readonly train: DetBatchSet,
     readonly rng: Rng,
-    readonly o: { lr: number; minLr: number; batchSize: number; stepsPerEpoch: number; totalSteps: number; warmupSteps: number; weightDecay: number; clipNorm: number },
+    readonly o: {
+      lr: number;
+      minLr: number;
+      batchSize: number;
+      stepsPerEpoch: number;
+      totalSteps: number;
+      warmupSteps: number;
+      weightDecay: number;
+      clipNorm: number;
+    },
   ) {
     this.optimizer = momentumOptimizer(o.lr, 0.9);
   }
@@ -290,7 +368,11 @@ class DetectionTask implements TrainTask {
 
   async loadStateTensors(tensors: Map<string, RawTensor>): Promise<void> {
     const model = new Map([...tensors].filter(([k]) => !k.startsWith(OPT_PREFIX)));
-    assignTensors(detectorTensors(this.resnet, this.detector) as Map<string, tf.Variable>, model, 'detector checkpoint');
+    assignTensors(
+      detectorTensors(this.resnet, this.detector) as Map<string, tf.Variable>,
+      model,
+      'detector checkpoint',
+    );
     const slots: { name: string; tensor: tf.Tensor }[] = [{ name: 'iter', tensor: tf.scalar(0) }];
     for (let i = 0; tensors.has(`${OPT_PREFIX}${i}`); i++) {
       const t = tensors.get(`${OPT_PREFIX}${i}`)!;
@@ -318,16 +400,29 @@ class DetectionTask implements TrainTask {
     const x = tf.tidy(() => {
       const g = tf.gather(this.train.images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D;
       if (!flip.some(Boolean)) return g;
-      return tf.stack(tf.unstack(g).map((im, j) => (flip[j] ? flipImage(im as tf.Tensor3D, widths[j]!) : im))) as tf.Tensor4D;
+      return tf.stack(
+        tf.unstack(g).map((im, j) => (flip[j] ? flipImage(im as tf.Tensor3D, widths[j]!) : im)),
+      ) as tf.Tensor4D;
     });
     const targets = idx.map((i, j) => {
       const t = this.train.targets[i]!;
       return flip[j] ? { boxes: flipBoxes(t.boxes, widths[j]!), labels: t.labels } : t;
     });
-    this.optimizer.setLearningRate(warmupCosineLr(step, { baseLr: this.o.lr, totalSteps: this.o.totalSteps, warmupSteps: this.o.warmupSteps, minLr: this.o.minLr }));
+    this.optimizer.setLearningRate(
+      warmupCosineLr(step, {
+        baseLr: this.o.lr,
+        totalSteps: this.o.totalSteps,
+        warmupSteps: this.o.warmupSteps,
+        minLr: this.o.minLr,
+      }),
+    );
     try {
       return detectionTrainStep(this.detector, this.optimizer, x, targets, {
-        weightDecay: this.o.weightDecay, clipNorm: this.o.clipNorm, rng: this.rng.fork(`step:${step}`), step, imageSizesHw: idx.map((i) => this.train.sizesHw[i]!),
+        weightDecay: this.o.weightDecay,
+        clipNorm: this.o.clipNorm,
+        rng: this.rng.fork(`step:${step}`),
+        step,
+        imageSizesHw: idx.map((i) => this.train.sizesHw[i]!),
       }).total;
     } finally {
       x.dispose();
@@ -352,7 +447,13 @@ export async function trainDetector(
   seed: number,
   sets: { train: DetBatchSet; val: DetBatchSet; test: DetBatchSet },
   rng: Rng,
-  opts: { log?: (line: string) => void; save?: string; checkpoint?: string; best?: string; stopAfterEpochs?: number } = {},
+  opts: {
+    log?: (line: string) => void;
+    save?: string;
+    checkpoint?: string;
+    best?: string;
+    stopAfterEpochs?: number;
+  } = {},
 ): Promise<DetectionRun | null> {
   const d = config.detection;
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -361,7 +462,14 @@ export async function trainDetector(
   const { detector, resnet } = buildDetector(config, init, rng);
   const stepsPerEpoch = Math.ceil(sets.train.images.shape[0] / d.batchSize);
   const task = new DetectionTask(detector, resnet, sets.train, rng, {
-    lr: d.lr, minLr: d.minLr, batchSize: d.batchSize, stepsPerEpoch, totalSteps: stepsPerEpoch * d.epochs, warmupSteps: d.warmupSteps, weightDecay: d.weightDecay, clipNorm: d.gradClipNorm,
+    lr: d.lr,
+    minLr: d.minLr,
+    batchSize: d.batchSize,
+    stepsPerEpoch,
+    totalSteps: stepsPerEpoch * d.epochs,
+    warmupSteps: d.warmupSteps,
+    weightDecay: d.weightDecay,
+    clipNorm: d.gradClipNorm,
   });
   const label = `${init} ${size}px seed ${seed}`;
   // The best weights go to a file beside the checkpoint, so that they survive a resume; without
@@ -369,12 +477,20 @@ export async function trainDetector(
   const bestPath = opts.best ?? (opts.checkpoint ? `${opts.checkpoint}.best` : undefined);
   let bestInMemory: { epoch: number; valMap: number; tensors: Map<string, RawTensor> } | null = null;
   const bestSoFar = (): number => {
-    if (bestPath) return existsSync(bestPath) ? readCheckpoint<{ valMap: number }>(bestPath).state.valMap : -Infinity;
+    if (bestPath)
+      return existsSync(bestPath) ? readCheckpoint<{ valMap: number }>(bestPath).state.valMap : -Infinity;
     return bestInMemory?.valMap ?? -Infinity;
   };
   try {
     const r = await trainLoop(task, {
-      seed, epochs: d.epochs, stepsPerEpoch, batchSize: d.batchSize, checkpointPath: opts.checkpoint, log, label, logEverySeconds: 60,
+      seed,
+      epochs: d.epochs,
+      stepsPerEpoch,
+      batchSize: d.batchSize,
+      checkpointPath: opts.checkpoint,
+      log,
+      label,
+      logEverySeconds: 60,
       stopAtStep: opts.stopAfterEpochs === undefined ? undefined : opts.stopAfterEpochs * stepsPerEpoch,
       endOfEpoch: (e, loss) => {
         const dets = detectAll(detector, sets.val, d.batchSize);
@@ -382,17 +498,34 @@ export async function trainDetector(
         const valMapAll = map50(dets, sets.val, 'all').map;
         const best = valMap > bestSoFar();
         if (best) {
-          if (bestPath) saveDetector(bestPath, resnet, detector, { init, seed, inputSize: size, epoch: e, valMap });
+          if (bestPath)
+            saveDetector(bestPath, resnet, detector, { init, seed, inputSize: size, epoch: e, valMap });
           else {
-            bestInMemory = { epoch: e, valMap, tensors: new Map([...detectorTensors(resnet, detector)].map(([k, v]) => [k, { shape: [...v.shape], data: (v.dataSync() as Float32Array).slice() }])) };
+            bestInMemory = {
+              epoch: e,
+              valMap,
+              tensors: new Map(
+                [...detectorTensors(resnet, detector)].map(([k, v]) => [
+                  k,
+                  { shape: [...v.shape], data: (v.dataSync() as Float32Array).slice() },
+                ]),
+              ),
+            };
           }
         }
-        log(`  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (all images ${valMapAll.toFixed(4)})${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s)`);
+        log(
+          `  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (all images ${valMapAll.toFixed(4)})${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s)`,
+        );
         return { valMap, valMapAll };
       },
     });
     if (!r.finished) return null;
-    const epochs = r.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, valMap: e.valMap!, valMapAll: e.valMapAll! }));
+    const epochs = r.epochs.map((e) => ({
+      epoch: e.epoch,
+      loss: e.loss,
+      valMap: e.valMap!,
+      valMapAll: e.valMapAll!,
+    }));
     const testMapLast = map50(detectAll(detector, sets.test, d.batchSize), sets.test, 'withBoxes').map;
     // The best epoch: the first with the highest validation mAP50 (save_best keeps a strictly better one).
     const bestEpoch = epochs.reduce((b, e) => (e.valMap > b.valMap ? e : b), epochs[0]!).epoch;
@@ -401,7 +534,10 @@ export async function trainDetector(
       const kept = bestPath ? readCheckpoint<{ epoch: number }>(bestPath) : null;
       const inMemory = bestInMemory as { epoch: number; tensors: Map<string, RawTensor> } | null;
       const keptEpoch = kept?.state.epoch ?? inMemory?.epoch;
-      if (keptEpoch !== bestEpoch) throw new Error(`${label}: the kept best weights are of epoch ${keptEpoch}, the best validation mAP50 is at epoch ${bestEpoch}${bestPath ? ` (${bestPath} is stale: delete it and the checkpoint)` : ''}`);
+      if (keptEpoch !== bestEpoch)
+        throw new Error(
+          `${label}: the kept best weights are of epoch ${keptEpoch}, the best validation mAP50 is at epoch ${bestEpoch}${bestPath ? ` (${bestPath} is stale: delete it and the checkpoint)` : ''}`,
+        );
       assignTensors(target, kept ? kept.tensors : inMemory!.tensors, bestPath ?? 'best weights');
     }
     const dets = detectAll(detector, sets.test, d.batchSize);
@@ -410,17 +546,38 @@ export async function trainDetector(
     const idx = evalIndices(sets.test, 'withBoxes');
     const orig = toOriginal(dets, sets.test);
     const bs = bootstrapCi(
-      (sample) => evaluateDetections(sample.map((i) => orig[idx[i]!]!), sample.map((i) => sets.test.original[idx[i]!]!), { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 }).map,
+      (sample) =>
+        evaluateDetections(
+          sample.map((i) => orig[idx[i]!]!),
+          sample.map((i) => sets.test.original[idx[i]!]!),
+          { numClasses: VINDR_NO_FINDING, iouThr: 0.5, mode: 'coco', maxDets: 100 },
+        ).map,
       { n: idx.length, rng: rng.fork('bootstrap'), iterations: d.bootstrap },
     );
-    if (opts.save) saveDetector(opts.save, resnet, detector, { init, seed, inputSize: size, epoch: bestEpoch });
+    if (opts.save)
+      saveDetector(opts.save, resnet, detector, { init, seed, inputSize: size, epoch: bestEpoch });
     return {
-      init, seed, inputSize: size, epochs, bestEpoch, valMap: epochs[bestEpoch - 1]!.valMap, testMap: test.map, testMapAll, testMapLast, testPerClass: test.perClass,
-      testBootstrap: { low: bs.low, high: bs.high, iterations: bs.iterations }, seconds: Math.round((performance.now() - t0) / 100) / 10,
+      init,
+      seed,
+      inputSize: size,
+      epochs,
+      bestEpoch,
+      valMap: epochs[bestEpoch - 1]!.valMap,
+      testMap: test.map,
+      testMapAll,
+      testMapLast,
+      testPerClass: test.perClass,
+      testBootstrap: { low: bs.low, high: bs.high, iterations: bs.iterations },
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
     };
   } finally {
     task.dispose();
-    for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
+    for (const v of [
+      ...detector.fpn.variables(),
+      ...detector.rpn.variables(),
+      ...detector.roiHeads.variables(),
+    ])
+      v.dispose();
     resnet.dispose();
   }
 }
@@ -444,19 +601,32 @@ export function detectionSeeds(config: Config, k: number): number[] {
  * const runs = await runDetection(config, await openVindr(config), { inits: ['none', 'bt'], rng: nb.rng });
  * for (const r of runs) console.log(`${r.init} ${r.inputSize}px seed ${r.seed}: test mAP50 ${r.testMap.toFixed(3)}`);
  */
-export async function runDetection(config: Config, vindr: VindrDataset, opts: { inits: BackboneInit[]; rng: Rng; log?: (line: string) => void }): Promise<DetectionRun[]> {
+export async function runDetection(
+  config: Config,
+  vindr: VindrDataset,
+  opts: { inits: BackboneInit[]; rng: Rng; log?: (line: string) => void },
+): Promise<DetectionRun[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const splits = detectionSplits(config, vindr);
   for (const part of ['train', 'val', 'test'] as const) {
     if (splits[part].length === 0) {
-      throw new Error(`detection: the ${part} part of the VinDr split is empty (${splits.train.length}/${splits.val.length}/${splits.test.length} train/val/test images from ${vindr.images.length} usable in ${vindr.dir}): too few images; add images or rerun notebook 02_wbf`);
+      throw new Error(
+        `detection: the ${part} part of the VinDr split is empty (${splits.train.length}/${splits.val.length}/${splits.test.length} train/val/test images from ${vindr.images.length} usable in ${vindr.dir}): too few images; add images or rerun notebook 02_wbf`,
+      );
     }
   }
   const runs: DetectionRun[] = [];
   for (const [k, size] of config.detection.inputSizes.entries()) {
-    const inits = k === 0 ? opts.inits : opts.inits.filter((i) => config.detection.laterSizeInits.includes(i));
-    const trainImages = config.detection.filterEmptyGt ? splits.train.filter((im) => im.boxes.length > 0) : splits.train;
-    const sets = { train: await loadDetectionSet(trainImages, size), val: await loadDetectionSet(splits.val, size), test: await loadDetectionSet(splits.test, size) };
+    const inits =
+      k === 0 ? opts.inits : opts.inits.filter((i) => config.detection.laterSizeInits.includes(i));
+    const trainImages = config.detection.filterEmptyGt
+      ? splits.train.filter((im) => im.boxes.length > 0)
+      : splits.train;
+    const sets = {
+      train: await loadDetectionSet(trainImages, size),
+      val: await loadDetectionSet(splits.val, size),
+      test: await loadDetectionSet(splits.test, size),
+    };
     try {
       for (const init of inits) {
         for (const seed of detectionSeeds(config, k)) {
@@ -470,13 +640,18 @@ export async function runDetection(config: Config, vindr: VindrDataset, opts: { 
             continue;
           }
           const r = (await trainDetector(config, init, seed, sets, opts.rng.fork(`${init}:${size}:${seed}`), {
-            log, save: seed === config.seeds[0] ? p.weights : undefined, checkpoint: p.checkpoint, best: p.best,
+            log,
+            save: seed === config.seeds[0] ? p.weights : undefined,
+            checkpoint: p.checkpoint,
+            best: p.best,
           }))!;
           writeJsonAtomic(p.result, r);
           rmSync(p.checkpoint, { force: true });
           rmSync(p.best, { force: true });
           runs.push(r);
-          log(`${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} at the best epoch ${r.bestEpoch} (bootstrap 95% CI ${r.testBootstrap.low.toFixed(4)}–${r.testBootstrap.high.toFixed(4)}; all images ${r.testMapAll.toFixed(4)}; last epoch ${r.testMapLast.toFixed(4)}), ${r.seconds}s`);
+          log(
+            `${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} at the best epoch ${r.bestEpoch} (bootstrap 95% CI ${r.testBootstrap.low.toFixed(4)}–${r.testBootstrap.high.toFixed(4)}; all images ${r.testMapAll.toFixed(4)}; last epoch ${r.testMapLast.toFixed(4)}), ${r.seconds}s`,
+          );
         }
       }
     } finally {

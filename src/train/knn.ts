@@ -9,10 +9,12 @@ import type { ResNet } from '../models/resnet.js';
 export function pooledFeatures(backbone: ResNet, images: tf.Tensor4D, chunk = 256): tf.Tensor2D {
   const parts: tf.Tensor2D[] = [];
   for (let i = 0; i < images.shape[0]; i += chunk) {
-    parts.push(tf.tidy(() => {
-      const x = tf.slice(images, [i, 0, 0, 0], [Math.min(chunk, images.shape[0] - i), -1, -1, -1]);
-      return backbone.forward(x, { training: false }).pooled;
-    }));
+    parts.push(
+      tf.tidy(() => {
+        const x = tf.slice(images, [i, 0, 0, 0], [Math.min(chunk, images.shape[0] - i), -1, -1, -1]);
+        return backbone.forward(x, { training: false }).pooled;
+      }),
+    );
   }
   const out = tf.concat(parts) as tf.Tensor2D;
   tf.dispose(parts);
@@ -31,9 +33,17 @@ export interface KnnResult {
  * kNN classification accuracy of integer labels. gallery `[G, D]`, query `[Q, D]`; cosine similarity;
  * ties in the vote go to the smaller label. Throws on mismatched sizes or k outside 1..G.
  */
-export function knnAccuracy(gallery: tf.Tensor2D, galleryLabels: readonly number[], query: tf.Tensor2D, queryLabels: readonly number[], k: number): KnnResult {
-  if (gallery.shape[0] !== galleryLabels.length || query.shape[0] !== queryLabels.length) throw new Error('knnAccuracy: features and labels differ in length');
-  if (!(Number.isInteger(k) && k >= 1 && k <= gallery.shape[0])) throw new Error(`knnAccuracy: k must be in 1..${gallery.shape[0]}, got ${k}`);
+export function knnAccuracy(
+  gallery: tf.Tensor2D,
+  galleryLabels: readonly number[],
+  query: tf.Tensor2D,
+  queryLabels: readonly number[],
+  k: number,
+): KnnResult {
+  if (gallery.shape[0] !== galleryLabels.length || query.shape[0] !== queryLabels.length)
+    throw new Error('knnAccuracy: features and labels differ in length');
+  if (!(Number.isInteger(k) && k >= 1 && k <= gallery.shape[0]))
+    throw new Error(`knnAccuracy: k must be in 1..${gallery.shape[0]}, got ${k}`);
   const idx = tf.tidy(() => {
     const sim = tf.matMul(l2(query), l2(gallery), false, true);
     return tf.topk(sim, k).indices;

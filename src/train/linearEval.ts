@@ -20,7 +20,15 @@ import { writeJsonAtomic } from '../io.js';
 import { bceWithLogits, LinearHead } from '../models/classifier.js';
 import type { ResNet } from '../models/resnet.js';
 import type { Rng } from '../rng.js';
-import { checkEpochLoss, DivergedError, fitLinearProbe, selectEpoch, type EpochScore, type FeatureSet, type ProbeResult } from './linearProbe.js';
+import {
+  checkEpochLoss,
+  DivergedError,
+  fitLinearProbe,
+  selectEpoch,
+  type EpochScore,
+  type FeatureSet,
+  type ProbeResult,
+} from './linearProbe.js';
 import { warmupCosine } from './schedule.js';
 import { SgdMomentum } from './sgd.js';
 
@@ -47,11 +55,24 @@ export interface EvalSplit {
  * `valShare` of the training part out for model selection. Ids are sorted first, so the split is a
  * function of the ids and the seed.
  */
-export function linearEvalSplit(nih: NihDataset, opts: { trainShare: number; valShare: number }, rng: Rng): EvalSplit {
-  const records = nih.records.filter((r) => nih.test.has(r.imageIndex) && nih.imagePaths.has(r.imageIndex)).sort((a, b) => (a.imageIndex < b.imageIndex ? -1 : 1));
-  if (records.length < 10) throw new Error(`linear evaluation: only ${records.length} test-list images with pixels; need at least 10`);
+export function linearEvalSplit(
+  nih: NihDataset,
+  opts: { trainShare: number; valShare: number },
+  rng: Rng,
+): EvalSplit {
+  const records = nih.records
+    .filter((r) => nih.test.has(r.imageIndex) && nih.imagePaths.has(r.imageIndex))
+    .sort((a, b) => (a.imageIndex < b.imageIndex ? -1 : 1));
+  if (records.length < 10)
+    throw new Error(
+      `linear evaluation: only ${records.length} test-list images with pixels; need at least 10`,
+    );
   const labels = nihLabelMatrix(records);
-  const [pool, test] = iterativeStratification(labels, [opts.trainShare, 1 - opts.trainShare], rng.fork('eval-split'));
+  const [pool, test] = iterativeStratification(
+    labels,
+    [opts.trainShare, 1 - opts.trainShare],
+    rng.fork('eval-split'),
+  );
   const val = stratifiedSubset(labels, pool!, opts.valShare, rng.fork('eval-val'));
   const inVal = new Set(val);
   return {
@@ -68,11 +89,21 @@ export function linearEvalSplit(nih: NihDataset, opts: { trainShare: number; val
  * Nested stratified training subsets for the label fractions (1 % ⊂ 10 % ⊂ 100 %), none smaller than
  * `minImages`. Returned in the order of `fractions`, each with the fraction actually used.
  */
-export function trainingSubsets(split: EvalSplit, fractions: readonly number[], minImages: number, rng: Rng): { fraction: number; used: number; indices: number[] }[] {
+export function trainingSubsets(
+  split: EvalSplit,
+  fractions: readonly number[],
+  minImages: number,
+  rng: Rng,
+): { fraction: number; used: number; indices: number[] }[] {
   const n = split.train.length;
   const used = fractions.map((f) => Math.min(1, Math.max(f, minImages / n)));
   const order = [...used.keys()].sort((a, b) => used[b]! - used[a]!);
-  const nested = nestedStratifiedSubsets(split.labels, split.train, order.map((k) => used[k]!), rng);
+  const nested = nestedStratifiedSubsets(
+    split.labels,
+    split.train,
+    order.map((k) => used[k]!),
+    rng,
+  );
   const out = new Array<{ fraction: number; used: number; indices: number[] }>(fractions.length);
   order.forEach((k, j) => {
     out[k] = { fraction: fractions[k]!, used: used[k]!, indices: nested[j]! };
@@ -86,18 +117,34 @@ export function trainingSubsets(split: EvalSplit, fractions: readonly number[], 
  * authors' protocol, from the whole training part (train ∪ val), as evaluate.py trains. Drawn from
  * `rng.fork('subsets:<seed>')` only, never from anything that depends on the backbone.
  */
-export function seedSubsets(split: EvalSplit, le: Pick<Config['linearEval'], 'fractions' | 'minImages'>, seed: number, rng: Rng): {
+export function seedSubsets(
+  split: EvalSplit,
+  le: Pick<Config['linearEval'], 'fractions' | 'minImages'>,
+  seed: number,
+  rng: Rng,
+): {
   ours: { fraction: number; used: number; indices: number[] }[];
   authors: { fraction: number; used: number; indices: number[] }[];
 } {
   const r = rng.fork(`subsets:${seed}`);
   const whole: EvalSplit = { ...split, train: [...split.train, ...split.val].sort((a, b) => a - b) };
-  return { ours: trainingSubsets(split, le.fractions, le.minImages, r.fork('ours')), authors: trainingSubsets(whole, le.fractions, le.minImages, r.fork('authors')) };
+  return {
+    ours: trainingSubsets(split, le.fractions, le.minImages, r.fork('ours')),
+    authors: trainingSubsets(whole, le.fractions, le.minImages, r.fork('authors')),
+  };
 }
 
 /** A short fingerprint of a subset's image ids (equal fingerprints: the same images). */
 export function subsetFingerprint(split: EvalSplit, indices: readonly number[]): string {
-  return createHash('sha256').update([...indices].map((i) => split.ids[i]!).sort().join('\n')).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(
+      [...indices]
+        .map((i) => split.ids[i]!)
+        .sort()
+        .join('\n'),
+    )
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** All evaluation images as one `[N, size, size, 1]` tensor (bad files reported to `log`, which then throws). */
@@ -107,7 +154,9 @@ export async function loadEvalImages(split: EvalSplit, size: number): Promise<tf
   for await (const b of imageBatches(split.paths, { size, batchSize: 128, log })) parts.push(b.images);
   if (log.issues.length) {
     tf.dispose(parts);
-    throw new Error(`linear evaluation: ${log.issues.length} image(s) could not be read, e.g. ${log.issues[0]!.file}: ${log.issues[0]!.reason}`);
+    throw new Error(
+      `linear evaluation: ${log.issues.length} image(s) could not be read, e.g. ${log.issues[0]!.file}: ${log.issues[0]!.reason}`,
+    );
   }
   const t = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
@@ -120,14 +169,24 @@ export function extractFeatures(backbone: ResNet, images: tf.Tensor4D, batchSize
   const dim = backbone.outChannels;
   const out = new Float32Array(n * dim);
   for (let s = 0; s < n; s += batchSize) {
-    const f = tf.tidy(() => backbone.forward(images.slice([s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]), { training: false }).pooled.dataSync() as Float32Array);
+    const f = tf.tidy(
+      () =>
+        backbone
+          .forward(images.slice([s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]), { training: false })
+          .pooled.dataSync() as Float32Array,
+    );
     out.set(f, s * dim);
   }
   return out;
 }
 
 /** The rows `indices` of a feature matrix with their labels. */
-export function featureSet(features: Float32Array, dim: number, labels: number[][], indices: readonly number[]): FeatureSet {
+export function featureSet(
+  features: Float32Array,
+  dim: number,
+  labels: number[][],
+  indices: readonly number[],
+): FeatureSet {
   const L = labels[0]!.length;
   const x = new Float32Array(indices.length * dim);
   const y = new Float32Array(indices.length * L);
@@ -138,17 +197,32 @@ export function featureSet(features: Float32Array, dim: number, labels: number[]
   return { x, y, n: indices.length, dim, labels: L };
 }
 
-function gatherRows(images: tf.Tensor4D, labels: number[][], idx: readonly number[]): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  return tf.tidy(() => ({ x: tf.gather(images, tf.tensor1d([...idx], 'int32')) as tf.Tensor4D, y: tf.tensor2d(idx.map((i) => labels[i]!)) }));
+function gatherRows(
+  images: tf.Tensor4D,
+  labels: number[][],
+  idx: readonly number[],
+): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  return tf.tidy(() => ({
+    x: tf.gather(images, tf.tensor1d([...idx], 'int32')) as tf.Tensor4D,
+    y: tf.tensor2d(idx.map((i) => labels[i]!)),
+  }));
 }
 
-function scores(backbone: ResNet, head: LinearHead, images: tf.Tensor4D, idx: readonly number[], batchSize: number): number[][] {
+function scores(
+  backbone: ResNet,
+  head: LinearHead,
+  images: tf.Tensor4D,
+  idx: readonly number[],
+  batchSize: number,
+): number[][] {
   const out: number[][] = [];
   for (let s = 0; s < idx.length; s += batchSize) {
     const part = idx.slice(s, s + batchSize);
     const p = tf.tidy(() => {
       const x = tf.gather(images, tf.tensor1d(part, 'int32')) as tf.Tensor4D;
-      return tf.sigmoid(head.apply(backbone.forward(x, { training: false }).pooled)).arraySync() as number[][];
+      return tf
+        .sigmoid(head.apply(backbone.forward(x, { training: false }).pooled))
+        .arraySync() as number[][];
     });
     out.push(...p);
   }
@@ -165,7 +239,11 @@ export function fitEndToEnd(
   images: tf.Tensor4D,
   labels: number[][],
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
-  opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & { augment?: boolean; rng: Rng; log?: (line: string) => void },
+  opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & {
+    augment?: boolean;
+    rng: Rng;
+    log?: (line: string) => void;
+  },
 ): ProbeResult {
   const head = new LinearHead(backbone.outChannels, labels[0]!.length, opts.rng.fork('head'));
   const backboneVars = backbone.store.trainable().map((p) => p.variable);
@@ -193,7 +271,10 @@ export function fitEndToEnd(
         const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
         const { x: plain, y } = gatherRows(images, labels, idx);
         // The authors' RandomResizedCrop + flip per image; without `augment`, a flip coin per image.
-        const x = opts.augment ?? true ? randomResizedCropFlip(plain, plain.shape[1], shuffle) : flipEach(plain, shuffle);
+        const x =
+          (opts.augment ?? true)
+            ? randomResizedCropFlip(plain, plain.shape[1], shuffle)
+            : flipEach(plain, shuffle);
         const { value, grads } = tf.variableGrads(
           () => bceWithLogits(head.apply(backbone.forward(x, { training: true }).pooled), y),
           [...backboneVars, ...head.variables()],
@@ -208,7 +289,9 @@ export function fitEndToEnd(
       const t = macroRocAuc(yTest, scores(backbone, head, images, parts.test, 64));
       epochs.push({ epoch: e, trainLoss: lossSum / parts.train.length, valAuc: v.macro, testAuc: t.macro });
       perLabel.push(t.perLabel);
-      opts.log?.(`  epoch ${e}/${opts.epochs}: loss ${(lossSum / parts.train.length).toFixed(4)}, val AUC ${v.macro.toFixed(4)}, test AUC ${t.macro.toFixed(4)}`);
+      opts.log?.(
+        `  epoch ${e}/${opts.epochs}: loss ${(lossSum / parts.train.length).toFixed(4)}, val AUC ${v.macro.toFixed(4)}, test AUC ${t.macro.toFixed(4)}`,
+      );
     }
   } finally {
     opt.dispose();
@@ -220,10 +303,15 @@ export function fitEndToEnd(
 /** Each image flipped left-right with p = 0.5 (one coin per image, in order). */
 function flipEach(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
   const coins = Array.from({ length: x.shape[0] }, () => rng.next() < 0.5);
-  return tf.tidy(() => tf.concat(coins.map((c, i) => {
-    const one = x.slice([i, 0, 0, 0], [1, -1, -1, -1]);
-    return c ? tf.reverse(one, 2) : one;
-  })) as tf.Tensor4D);
+  return tf.tidy(
+    () =>
+      tf.concat(
+        coins.map((c, i) => {
+          const one = x.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+          return c ? tf.reverse(one, 2) : one;
+        }),
+      ) as tf.Tensor4D,
+  );
 }
 
 /** One classifier trained and scored. */
@@ -258,8 +346,18 @@ export function linearEvalRunPath(
   seed: number,
   subset: string,
 ): string {
-  const fp = createHash('sha256').update(JSON.stringify({ pre: pretrainFingerprint(config), le: config.linearEval, seed: config.seed, subset })).digest('hex').slice(0, 10);
-  return join(config.paths.results, '05_linear_evaluation', 'runs', `${init}_${mode}_${protocol}_${fraction}_seed${seed}-${fp}.json`);
+  const fp = createHash('sha256')
+    .update(
+      JSON.stringify({ pre: pretrainFingerprint(config), le: config.linearEval, seed: config.seed, subset }),
+    )
+    .digest('hex')
+    .slice(0, 10);
+  return join(
+    config.paths.results,
+    '05_linear_evaluation',
+    'runs',
+    `${init}_${mode}_${protocol}_${fraction}_seed${seed}-${fp}.json`,
+  );
 }
 
 /**
@@ -286,13 +384,22 @@ export async function runLinearEvaluation(
   const split = linearEvalSplit(nih, le, opts.rng.fork('split'));
   const images = await loadEvalImages(split, config.backbone.inputSize);
   const runs: LinearEvalRun[] = [];
-  const guarded = <T>(what: { init: BackboneInit; mode: string; protocol: 'ours' | 'authors'; fraction: number; seed: number }, fit: () => T): T => {
+  const guarded = <T>(
+    what: { init: BackboneInit; mode: string; protocol: 'ours' | 'authors'; fraction: number; seed: number },
+    fit: () => T,
+  ): T => {
     try {
       return fit();
     } catch (e) {
       if (!(e instanceof DivergedError)) throw e;
-      const lr = what.mode === 'frozen' ? `linearEval.probe.lr (${le.probe.lr})` : `linearEval.endToEnd.lr (${le.endToEnd.lr})`;
-      throw new Error(`linear evaluation diverged: backbone ${what.init}, fraction ${(100 * what.fraction).toFixed(0)}%, mode ${what.mode}${what.protocol === 'authors' ? " (authors' protocol)" : ''}, seed ${what.seed}, ${e.message}; no AUC reported. Lower ${lr} and rerun (finished classifiers are kept)`, { cause: e });
+      const lr =
+        what.mode === 'frozen'
+          ? `linearEval.probe.lr (${le.probe.lr})`
+          : `linearEval.endToEnd.lr (${le.endToEnd.lr})`;
+      throw new Error(
+        `linear evaluation diverged: backbone ${what.init}, fraction ${(100 * what.fraction).toFixed(0)}%, mode ${what.mode}${what.protocol === 'authors' ? " (authors' protocol)" : ''}, seed ${what.seed}, ${e.message}; no AUC reported. Lower ${lr} and rerun (finished classifiers are kept)`,
+        { cause: e },
+      );
     }
   };
   const done = (path: string, label: string): LinearEvalRun | null => {
@@ -301,12 +408,15 @@ export async function runLinearEvaluation(
     return JSON.parse(readFileSync(path, 'utf8')) as LinearEvalRun;
   };
   try {
-    const subsetsBySeed = new Map(config.seeds.map((seed) => [seed, seedSubsets(split, le, seed, opts.rng)] as const));
+    const subsetsBySeed = new Map(
+      config.seeds.map((seed) => [seed, seedSubsets(split, le, seed, opts.rng)] as const),
+    );
     for (const init of opts.inits) {
       // The frozen backbone and its features are made only when a classifier still has to be trained.
       let frozen: ResNet | null = null;
       let feats: Float32Array | null = null;
-      const frozenBackbone = (): ResNet => (frozen ??= loadBackbone(config, init, opts.rng.fork(`init:${init}`)));
+      const frozenBackbone = (): ResNet =>
+        (frozen ??= loadBackbone(config, init, opts.rng.fork(`init:${init}`)));
       const features = (): Float32Array => (feats ??= extractFeatures(frozenBackbone(), images));
       try {
         for (const seed of config.seeds) {
@@ -314,12 +424,30 @@ export async function runLinearEvaluation(
           const subsets = subsetsBySeed.get(seed)!;
           for (const protocol of ['ours', 'authors'] as const) {
             for (const sub of subsets[protocol]) {
-              const base = { init, protocol, fraction: sub.fraction, usedFraction: sub.used, trainImages: sub.indices.length, seed, subset: subsetFingerprint(split, sub.indices) };
+              const base = {
+                init,
+                protocol,
+                fraction: sub.fraction,
+                usedFraction: sub.used,
+                trainImages: sub.indices.length,
+                seed,
+                subset: subsetFingerprint(split, sub.indices),
+              };
               const tag = `${init} · ${protocol === 'authors' ? "authors' protocol · " : ''}`;
-              const wanted = (mode: 'frozen' | 'endToEnd'): boolean => opts.modes.includes(mode) && (protocol === 'ours' || le.authorsProtocol.includes(mode));
-              const report = (r: ProbeResult): string => `test AUC ${(protocol === 'ours' ? r.testAuc : r.bestTestAuc).toFixed(4)} (epoch ${protocol === 'ours' ? r.selectedEpoch : 'best on test'})`;
+              const wanted = (mode: 'frozen' | 'endToEnd'): boolean =>
+                opts.modes.includes(mode) && (protocol === 'ours' || le.authorsProtocol.includes(mode));
+              const report = (r: ProbeResult): string =>
+                `test AUC ${(protocol === 'ours' ? r.testAuc : r.bestTestAuc).toFixed(4)} (epoch ${protocol === 'ours' ? r.selectedEpoch : 'best on test'})`;
               if (wanted('frozen')) {
-                const path = linearEvalRunPath(config, init, 'frozen', protocol, sub.fraction, seed, base.subset);
+                const path = linearEvalRunPath(
+                  config,
+                  init,
+                  'frozen',
+                  protocol,
+                  sub.fraction,
+                  seed,
+                  base.subset,
+                );
                 const label = `${tag}frozen · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
                 let run = done(path, label);
                 if (!run) {
@@ -328,15 +456,35 @@ export async function runLinearEvaluation(
                   // With augmentation, the frozen backbone (eval mode) sees new crops every epoch.
                   const augRng = rng.fork(`probe-aug:${protocol}:${sub.fraction}`);
                   const epochFeatures = le.probe.augment
-                    ? () => tf.tidy(() => {
-                      const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
-                      return randomResizedCropFlip(plain, plain.shape[1], augRng);
-                    })
+                    ? () =>
+                        tf.tidy(() => {
+                          const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
+                          return randomResizedCropFlip(plain, plain.shape[1], augRng);
+                        })
                     : undefined;
-                  const r = guarded({ ...base, mode: 'frozen' }, () => fitLinearProbe(featureSet(f, dim, split.labels, sub.indices), featureSet(f, dim, split.labels, split.val), featureSet(f, dim, split.labels, split.test), {
-                    ...le.probe, rng: rng.fork(`probe:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
-                    ...(epochFeatures ? { epochFeatures: () => { const x = epochFeatures(); try { return extractFeatures(frozenBackbone(), x); } finally { x.dispose(); } } } : {}),
-                  }));
+                  const r = guarded({ ...base, mode: 'frozen' }, () =>
+                    fitLinearProbe(
+                      featureSet(f, dim, split.labels, sub.indices),
+                      featureSet(f, dim, split.labels, split.val),
+                      featureSet(f, dim, split.labels, split.test),
+                      {
+                        ...le.probe,
+                        rng: rng.fork(`probe:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
+                        ...(epochFeatures
+                          ? {
+                              epochFeatures: () => {
+                                const x = epochFeatures();
+                                try {
+                                  return extractFeatures(frozenBackbone(), x);
+                                } finally {
+                                  x.dispose();
+                                }
+                              },
+                            }
+                          : {}),
+                      },
+                    ),
+                  );
                   run = { ...base, mode: 'frozen', ...r };
                   writeJsonAtomic(path, run);
                   log(`${label}: ${report(r)}`);
@@ -344,13 +492,32 @@ export async function runLinearEvaluation(
                 runs.push(run);
               }
               if (wanted('endToEnd')) {
-                const path = linearEvalRunPath(config, init, 'endToEnd', protocol, sub.fraction, seed, base.subset);
+                const path = linearEvalRunPath(
+                  config,
+                  init,
+                  'endToEnd',
+                  protocol,
+                  sub.fraction,
+                  seed,
+                  base.subset,
+                );
                 const label = `${tag}end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
                 let run = done(path, label);
                 if (!run) {
                   const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
                   try {
-                    const r = guarded({ ...base, mode: 'endToEnd' }, () => fitEndToEnd(model, images, split.labels, { train: sub.indices, val: split.val, test: split.test }, { ...le.endToEnd, rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`) }));
+                    const r = guarded({ ...base, mode: 'endToEnd' }, () =>
+                      fitEndToEnd(
+                        model,
+                        images,
+                        split.labels,
+                        { train: sub.indices, val: split.val, test: split.test },
+                        {
+                          ...le.endToEnd,
+                          rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
+                        },
+                      ),
+                    );
                     run = { ...base, mode: 'endToEnd', ...r };
                     writeJsonAtomic(path, run);
                     log(`${label}: ${report(r)}`);

@@ -87,9 +87,11 @@ export class DivergedError extends Error {
     readonly epoch: number,
     readonly loss: number,
   ) {
-    super(Number.isFinite(loss)
-      ? `epoch ${epoch}: mean training loss ${loss.toFixed(3)} is over ${DIVERGED_BCE.toFixed(2)} (ten times a constant 0.5 guess): the run diverged`
-      : `epoch ${epoch}: mean training loss is ${loss}: the run diverged`);
+    super(
+      Number.isFinite(loss)
+        ? `epoch ${epoch}: mean training loss ${loss.toFixed(3)} is over ${DIVERGED_BCE.toFixed(2)} (ten times a constant 0.5 guess): the run diverged`
+        : `epoch ${epoch}: mean training loss is ${loss}: the run diverged`,
+    );
   }
 }
 
@@ -99,7 +101,9 @@ export function checkEpochLoss(epoch: number, loss: number): void {
 }
 
 export function probeScores(head: LinearHead, set: FeatureSet): number[][] {
-  const s = tf.tidy(() => tf.sigmoid(head.apply(tf.tensor2d(set.x, [set.n, set.dim]))).dataSync() as Float32Array);
+  const s = tf.tidy(
+    () => tf.sigmoid(head.apply(tf.tensor2d(set.x, [set.n, set.dim]))).dataSync() as Float32Array,
+  );
   return rows(s, set.n, set.labels);
 }
 
@@ -107,10 +111,19 @@ export function probeScores(head: LinearHead, set: FeatureSet): number[][] {
  * Trains a linear head with SGD (momentum, weight decay, cosine schedule) on `train`, scores macro
  * ROC AUC on `val` and `test` after every epoch, and selects the epoch on `val`.
  */
-export function fitLinearProbe(train: FeatureSet, val: FeatureSet, test: FeatureSet, opts: ProbeOptions): ProbeResult {
-  if (train.dim !== val.dim || train.dim !== test.dim) throw new Error('fitLinearProbe: feature sizes differ between splits');
+export function fitLinearProbe(
+  train: FeatureSet,
+  val: FeatureSet,
+  test: FeatureSet,
+  opts: ProbeOptions,
+): ProbeResult {
+  if (train.dim !== val.dim || train.dim !== test.dim)
+    throw new Error('fitLinearProbe: feature sizes differ between splits');
   const head = new LinearHead(train.dim, train.labels, opts.rng.fork('head'));
-  const opt = new SgdMomentum([{ variables: head.variables(), weightDecay: opts.weightDecay ?? 1e-6 }], opts.momentum ?? 0.9);
+  const opt = new SgdMomentum(
+    [{ variables: head.variables(), weightDecay: opts.weightDecay ?? 1e-6 }],
+    opts.momentum ?? 0.9,
+  );
   const stepsPerEpoch = Math.ceil(train.n / opts.batchSize);
   const totalSteps = opts.epochs * stepsPerEpoch;
   const order = [...Array(train.n).keys()];
@@ -124,7 +137,10 @@ export function fitLinearProbe(train: FeatureSet, val: FeatureSet, test: Feature
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       shuffle.shuffle(order);
       const xTrain = opts.epochFeatures ? opts.epochFeatures(epoch) : train.x;
-      if (xTrain.length !== train.n * train.dim) throw new Error(`fitLinearProbe: epoch ${epoch} features have ${xTrain.length} values, expected ${train.n * train.dim}`);
+      if (xTrain.length !== train.n * train.dim)
+        throw new Error(
+          `fitLinearProbe: epoch ${epoch} features have ${xTrain.length} values, expected ${train.n * train.dim}`,
+        );
       let lossSum = 0;
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);

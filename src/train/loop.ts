@@ -99,7 +99,9 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
   if (o.checkpointPath && existsSync(o.checkpointPath)) {
     const ck = readCheckpoint<LoopState>(o.checkpointPath);
     if (ck.state.seed !== o.seed) {
-      throw new Error(`${label}: checkpoint ${o.checkpointPath} was made with seed ${ck.state.seed}, this run uses ${o.seed}; delete it or use that seed`);
+      throw new Error(
+        `${label}: checkpoint ${o.checkpointPath} was made with seed ${ck.state.seed}, this run uses ${o.seed}; delete it or use that seed`,
+      );
     }
     await task.loadStateTensors(ck.tensors);
     state = { ...ck.state, epochs: ck.state.epochs ?? [] };
@@ -111,9 +113,10 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
   let lastLog = -Infinity;
   let stepsThisRun = 0;
   let steadyCount: number | null = null;
-  const lastGood = (): string => (o.checkpointPath && existsSync(o.checkpointPath)
-    ? `${o.checkpointPath} (step ${readCheckpoint<LoopState>(o.checkpointPath).state.step})`
-    : 'none (no checkpoint written yet)');
+  const lastGood = (): string =>
+    o.checkpointPath && existsSync(o.checkpointPath)
+      ? `${o.checkpointPath} (step ${readCheckpoint<LoopState>(o.checkpointPath).state.step})`
+      : 'none (no checkpoint written yet)';
   while (state.step < total) {
     if (o.stopAtStep !== undefined && state.step >= o.stopAtStep) break;
     const step = state.step;
@@ -123,10 +126,15 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
       loss = task.trainStep(step, master.fork(step));
     } catch (err) {
       // e.g. a task's own non-finite check: say where, and what to resume from.
-      throw new Error(`${label}: step ${step} (epoch ${epoch + 1}) failed: ${(err as Error).message}; stopped. Last good checkpoint: ${lastGood()}`, { cause: err });
+      throw new Error(
+        `${label}: step ${step} (epoch ${epoch + 1}) failed: ${(err as Error).message}; stopped. Last good checkpoint: ${lastGood()}`,
+        { cause: err },
+      );
     }
     if (!Number.isFinite(loss)) {
-      throw new Error(`${label}: loss is ${loss} at step ${step} (epoch ${epoch + 1}); stopped. Last good checkpoint: ${lastGood()}`);
+      throw new Error(
+        `${label}: loss is ${loss} at step ${step} (epoch ${epoch + 1}); stopped. Last good checkpoint: ${lastGood()}`,
+      );
     }
     state.losses.push({ step, epoch, loss });
     state.step = step + 1;
@@ -134,13 +142,16 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
     // The first step of a run may create optimizer buffers; from then on the count must hold still.
     const count = tensorCount();
     if (steadyCount === null) steadyCount = count;
-    else if (count > steadyCount) throw new Error(`${label}: tensor count grew from ${steadyCount} to ${count} at step ${step} (a leak)`);
+    else if (count > steadyCount)
+      throw new Error(`${label}: tensor count grew from ${steadyCount} to ${count} at step ${step} (a leak)`);
     const t = now();
     if (t - lastLog >= (o.logEverySeconds ?? 10) * 1000 || state.step === total || stepsThisRun === 1) {
       const elapsed = (t - t0) / 1000;
       const ips = (stepsThisRun * o.batchSize) / Math.max(elapsed, 1e-9);
       const eta = (elapsed / stepsThisRun) * (total - state.step);
-      log(`${label}: step ${state.step}/${total} (epoch ${epoch + 1}/${o.epochs}) loss ${loss.toFixed(4)} · ${ips.toFixed(1)} img/s · ETA ${formatSeconds(eta)}`);
+      log(
+        `${label}: step ${state.step}/${total} (epoch ${epoch + 1}/${o.epochs}) loss ${loss.toFixed(4)} · ${ips.toFixed(1)} img/s · ETA ${formatSeconds(eta)}`,
+      );
       lastLog = t;
     }
     if (state.step % o.stepsPerEpoch === 0) {
@@ -154,5 +165,11 @@ export async function trainLoop(task: TrainTask, o: TrainLoopOptions): Promise<T
     // Let other work (notebook output, timers) run between steps.
     await new Promise((r) => setImmediate(r));
   }
-  return { losses: state.losses, epochs: state.epochs!, step: state.step, resumedFrom, finished: state.step >= total };
+  return {
+    losses: state.losses,
+    epochs: state.epochs!,
+    step: state.step,
+    resumedFrom,
+    finished: state.step >= total,
+  };
 }

@@ -23,7 +23,9 @@ export function batchIndices(count: number, batchSize: number, step: number, see
   const perEpoch = Math.floor(count / batchSize);
   if (perEpoch < 1) throw new Error(`batchIndices: ${count} images cannot fill one batch of ${batchSize}`);
   const epoch = Math.floor(step / perEpoch);
-  const perm = makeRng(seed).fork(`epoch:${epoch}`).shuffle(Array.from({ length: count }, (_, i) => i));
+  const perm = makeRng(seed)
+    .fork(`epoch:${epoch}`)
+    .shuffle(Array.from({ length: count }, (_, i) => i));
   const k = step % perEpoch;
   return perm.slice(k * batchSize, (k + 1) * batchSize);
 }
@@ -57,7 +59,11 @@ export class PretrainTask implements TrainTask {
   readonly optimizer: Lars;
   private readonly byTfName = new Map<string, string>();
 
-  constructor(readonly model: BarlowTwins, readonly data: ImageSource, readonly opts: PretrainTaskOptions) {
+  constructor(
+    readonly model: BarlowTwins,
+    readonly data: ImageSource,
+    readonly opts: PretrainTaskOptions,
+  ) {
     this.optimizer = new Lars({ weightDecay: opts.weightDecay });
     for (const [name, v] of model.namedVariables()) this.byTfName.set(v.name, name);
   }
@@ -87,7 +93,9 @@ export class PretrainTask implements TrainTask {
     this.bestLossT?.dispose();
     this.bestLossT = tf.scalar(meanLoss);
     if (this.best) tf.dispose([...this.best.values()]);
-    this.best = new Map(this.model.backbone.store.all().map((p) => [p.name, p.variable.clone()] as [string, tf.Tensor]));
+    this.best = new Map(
+      this.model.backbone.store.all().map((p) => [p.name, p.variable.clone()] as [string, tf.Tensor]),
+    );
   }
 
   /** The lowest-loss backbone and its epoch loss, or null before the first epoch ends. */
@@ -105,8 +113,8 @@ export class PretrainTask implements TrainTask {
         this.bestLoss = t.data[0]!;
         this.bestLossT?.dispose();
         this.bestLossT = tf.scalar(this.bestLoss);
-      }
-      else if (name.startsWith(BEST_PREFIX)) best.set(name.slice(BEST_PREFIX.length), tf.tensor(t.data, t.shape));
+      } else if (name.startsWith(BEST_PREFIX))
+        best.set(name.slice(BEST_PREFIX.length), tf.tensor(t.data, t.shape));
     }
     if (this.best) tf.dispose([...this.best.values()]);
     this.best = best.size > 0 ? best : null;
@@ -139,8 +147,12 @@ export class PretrainTask implements TrainTask {
   stepOnViews(step: number, v1: tf.Tensor4D, v2: tf.Tensor4D): number {
     const o = this.opts;
     const { lrWeights, lrBiases } = btLearningRate(step, {
-      batchSize: o.batchSize, epochs: o.epochs, loaderLen: o.stepsPerEpoch,
-      lrWeights: o.lrWeights, lrBiases: o.lrBiases, warmupEpochs: o.warmupEpochs,
+      batchSize: o.batchSize,
+      epochs: o.epochs,
+      loaderLen: o.stepsPerEpoch,
+      lrWeights: o.lrWeights,
+      lrBiases: o.lrBiases,
+      warmupEpochs: o.warmupEpochs,
     });
     const trainable = this.model.trainable();
     const { loss, named } = this.gradients(trainable, v1, v2);
@@ -149,7 +161,11 @@ export class PretrainTask implements TrainTask {
     return loss;
   }
 
-  private gradients(trainable: Map<string, tf.Variable>, v1: tf.Tensor4D, v2: tf.Tensor4D): { loss: number; named: Record<string, tf.Tensor> } {
+  private gradients(
+    trainable: Map<string, tf.Variable>,
+    v1: tf.Tensor4D,
+    v2: tf.Tensor4D,
+  ): { loss: number; named: Record<string, tf.Tensor> } {
     const micro = this.opts.microBatch ?? 0;
     if (micro > 0 && micro < this.opts.batchSize) {
       const { loss, grads } = barlowTwinsGradients(this.model, v1, v2, { microBatch: micro });

@@ -14,10 +14,23 @@ import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { naturalImages } from '../data/naturalImages.js';
 import type { NihDataset } from '../data/nih.js';
-import { backbonePath, imagenetFingerprint, loadBackbone, makeBackbone, pretrainFingerprint, saveBackbone, type BackboneInit } from '../models/backbones.js';
+import {
+  backbonePath,
+  imagenetFingerprint,
+  loadBackbone,
+  makeBackbone,
+  pretrainFingerprint,
+  saveBackbone,
+  type BackboneInit,
+} from '../models/backbones.js';
 import { BarlowTwins, crossCorrelation } from '../models/barlowTwins.js';
 import { ProxyPretrainTask } from '../models/proxyPretrain.js';
-import { loadKerasResNetWeights, loadTorchResNetWeights, saveCheckpoint, type ImportReport } from '../models/weights.js';
+import {
+  loadKerasResNetWeights,
+  loadTorchResNetWeights,
+  saveCheckpoint,
+  type ImportReport,
+} from '../models/weights.js';
 import { knnAccuracy, pooledFeatures } from './knn.js';
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
@@ -40,20 +53,39 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
   const p = config.proxy;
   const size = config.backbone.inputSize;
   const data = naturalImages(p.images, size, p.classes, rng.fork('proxy-images'));
-  const held = naturalImages(Math.max(p.classes * 10, Math.round(p.images / 5)), size, p.classes, rng.fork('proxy-heldout'));
+  const held = naturalImages(
+    Math.max(p.classes * 10, Math.round(p.images / 5)),
+    size,
+    p.classes,
+    rng.fork('proxy-heldout'),
+  );
   const images = tf.tensor4d(data.pixels, [p.images, size, size, 1]);
   const heldImages = tf.tensor4d(held.pixels, [held.labels.length, size, size, 1]);
   const model = makeBackbone(config, rng.fork('proxy-init'), { numClasses: p.classes });
-  const task = new ProxyPretrainTask(model, images, data.labels, { batchSize: p.batchSize, lr: p.lr, seed: config.seed });
+  const task = new ProxyPretrainTask(model, images, data.labels, {
+    batchSize: p.batchSize,
+    lr: p.lr,
+    seed: config.seed,
+  });
   try {
     const fp = imagenetFingerprint(config);
     const r = await trainLoop(task, {
-      seed: config.seed, epochs: p.epochs, stepsPerEpoch: Math.floor(p.images / p.batchSize), batchSize: p.batchSize,
-      checkpointPath: join(config.paths.checkpoints, `proxy-${fp}.ckpt`), logEverySeconds: config.pretrain.logEverySeconds, label: 'ImageNet-proxy',
+      seed: config.seed,
+      epochs: p.epochs,
+      stepsPerEpoch: Math.floor(p.images / p.batchSize),
+      batchSize: p.batchSize,
+      checkpointPath: join(config.paths.checkpoints, `proxy-${fp}.ckpt`),
+      logEverySeconds: config.pretrain.logEverySeconds,
+      label: 'ImageNet-proxy',
     });
     const path = backbonePath(config, 'imagenet');
     saveBackbone(model, path, { kind: 'imagenet-proxy', classes: p.classes });
-    return { losses: r.losses, heldOutAccuracy: task.accuracy(heldImages, held.labels), classes: p.classes, path };
+    return {
+      losses: r.losses,
+      heldOutAccuracy: task.accuracy(heldImages, held.labels),
+      classes: p.classes,
+      path,
+    };
   } finally {
     task.dispose();
     model.dispose();
@@ -62,7 +94,8 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
 }
 
 /** What the `imagenet` initialisation came from: the user's file (`paper`) or the proxy (smoke/demo). */
-export type ImagenetInitResult = ({ kind: 'file'; file: string; report: ImportReport; path: string }) | ({ kind: 'proxy' } & ProxyResult);
+export type ImagenetInitResult =
+  { kind: 'file'; file: string; report: ImportReport; path: string } | ({ kind: 'proxy' } & ProxyResult);
 
 /**
  * The `imagenet` backbone notebooks 03–06 start from: the user's ImageNet weight file when
@@ -75,14 +108,18 @@ export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetIn
   const file = config.data.imagenetWeights;
   if (!file) {
     if (config.profile === 'paper') {
-      throw new Error('the paper profile starts from real ImageNet weights: set CXR_IMAGENET_WEIGHTS to a torchvision/timm ResNet-50 .safetensors or a Keras resnet50 ... notop .h5 file (see REPRODUCTION.md)');
+      throw new Error(
+        'the paper profile starts from real ImageNet weights: set CXR_IMAGENET_WEIGHTS to a torchvision/timm ResNet-50 .safetensors or a Keras resnet50 ... notop .h5 file (see REPRODUCTION.md)',
+      );
     }
     return { kind: 'proxy', ...(await pretrainProxy(config, rng)) };
   }
   if (!existsSync(file)) throw new Error(`CXR_IMAGENET_WEIGHTS=${file}: no such file`);
   const model = makeBackbone(config, rng.fork('imagenet-init'));
   try {
-    const report = /\.h5$|\.hdf5$/i.test(file) ? await loadKerasResNetWeights(model, file) : loadTorchResNetWeights(model, file);
+    const report = /\.h5$|\.hdf5$/i.test(file)
+      ? await loadKerasResNetWeights(model, file)
+      : loadTorchResNetWeights(model, file);
     const path = backbonePath(config, 'imagenet');
     saveBackbone(model, path, { kind: 'imagenet-file', file });
     return { kind: 'file', file, report, path };
@@ -103,17 +140,33 @@ export type NihImageSet = 'train_val' | 'test' | 'all';
  * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' sizes and
  * modification times) and read batch by batch.
  */
-export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
-  const inSet = (id: string): boolean => set === 'all' || (set === 'train_val' ? nih.trainVal.has(id) : nih.test.has(id));
+export async function nihSplitSource(
+  nih: NihDataset,
+  set: NihImageSet,
+  size: number,
+  log: IssueLog = new IssueLog(),
+  opts: { stream?: boolean; cacheDir?: string } = {},
+): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
+  const inSet = (id: string): boolean =>
+    set === 'all' || (set === 'train_val' ? nih.trainVal.has(id) : nih.test.has(id));
   const wanted = nih.records.map((r) => r.imageIndex).filter((id) => inSet(id) && nih.imagePaths.has(id));
   const paths = wanted.map((id) => nih.imagePaths.get(id)!);
   if (paths.length === 0) {
-    const listed = set === 'all' ? `${nih.records.length} image(s) in the CSV` : `${(set === 'train_val' ? nih.trainVal : nih.test).size} image(s) in ${nih.dir}/${set === 'train_val' ? 'train_val_list' : 'test_list'}.txt`;
-    throw new Error(`NIH: no pretraining images: ${listed}, none with a readable PNG among the ${nih.imagePaths.size} usable (put the PNGs under images/ and check the list, or point CXR_NIH_DIR at the right folder)`);
+    const listed =
+      set === 'all'
+        ? `${nih.records.length} image(s) in the CSV`
+        : `${(set === 'train_val' ? nih.trainVal : nih.test).size} image(s) in ${nih.dir}/${set === 'train_val' ? 'train_val_list' : 'test_list'}.txt`;
+    throw new Error(
+      `NIH: no pretraining images: ${listed}, none with a readable PNG among the ${nih.imagePaths.size} usable (put the PNGs under images/ and check the list, or point CXR_NIH_DIR at the right folder)`,
+    );
   }
   if (opts.stream ?? paths.length * size * size * 4 > IN_MEMORY_SOURCE_BYTES) {
     const cache = await ImageCache.open(paths, {
-      dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'), size, fingerprint: filesFingerprint(paths), log, label: `NIH ${set} images`,
+      dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
+      size,
+      fingerprint: filesFingerprint(paths),
+      log,
+      label: `NIH ${set} images`,
     });
     return { count: cache.count, batch: (indices) => cache.batch(indices), dispose: () => cache.close() };
   }
@@ -123,7 +176,10 @@ export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: nu
     parts.push(b.images);
     ids.push(...b.indices.map((i) => wanted[i]!));
   }
-  if (parts.length === 0) throw new Error(`nihSplitSource: none of the ${paths.length} NIH ${set} images could be read (see the rejected-input report)`);
+  if (parts.length === 0)
+    throw new Error(
+      `nihSplitSource: none of the ${paths.length} NIH ${set} images could be read (see the rejected-input report)`,
+    );
   const tensor = tf.concat(parts) as tf.Tensor4D;
   tf.dispose(parts);
   return {
@@ -136,7 +192,12 @@ export async function nihSplitSource(nih: NihDataset, set: NihImageSet, size: nu
 }
 
 /** The NIH train_val images (see `nihSplitSource`). */
-export async function nihTrainSource(nih: NihDataset, size: number, log: IssueLog = new IssueLog(), opts: { stream?: boolean; cacheDir?: string } = {}): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
+export async function nihTrainSource(
+  nih: NihDataset,
+  size: number,
+  log: IssueLog = new IssueLog(),
+  opts: { stream?: boolean; cacheDir?: string } = {},
+): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
   return nihSplitSource(nih, 'train_val', size, log, opts);
 }
 
@@ -168,18 +229,38 @@ export interface CorrelationSummary {
  * on batch statistics (running statistics left untouched), so the picture is not blurred by running
  * averages that lag a fast-moving short run.
  */
-export function correlationSummary(model: BarlowTwins, images: tf.Tensor4D, inputSize: number, rng: Rng, k = 32, strength: ViewStrength = {}): CorrelationSummary {
+export function correlationSummary(
+  model: BarlowTwins,
+  images: tf.Tensor4D,
+  inputSize: number,
+  rng: Rng,
+  k = 32,
+  strength: ViewStrength = {},
+): CorrelationSummary {
   return tf.tidy(() => {
     const views = barlowTwinsViews(images, inputSize, rng, strength);
-    const z = views.map((v) => model.projector.forward(model.backbone.forward(v, { training: true, updateStats: false }).pooled, true, false));
+    const z = views.map((v) =>
+      model.projector.forward(
+        model.backbone.forward(v, { training: true, updateStats: false }).pooled,
+        true,
+        false,
+      ),
+    );
     const c = crossCorrelation(z[0]!, z[1]!);
     const d = c.shape[0];
     const m = c.arraySync();
     let diag = 0;
     let off = 0;
-    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) if (i === j) diag += m[i]![j]!; else off += Math.abs(m[i]![j]!);
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++)
+        if (i === j) diag += m[i]![j]!;
+        else off += Math.abs(m[i]![j]!);
     const kk = Math.min(k, d);
-    return { block: m.slice(0, kk).map((r) => r.slice(0, kk)), meanDiagonal: diag / d, meanAbsOffDiagonal: off / (d * d - d) };
+    return {
+      block: m.slice(0, kk).map((r) => r.slice(0, kk)),
+      meanDiagonal: diag / d,
+      meanAbsOffDiagonal: off / (d * d - d),
+    };
   });
 }
 
@@ -198,11 +279,15 @@ export interface KnnSets {
  * normal ("No Finding") or abnormal. The caller disposes the tensors.
  */
 export async function nihKnnSets(nih: NihDataset, size: number): Promise<KnnSets> {
-  const label = (id: string): number => (nih.records.find((r) => r.imageIndex === id)!.labels.includes('No Finding') ? 0 : 1);
+  const label = (id: string): number =>
+    nih.records.find((r) => r.imageIndex === id)!.labels.includes('No Finding') ? 0 : 1;
   const g = await nihSplitSource(nih, 'train_val', size, undefined, { stream: false });
   const q = await nihSplitSource(nih, 'test', size, undefined, { stream: false });
   return {
-    gallery: g.tensor!, galleryLabels: g.ids!.map(label), query: q.tensor!, queryLabels: q.ids!.map(label),
+    gallery: g.tensor!,
+    galleryLabels: g.ids!.map(label),
+    query: q.tensor!,
+    queryLabels: q.ids!.map(label),
     description: `${q.count} test-list images classified normal/abnormal by their nearest neighbours among ${g.count} training-list images`,
   };
 }
@@ -247,26 +332,53 @@ export interface BarlowTwinsResult {
  * console.log(`loss ${bt.losses[0]!.loss} -> ${bt.losses.at(-1)!.loss}; backbone at ${bt.path}`);
  * source.dispose();
  */
-export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_imagenet', source: ImageSource, rng: Rng, knn?: KnnSets): Promise<BarlowTwinsResult> {
+export async function pretrainBarlowTwins(
+  config: Config,
+  init: 'bt' | 'bt_imagenet',
+  source: ImageSource,
+  rng: Rng,
+  knn?: KnnSets,
+): Promise<BarlowTwinsResult> {
   const p = config.pretrain;
-  const backbone = init === 'bt'
-    ? makeBackbone(config, rng.fork(`${init}-backbone`), { zeroInitResidual: p.zeroInitResidual })
-    : loadBackbone(config, 'imagenet', rng.fork(`${init}-backbone`));
+  const backbone =
+    init === 'bt'
+      ? makeBackbone(config, rng.fork(`${init}-backbone`), { zeroInitResidual: p.zeroInitResidual })
+      : loadBackbone(config, 'imagenet', rng.fork(`${init}-backbone`));
   const model = new BarlowTwins(backbone, p.projector, rng.fork(`${init}-projector`), p.lambda);
   const full = Math.floor(source.count / p.batchSize);
-  if (full < 1) throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
+  if (full < 1)
+    throw new Error(`pretrainBarlowTwins: ${source.count} images cannot fill a batch of ${p.batchSize}`);
   const stepsPerEpoch = p.maxStepsPerEpoch > 0 ? Math.min(full, p.maxStepsPerEpoch) : full;
-  console.log(describeBtMemory(btStepMemory({
-    parameters: [...model.trainable().values()].reduce((s, v) => s + v.size, 0),
-    activation: measureActivationBytes(backbone, config.backbone.inputSize),
-    batchSize: p.batchSize, microBatch: p.microBatch, inputSize: config.backbone.inputSize,
-    inChannels: backbone.options.inChannels, features: backbone.outChannels, projector: p.projector,
-  }), p.batchSize, p.microBatch));
+  console.log(
+    describeBtMemory(
+      btStepMemory({
+        parameters: [...model.trainable().values()].reduce((s, v) => s + v.size, 0),
+        activation: measureActivationBytes(backbone, config.backbone.inputSize),
+        batchSize: p.batchSize,
+        microBatch: p.microBatch,
+        inputSize: config.backbone.inputSize,
+        inChannels: backbone.options.inChannels,
+        features: backbone.outChannels,
+        projector: p.projector,
+      }),
+      p.batchSize,
+      p.microBatch,
+    ),
+  );
   const views = { scale: p.cropScale, jitter: p.jitter };
   const task = new PretrainTask(model, source, {
-    batchSize: p.batchSize, inputSize: config.backbone.inputSize, epochs: p.epochs, stepsPerEpoch,
-    lrWeights: p.lrWeights, lrBiases: p.lrBiases, weightDecay: p.weightDecay, warmupEpochs: p.warmupEpochs, seed: config.seed,
-    microBatch: p.microBatch, views, keepBest: p.transfer === 'lowest-loss',
+    batchSize: p.batchSize,
+    inputSize: config.backbone.inputSize,
+    epochs: p.epochs,
+    stepsPerEpoch,
+    lrWeights: p.lrWeights,
+    lrBiases: p.lrBiases,
+    weightDecay: p.weightDecay,
+    warmupEpochs: p.warmupEpochs,
+    seed: config.seed,
+    microBatch: p.microBatch,
+    views,
+    keepBest: p.transfer === 'lowest-loss',
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.
@@ -276,19 +388,31 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
     const gf = pooledFeatures(backbone, knn!.gallery);
     const qf = pooledFeatures(backbone, knn!.query);
     try {
-      return knnAccuracy(gf, knn!.galleryLabels, qf, knn!.queryLabels, Math.min(p.knn, knn!.galleryLabels.length)).accuracy;
+      return knnAccuracy(
+        gf,
+        knn!.galleryLabels,
+        qf,
+        knn!.queryLabels,
+        Math.min(p.knn, knn!.galleryLabels.length),
+      ).accuracy;
     } finally {
       tf.dispose([gf, qf]);
     }
   };
   try {
-    const summary = (): CorrelationSummary => correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'), 32, views);
+    const summary = (): CorrelationSummary =>
+      correlationSummary(model, probe, config.backbone.inputSize, rng.fork('probe'), 32, views);
     const before = summary();
     const knn0 = useKnn ? knnNow() : null;
     const ckpt = join(config.paths.checkpoints, `${init}-${pretrainFingerprint(config)}.ckpt`);
     const r = await trainLoop(task, {
-      seed: config.seed, epochs: p.epochs, stepsPerEpoch, batchSize: p.batchSize, checkpointPath: ckpt,
-      logEverySeconds: p.logEverySeconds, label: init === 'bt' ? 'Barlow Twins (scratch)' : 'Barlow Twins (from ImageNet)',
+      seed: config.seed,
+      epochs: p.epochs,
+      stepsPerEpoch,
+      batchSize: p.batchSize,
+      checkpointPath: ckpt,
+      logEverySeconds: p.logEverySeconds,
+      label: init === 'bt' ? 'Barlow Twins (scratch)' : 'Barlow Twins (from ImageNet)',
       endOfEpoch: (_epoch, meanLoss) => {
         task.noteEpoch(meanLoss);
         const c = summary();
@@ -300,17 +424,41 @@ export async function pretrainBarlowTwins(config: Config, init: 'bt' | 'bt_image
     const best = p.transfer === 'lowest-loss' ? task.lowestLoss() : null;
     if (best) {
       const tensors = new Map<string, tf.Tensor>([...best.tensors].filter(([n]) => !n.startsWith('fc.')));
-      saveCheckpoint(path, tensors, { kind: init, steps: r.step, transfer: 'lowest-loss', epochLoss: best.loss });
+      saveCheckpoint(path, tensors, {
+        kind: init,
+        steps: r.step,
+        transfer: 'lowest-loss',
+        epochLoss: best.loss,
+      });
     } else {
       saveBackbone(backbone, path, { kind: init, steps: r.step, transfer: 'last' });
     }
-    const curve: PretrainCurvePoint[] = [{ step: 0, meanDiagonal: before.meanDiagonal, meanAbsOffDiagonal: before.meanAbsOffDiagonal, knn: knn0 },
-      ...r.epochs.map((e) => ({ step: e.epoch * stepsPerEpoch, meanDiagonal: e.diag ?? NaN, meanAbsOffDiagonal: e.off ?? NaN, knn: e.knn ?? null }))];
+    const curve: PretrainCurvePoint[] = [
+      {
+        step: 0,
+        meanDiagonal: before.meanDiagonal,
+        meanAbsOffDiagonal: before.meanAbsOffDiagonal,
+        knn: knn0,
+      },
+      ...r.epochs.map((e) => ({
+        step: e.epoch * stepsPerEpoch,
+        meanDiagonal: e.diag ?? NaN,
+        meanAbsOffDiagonal: e.off ?? NaN,
+        knn: e.knn ?? null,
+      })),
+    ];
     const majority = useKnn ? majorityRate(knn!.queryLabels) : null;
     return {
-      init, losses: r.losses, before, after, curve, knnMajority: majority,
+      init,
+      losses: r.losses,
+      before,
+      after,
+      curve,
+      knnMajority: majority,
       transfer: { kind: best ? 'lowest-loss' : 'last', epochLoss: best ? best.loss : null },
-      imageSet: { set: p.imageSet, images: source.count }, path, resumedFrom: r.resumedFrom,
+      imageSet: { set: p.imageSet, images: source.count },
+      path,
+      resumedFrom: r.resumedFrom,
     };
   } finally {
     probe.dispose();

@@ -5,7 +5,16 @@
  * `warmupSteps`, then cosine decay from `base` to `base * finalFraction` at `totalSteps` (the shape
  * of main.py's Barlow Twins schedule and of the authors' MMDetection detector config).
  */
-export function warmupCosine(step: number, opts: { base: number; totalSteps: number; warmupSteps?: number; warmupStart?: number; finalFraction?: number }): number {
+export function warmupCosine(
+  step: number,
+  opts: {
+    base: number;
+    totalSteps: number;
+    warmupSteps?: number;
+    warmupStart?: number;
+    finalFraction?: number;
+  },
+): number {
   const { base, totalSteps } = opts;
   const warm = opts.warmupSteps ?? 0;
   const start = opts.warmupStart ?? 0;

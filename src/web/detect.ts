@@ -13,7 +13,12 @@ import { cutDetectorAt } from '../explain/detectorLayers.js';
 import { detectorHead } from '../explain/detectorTarget.js';
 import { camMassInBoxes } from '../explain/localisation.js';
 import { assignTensors } from '../models/assign.js';
-import { detectorOnResnet, detectorTensors, disposeDetector, resnetFromConfig } from '../models/detectorBuild.js';
+import {
+  detectorOnResnet,
+  detectorTensors,
+  disposeDetector,
+  resnetFromConfig,
+} from '../models/detectorBuild.js';
 import type { FasterRcnn } from '../models/fasterRcnn/detector.js';
 import type { ResNet } from '../models/resnet.js';
 import { decodeSafetensors } from '../models/safetensors.js';
@@ -59,7 +64,9 @@ export interface WebDetection {
 /** Every detection the detector returns (its own score floor and NMS), best first. */
 export function detect(d: WebDetector, x: tf.Tensor4D): WebDetection[] {
   const r = d.detector.detect(x)[0]!;
-  return r.scores.map((score, k) => ({ box: r.boxes[k]!, label: r.labels[k]!, score })).sort((a, b) => b.score - a.score);
+  return r.scores
+    .map((score, k) => ({ box: r.boxes[k]!, label: r.labels[k]!, score }))
+    .sort((a, b) => b.score - a.score);
 }
 
 /** The Ablation-CAM map of one box and its share inside the box. */
@@ -83,13 +90,22 @@ export function webCamLayer(manifest: WebManifest): CamLayer {
  * detection overlapping it by more than `cam.iouThr`), at {@link webCamLayer} with the manifest's
  * channel fraction and batch size, as notebook 06 does for one box.
  */
-export async function boxCam(manifest: WebManifest, d: WebDetector, x: tf.Tensor4D, box: number[], label: number): Promise<BoxCam> {
+export async function boxCam(
+  manifest: WebManifest,
+  d: WebDetector,
+  x: tf.Tensor4D,
+  box: number[],
+  label: number,
+): Promise<BoxCam> {
   const [, h, w] = x.shape;
   const cut = cutDetectorAt(d.detector, d.resnet, x, webCamLayer(manifest));
   try {
     const r = await ablationCam({
-      activations: cut.activations, head: detectorHead(cut.detector, { boxes: [box], labels: [label] }, { iouThr: manifest.cam.iouThr }),
-      imageSize: [h, w], batchSize: manifest.cam.batchSize, channelFraction: manifest.cam.channelFraction,
+      activations: cut.activations,
+      head: detectorHead(cut.detector, { boxes: [box], labels: [label] }, { iouThr: manifest.cam.iouThr }),
+      imageSize: [h, w],
+      batchSize: manifest.cam.batchSize,
+      channelFraction: manifest.cam.channelFraction,
     });
     return { cam: r.cam, score: r.score, massInBox: camMassInBoxes(r.cam, [box]).mass };
   } finally {

@@ -19,7 +19,9 @@ import { WEB_FORMAT, type WebGalleryImage, type WebManifest, type WebModelEntry 
 
 /** Where a profile's exported models go. */
 export function webModelsDir(config: Config): string {
-  return config.profile === 'demo' ? join(config.paths.root, 'web', 'models') : join(config.paths.root, 'web', 'models', config.profile);
+  return config.profile === 'demo'
+    ? join(config.paths.root, 'web', 'models')
+    : join(config.paths.root, 'web', 'models', config.profile);
 }
 
 /**
@@ -38,37 +40,64 @@ export function exportWebModels(
   const size = config.detection.inputSizes[0]!;
   const seed = config.seeds[0]!;
   mkdirSync(join(dir, 'gallery'), { recursive: true });
-  for (const f of readdirSync(dir)) if (f.endsWith('.safetensors') || f === 'manifest.json') rmSync(join(dir, f));
+  for (const f of readdirSync(dir))
+    if (f.endsWith('.safetensors') || f === 'manifest.json') rmSync(join(dir, f));
   for (const f of readdirSync(join(dir, 'gallery'))) rmSync(join(dir, 'gallery', f));
   const models: WebModelEntry[] = inits.map((init) => {
     const p = detectionRunPaths(config, init, size, seed);
-    if (!existsSync(p.weights)) throw new Error(`exportWebModels: detector '${init}' at ${size}px not found (${p.weights}): run notebook 04_detection first`);
+    if (!existsSync(p.weights))
+      throw new Error(
+        `exportWebModels: detector '${init}' at ${size}px not found (${p.weights}): run notebook 04_detection first`,
+      );
     const bytes = encodeSafetensors(readCheckpoint(p.weights).tensors, { format: WEB_FORMAT, init });
     const file = `${init}.safetensors`;
     writeFileAtomic(join(dir, file), bytes);
     const run = existsSync(p.result) ? (JSON.parse(readFileSync(p.result, 'utf8')) as DetectionRun) : null;
     return {
-      init, label: backboneLabel(init, config.profile), file, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'),
-      checkpoint: basename(p.weights), seed, testMap: run ? run.testMap : null,
+      init,
+      label: backboneLabel(init, config.profile),
+      file,
+      bytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      checkpoint: basename(p.weights),
+      seed,
+      testMap: run ? run.testMap : null,
     };
   });
   // The first test images with boxes, then one without: the page shows both kinds.
   const n = opts.galleryImages ?? 6;
-  const picked = [...test.filter((im) => im.boxes.length > 0).slice(0, n - 1), ...test.filter((im) => im.boxes.length === 0).slice(0, 1)];
+  const picked = [
+    ...test.filter((im) => im.boxes.length > 0).slice(0, n - 1),
+    ...test.filter((im) => im.boxes.length === 0).slice(0, 1),
+  ];
   const byId = new Map(vindr.images.map((im) => [im.imageId, im]));
   const gallery: WebGalleryImage[] = picked.map((im) => {
     const file = `gallery/${im.imageId}.dicom`;
     copyFileSync(im.path, join(dir, file));
     const ann = byId.get(im.imageId)?.annotations ?? [];
     return {
-      imageId: im.imageId, file, width: im.width, height: im.height, gt: { boxes: im.boxes, labels: im.labels },
+      imageId: im.imageId,
+      file,
+      width: im.width,
+      height: im.height,
+      gt: { boxes: im.boxes, labels: im.labels },
       readers: ann.map((a) => ({ reader: a.readerId, label: a.classId, box: [...a.box] })),
     };
   });
   const git = gitState(config.paths.root);
   const manifest: WebManifest = {
-    format: WEB_FORMAT, profile: config.profile, notebook: config.notebook, commit: git?.commit ?? null, dirty: git?.dirty ?? null,
-    inputSize: size, backbone: config.backbone, detection: config.detection, cam: config.cam, classes: [...VINDR_CLASSES], models, gallery,
+    format: WEB_FORMAT,
+    profile: config.profile,
+    notebook: config.notebook,
+    commit: git?.commit ?? null,
+    dirty: git?.dirty ?? null,
+    inputSize: size,
+    backbone: config.backbone,
+    detection: config.detection,
+    cam: config.cam,
+    classes: [...VINDR_CLASSES],
+    models,
+    gallery,
   };
   writeJsonAtomic(join(dir, 'manifest.json'), manifest);
   return { dir, manifest, bytes: models.reduce((a, m) => a + m.bytes, 0) };

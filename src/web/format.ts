@@ -53,9 +53,11 @@ export interface WebManifest {
 export function checkWebManifest(m: unknown): WebManifest {
   const x = m as Partial<WebManifest> | null;
   if (!x || typeof x !== 'object') throw new Error('models manifest is not a JSON object');
-  if (x.format !== WEB_FORMAT) throw new Error(`models manifest has format '${String(x.format)}', this page reads '${WEB_FORMAT}'`);
+  if (x.format !== WEB_FORMAT)
+    throw new Error(`models manifest has format '${String(x.format)}', this page reads '${WEB_FORMAT}'`);
   if (!Array.isArray(x.models) || x.models.length === 0) throw new Error('models manifest lists no models');
-  if (!x.backbone || !x.detection || !x.cam || !Array.isArray(x.classes) || !(Number(x.inputSize) > 0)) throw new Error('models manifest lacks backbone, detection, cam, classes or inputSize');
+  if (!x.backbone || !x.detection || !x.cam || !Array.isArray(x.classes) || !(Number(x.inputSize) > 0))
+    throw new Error('models manifest lacks backbone, detection, cam, classes or inputSize');
   if (!Array.isArray(x.gallery)) throw new Error('models manifest lacks the gallery');
   return x as WebManifest;
 }

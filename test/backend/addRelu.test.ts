@@ -15,7 +15,9 @@ nativeTest('addRelu (native) equals tf.relu(tf.add()) (cpu), value and both grad
     const f = same ? (a: tf.Tensor) => addRelu(a, a) : (a: tf.Tensor, b: tf.Tensor) => addRelu(a, b);
     const inputs = same ? [input(rng, shape)] : [input(rng, shape), input(rng, shape)];
     const calls = countCalls('CxrReluGrad', () => {
-      native += countCalls('CxrAddRelu', () => compareBackends(inputs, withGrads(f, i), `addRelu ${shape}`)).native;
+      native += countCalls('CxrAddRelu', () =>
+        compareBackends(inputs, withGrads(f, i), `addRelu ${shape}`),
+      ).native;
     });
     grads += calls.native;
   }
@@ -26,14 +28,25 @@ nativeTest('addRelu (native) equals tf.relu(tf.add()) (cpu), value and both grad
 
 nativeTest('addRelu, relu and step keep tfjs semantics for NaN, ±Infinity and ±0', () => {
   const special = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 2.5];
-  const a = { shape: [special.length ** 2], values: Float32Array.from(special.flatMap((x) => special.map(() => x))) };
+  const a = {
+    shape: [special.length ** 2],
+    values: Float32Array.from(special.flatMap((x) => special.map(() => x))),
+  };
   const b = { shape: [special.length ** 2], values: Float32Array.from(special.flatMap(() => special)) };
   // Finite upstream gradients, so NaN in a gradient comes from the mask alone.
-  compareBackends([a, b], (x, y) => {
-    const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(addRelu(p, q)))([x, y]);
-    return [addRelu(x, y), ...g];
-  }, 'addRelu non-finite');
-  compareBackends([a], (x) => [tf.step(x), tf.relu(x), tf.grad((p: tf.Tensor) => tf.sum(tf.relu(p)))(x)], 'step, relu non-finite');
+  compareBackends(
+    [a, b],
+    (x, y) => {
+      const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(addRelu(p, q)))([x, y]);
+      return [addRelu(x, y), ...g];
+    },
+    'addRelu non-finite',
+  );
+  compareBackends(
+    [a],
+    (x) => [tf.step(x), tf.relu(x), tf.grad((p: tf.Tensor) => tf.sum(tf.relu(p)))(x)],
+    'step, relu non-finite',
+  );
 });
 
 test('addRelu on the plain cpu backend is relu(a + b) (no addon needed)', () => {

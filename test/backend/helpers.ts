@@ -20,7 +20,9 @@ export function nativeTest(name: string, fn: () => void | Promise<void>): void {
   test(name, async () => {
     if (registration.ok) return fn();
     if (process.env.CXR_SKIP_NATIVE !== '1') {
-      assert.fail(`accelerated backend unavailable: ${registration.reason}. Build it with \`npm run build:native\`, or set CXR_SKIP_NATIVE=1 to test the project without it.`);
+      assert.fail(
+        `accelerated backend unavailable: ${registration.reason}. Build it with \`npm run build:native\`, or set CXR_SKIP_NATIVE=1 to test the project without it.`,
+      );
     }
     const engine = await initEngine('auto');
     assert.equal(engine.backend, 'cpu');
@@ -55,8 +57,11 @@ export function randomValues(rng: Rng, size: number): Float32Array {
  * Runs fn on `backend` with inputs made there from the same values, returns the outputs'
  * values and shapes, and checks that fn leaked no tensor.
  */
-export function runOn(backend: string, inputs: { shape: number[]; values: Float32Array }[],
-  fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): { shape: number[]; values: Float32Array }[] {
+export function runOn(
+  backend: string,
+  inputs: { shape: number[]; values: Float32Array }[],
+  fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+): { shape: number[]; values: Float32Array }[] {
   tf.setBackend(backend);
   const xs = inputs.map((i) => tf.tensor(i.values, i.shape, 'float32'));
   const before = tf.memory().numTensors;
@@ -77,8 +82,12 @@ export function runOn(backend: string, inputs: { shape: number[]; values: Float3
  * so they differ by rounding that grows with the magnitude of the result; an indexing or
  * padding mistake gives differences of the order of the values themselves, far above this.
  */
-export function assertClose(got: { shape: number[]; values: Float32Array }, ref: { shape: number[]; values: Float32Array },
-  what: string, tol = 1e-4): void {
+export function assertClose(
+  got: { shape: number[]; values: Float32Array },
+  ref: { shape: number[]; values: Float32Array },
+  what: string,
+  tol = 1e-4,
+): void {
   assert.deepEqual(got.shape, ref.shape, `${what}: shape`);
   let maxRef = 0;
   let maxDiff = 0;
@@ -95,8 +104,12 @@ export function assertClose(got: { shape: number[]; values: Float32Array }, ref:
 }
 
 /** Runs fn on both backends and compares every output. */
-export function compareBackends(inputs: { shape: number[]; values: Float32Array }[],
-  fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[], what: string, tol = 1e-4): void {
+export function compareBackends(
+  inputs: { shape: number[]; values: Float32Array }[],
+  fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  what: string,
+  tol = 1e-4,
+): void {
   const ref = runOn('cpu', inputs, fn);
   const got = runOn(ACCELERATED_BACKEND, inputs, fn);
   assert.equal(got.length, ref.length);
@@ -105,7 +118,13 @@ export function compareBackends(inputs: { shape: number[]; values: Float32Array 
 
 /** A random input of the given shape. */
 export function input(rng: Rng, shape: number[]): { shape: number[]; values: Float32Array } {
-  return { shape, values: randomValues(rng, shape.reduce((a, b) => a * b, 1)) };
+  return {
+    shape,
+    values: randomValues(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+    ),
+  };
 }
 
 /**
@@ -126,5 +145,8 @@ export function countCalls(kernel: string, fn: () => void): { native: number; fa
   const n0 = kernelCalls.native[kernel] ?? 0;
   const f0 = kernelCalls.fallback[kernel] ?? 0;
   fn();
-  return { native: (kernelCalls.native[kernel] ?? 0) - n0, fallback: (kernelCalls.fallback[kernel] ?? 0) - f0 };
+  return {
+    native: (kernelCalls.native[kernel] ?? 0) - n0,
+    fallback: (kernelCalls.fallback[kernel] ?? 0) - f0,
+  };
 }

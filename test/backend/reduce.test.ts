@@ -31,7 +31,12 @@ nativeTest('Transpose equals the cpu kernel on 100 random permutations', () => {
       [perm[j], perm[r]] = [perm[r], perm[j]];
     }
     native += countCalls('Transpose', () =>
-      compareBackends([input(rng, shape)], withGrads((x) => tf.transpose(x, perm), i), `transpose ${shape} ${perm}`)).native;
+      compareBackends(
+        [input(rng, shape)],
+        withGrads((x) => tf.transpose(x, perm), i),
+        `transpose ${shape} ${perm}`,
+      ),
+    ).native;
   }
   assert.ok(native >= 100);
 });

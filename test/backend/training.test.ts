@@ -29,11 +29,14 @@ function train(backend: string): number[] {
   return losses;
 }
 
-nativeTest('20 training steps of a small ResNet give the same losses on cpu and cxr-cpu (1e-3 relative)', () => {
-  const ref = train('cpu');
-  const got = train(ACCELERATED_BACKEND);
-  assert.ok(ref[STEPS - 1] < ref[0], `the reference run should learn: ${ref[0]} -> ${ref[STEPS - 1]}`);
-  ref.forEach((r, i) => {
-    assert.ok(Math.abs(got[i] - r) <= 1e-3 * Math.abs(r), `step ${i}: cxr-cpu ${got[i]} vs cpu ${r}`);
-  });
-});
+nativeTest(
+  '20 training steps of a small ResNet give the same losses on cpu and cxr-cpu (1e-3 relative)',
+  () => {
+    const ref = train('cpu');
+    const got = train(ACCELERATED_BACKEND);
+    assert.ok(ref[STEPS - 1] < ref[0], `the reference run should learn: ${ref[0]} -> ${ref[STEPS - 1]}`);
+    ref.forEach((r, i) => {
+      assert.ok(Math.abs(got[i] - r) <= 1e-3 * Math.abs(r), `step ${i}: cxr-cpu ${got[i]} vs cpu ${r}`);
+    });
+  },
+);

@@ -30,11 +30,13 @@ test('iou: hand-made cases', () => {
 test('iou: symmetric and within [0, 1] on random boxes', () => {
   const rng = makeRng(7);
   const rand = () => {
-    const x = rng.uniform(0, 100), y = rng.uniform(0, 100);
+    const x = rng.uniform(0, 100),
+      y = rng.uniform(0, 100);
     return [x, y, x + rng.uniform(0, 50), y + rng.uniform(0, 50)];
   };
   for (let k = 0; k < 500; k++) {
-    const a = rand(), b = rand();
+    const a = rand(),
+      b = rand();
     const v = iou(a, b);
     assert.ok(v >= 0 && v <= 1, `iou ${v} out of range`);
     assert.equal(v, iou(b, a));

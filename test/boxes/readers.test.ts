@@ -8,24 +8,39 @@ const PX = 1e-3;
 
 test('fuseReaderBoxes: "No finding" images stay box-free but count their readers', () => {
   const img: ReaderImage = {
-    imageId: 'a', width: 2000, height: 2500,
+    imageId: 'a',
+    width: 2000,
+    height: 2500,
     annotations: ['R1', 'R2', 'R3'].map((readerId) => ({ readerId, classId: 14, box: null })),
   };
   const { images, warnings } = fuseReaderBoxes([img]);
-  assert.deepEqual(images[0], { imageId: 'a', width: 2000, height: 2500, boxes: [], scores: [], labels: [], numReaders: 3 });
+  assert.deepEqual(images[0], {
+    imageId: 'a',
+    width: 2000,
+    height: 2500,
+    boxes: [],
+    scores: [],
+    labels: [],
+    numReaders: 3,
+  });
   assert.deepEqual(warnings, []);
 });
 
 test('fuseReaderBoxes: two of three readers agree -> one box at their mean, score 2/3', () => {
   // Equal scores (1 each) make the fused box the plain mean of the two boxes; the third reader
   // said "No finding", so the 'avg' score is 2 boxes / 3 models. IoU = 90*100 / (110*100) > 0.55.
-  const { images } = fuseReaderBoxes([{
-    imageId: 'b', width: 1000, height: 800, annotations: [
-      { readerId: 'R1', classId: 3, box: [100, 100, 200, 200] },
-      { readerId: 'R2', classId: 3, box: [110, 100, 210, 200] },
-      { readerId: 'R3', classId: 14, box: null },
-    ],
-  }]);
+  const { images } = fuseReaderBoxes([
+    {
+      imageId: 'b',
+      width: 1000,
+      height: 800,
+      annotations: [
+        { readerId: 'R1', classId: 3, box: [100, 100, 200, 200] },
+        { readerId: 'R2', classId: 3, box: [110, 100, 210, 200] },
+        { readerId: 'R3', classId: 14, box: null },
+      ],
+    },
+  ]);
   const f = images[0]!;
   assert.deepEqual(f.labels, [3]);
   assertAllClose(f.boxes, [[105, 100, 205, 200]], PX, 'fused box');
@@ -50,19 +65,33 @@ test('fuseReaderBoxes: result does not depend on the image size (true-size norma
 });
 
 test('fuseReaderBoxes: boxes leaving the image are clipped and reported with the reader', () => {
-  const { images, warnings } = fuseReaderBoxes([{
-    imageId: 'd', width: 100, height: 100, annotations: [
-      { readerId: 'R7', classId: 2, box: [50, 60, 130, 90] },
-      { readerId: 'R8', classId: 2, box: null },
-    ],
-  }]);
+  const { images, warnings } = fuseReaderBoxes([
+    {
+      imageId: 'd',
+      width: 100,
+      height: 100,
+      annotations: [
+        { readerId: 'R7', classId: 2, box: [50, 60, 130, 90] },
+        { readerId: 'R8', classId: 2, box: null },
+      ],
+    },
+  ]);
   assertAllClose(images[0]!.boxes, [[50, 60, 100, 90]], PX, 'clipped');
   assert.equal(warnings.length, 2);
   assert.ok(warnings.every((w) => w.imageId === 'd'));
-  assert.ok(warnings.some((w) => /reader R7 finding box 0: x2 > 1/.test(w.message)), JSON.stringify(warnings));
-  assert.ok(warnings.some((w) => /reader R8 class 2: no box, skipped/.test(w.message)), JSON.stringify(warnings));
+  assert.ok(
+    warnings.some((w) => /reader R7 finding box 0: x2 > 1/.test(w.message)),
+    JSON.stringify(warnings),
+  );
+  assert.ok(
+    warnings.some((w) => /reader R8 class 2: no box, skipped/.test(w.message)),
+    JSON.stringify(warnings),
+  );
 });
 
 test('fuseReaderBoxes: invalid image size throws', () => {
-  assert.throws(() => fuseReaderBoxes([{ imageId: 'e', width: 0, height: 10, annotations: [] }]), /image e has invalid size 0x10/);
+  assert.throws(
+    () => fuseReaderBoxes([{ imageId: 'e', width: 0, height: 10, annotations: [] }]),
+    /image e has invalid size 0x10/,
+  );
 });

@@ -18,10 +18,18 @@ before(async () => {
 test('at every CAM layer, the cut detector on unablated activations reproduces detect()', () => {
   const rng = makeRng(7);
   const resnet = new ResNet({ blocks: [1, 1, 1, 1], width: 4, inChannels: 1 }, rng.fork('r'));
-  const det = new FasterRcnn(resnetBackbone(resnet, { normEval: true, frozenStages: 1 }), {
-    numClasses: 3, fpnChannels: 8, boxFcWidth: 16, boxBatchSizePerImage: 16,
-    rpnPreNmsTopNTest: 50, rpnPostNmsTopNTest: 30,
-  }, rng.fork('d'));
+  const det = new FasterRcnn(
+    resnetBackbone(resnet, { normEval: true, frozenStages: 1 }),
+    {
+      numClasses: 3,
+      fpnChannels: 8,
+      boxFcWidth: 16,
+      boxBatchSizePerImage: 16,
+      rpnPreNmsTopNTest: 50,
+      rpnPostNmsTopNTest: 30,
+    },
+    rng.fork('d'),
+  );
   const image = tf.randomUniform([1, 64, 64, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
   const whole = det.detect(image)[0]!;
   assert.ok(whole.boxes.length > 0, 'random weights still give detections above 0.05');
@@ -33,8 +41,17 @@ test('at every CAM layer, the cut detector on unablated activations reproduces d
     assert.equal(rows.length, 2, layer);
     for (const r of rows) {
       assert.equal(r.boxes.length, whole.boxes.length, layer);
-      r.scores.forEach((s, i) => assert.ok(Math.abs(s - whole.scores[i]!) < 1e-4, `${layer}: score ${s} vs ${whole.scores[i]}`));
-      r.boxes.flat().forEach((v, i) => assert.ok(Math.abs(v - whole.boxes.flat()[i]!) < 1e-3, `${layer}: box coordinate ${v} vs ${whole.boxes.flat()[i]}`));
+      r.scores.forEach((s, i) =>
+        assert.ok(Math.abs(s - whole.scores[i]!) < 1e-4, `${layer}: score ${s} vs ${whole.scores[i]}`),
+      );
+      r.boxes
+        .flat()
+        .forEach((v, i) =>
+          assert.ok(
+            Math.abs(v - whole.boxes.flat()[i]!) < 1e-3,
+            `${layer}: box coordinate ${v} vs ${whole.boxes.flat()[i]}`,
+          ),
+        );
     }
     twice.dispose();
     cut.dispose();

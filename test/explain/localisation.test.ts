@@ -1,18 +1,32 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { studentTCi } from '../../src/metrics/ci.js';
-import { camMassInBoxes, compareLocalisation, localisationScore, pointingChance, pointingGameHit, type LocalisationScore } from '../../src/explain/localisation.js';
+import {
+  camMassInBoxes,
+  compareLocalisation,
+  localisationScore,
+  pointingChance,
+  pointingGameHit,
+  type LocalisationScore,
+} from '../../src/explain/localisation.js';
 import type { CamMap } from '../../src/explain/ablationCam.js';
 import { makeRng } from '../../src/rng.js';
 
-const map = (values: number[], width: number): CamMap => ({ data: Float32Array.from(values), width, height: values.length / width });
+const map = (values: number[], width: number): CamMap => ({
+  data: Float32Array.from(values),
+  width,
+  height: values.length / width,
+});
 const uniform4 = map(new Array(16).fill(1), 4);
 
-test('a uniform map puts exactly the boxes\' area fraction inside them (the chance level)', () => {
+test("a uniform map puts exactly the boxes' area fraction inside them (the chance level)", () => {
   const m = camMassInBoxes(uniform4, [[0, 0, 2, 2]]);
   assert.deepEqual(m, { mass: 0.25, area: 0.25, total: 16 });
   // Overlapping boxes count their union once: 2×2 + 2×2 − 1×1 pixels.
-  const u = camMassInBoxes(uniform4, [[0, 0, 2, 2], [1, 1, 3, 3]]);
+  const u = camMassInBoxes(uniform4, [
+    [0, 0, 2, 2],
+    [1, 1, 3, 3],
+  ]);
   assert.equal(u.area, 7 / 16);
   assert.equal(u.mass, 7 / 16);
 });
@@ -22,7 +36,11 @@ test('pixels count by their centre; boxes past the edge are clipped; an empty ma
   assert.equal(camMassInBoxes(uniform4, [[0.6, 0, 2, 2]]).area, 2 / 16);
   assert.equal(camMassInBoxes(uniform4, [[2, 2, 40, 40]]).area, 4 / 16);
   assert.equal(camMassInBoxes(uniform4, [[1.6, 0, 1.9, 4]]).area, 0); // no centre inside
-  assert.deepEqual(camMassInBoxes(map(new Array(16).fill(0), 4), [[0, 0, 2, 2]]), { mass: 0, area: 0.25, total: 0 });
+  assert.deepEqual(camMassInBoxes(map(new Array(16).fill(0), 4), [[0, 0, 2, 2]]), {
+    mass: 0,
+    area: 0.25,
+    total: 0,
+  });
   // All the mass on pixel (1, 1), which is in the box.
   const peak = map([0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 4);
   assert.equal(camMassInBoxes(peak, [[0, 0, 2, 2]]).mass, 1);
@@ -34,14 +52,30 @@ test('pointing game: the peak inside a box or within the tolerance', () => {
   // Distance from (3.5, 3.5) to the corner (2, 2) is 1.5·√2 ≈ 2.12.
   assert.equal(pointingGameHit(peak, [[0, 0, 2, 2]], 2), false);
   assert.equal(pointingGameHit(peak, [[0, 0, 2, 2]], 2.2), true);
-  assert.equal(pointingGameHit(peak, [[0, 0, 2, 2], [3, 3, 4, 4]]), true);
+  assert.equal(
+    pointingGameHit(peak, [
+      [0, 0, 2, 2],
+      [3, 3, 4, 4],
+    ]),
+    true,
+  );
   assert.equal(pointingGameHit(map(new Array(16).fill(0), 4), [[0, 0, 4, 4]]), false); // no peak, no hit
   assert.deepEqual(localisationScore(peak, [[3, 3, 4, 4]]), { mass: 1, area: 1 / 16, total: 1, hit: true });
 });
 
 test('compareLocalisation: means, paired differences with t and bootstrap intervals, chance level', () => {
-  const a: LocalisationScore[] = [0.6, 0.7, 0.8, 0.9].map((mass, i) => ({ mass, area: 0.1, total: 1, hit: i > 0 }));
-  const b: LocalisationScore[] = [0.5, 0.5, 0.6, 0.7].map((mass, i) => ({ mass, area: 0.1, total: 1, hit: i > 1 }));
+  const a: LocalisationScore[] = [0.6, 0.7, 0.8, 0.9].map((mass, i) => ({
+    mass,
+    area: 0.1,
+    total: 1,
+    hit: i > 0,
+  }));
+  const b: LocalisationScore[] = [0.5, 0.5, 0.6, 0.7].map((mass, i) => ({
+    mass,
+    area: 0.1,
+    total: 1,
+    hit: i > 1,
+  }));
   const c = compareLocalisation(a, b, makeRng(1));
   assert.equal(c.n, 4);
   assert.ok(Math.abs(c.chance - 0.1) < 1e-12);

@@ -50,21 +50,48 @@ export interface BtParityCase {
 export function btParityCase(): BtParityCase {
   const c = BT_PARITY;
   const rng = makeRng(c.seed);
-  const backbone = new ResNet({ blocks: c.blocks, width: c.width, inChannels: 1, zeroInitResidual: true }, rng.fork('backbone'));
+  const backbone = new ResNet(
+    { blocks: c.blocks, width: c.width, inChannels: 1, zeroInitResidual: true },
+    rng.fork('backbone'),
+  );
   const model = new BarlowTwins(backbone, c.projector, rng.fork('projector'), c.lambda);
   const filmRng = rng.fork('films');
   const px = new Float32Array(c.batch * c.imageSize * c.imageSize);
-  for (let i = 0; i < c.batch; i++) px.set(renderFilm(c.imageSize, c.imageSize, [], 'nih', filmRng.fork(i)).brightness, i * c.imageSize * c.imageSize);
+  for (let i = 0; i < c.batch; i++)
+    px.set(
+      renderFilm(c.imageSize, c.imageSize, [], 'nih', filmRng.fork(i)).brightness,
+      i * c.imageSize * c.imageSize,
+    );
   const images = tf.tensor4d(px, [c.batch, c.imageSize, c.imageSize, 1]);
-  const views = Array.from({ length: c.pairs }, (_, k) => barlowTwinsViews(images, c.inputSize, rng.fork(`views:${k}`)));
+  const views = Array.from({ length: c.pairs }, (_, k) =>
+    barlowTwinsViews(images, c.inputSize, rng.fork(`views:${k}`)),
+  );
   images.dispose();
   const opts: PretrainTaskOptions = {
-    batchSize: c.batch, inputSize: c.inputSize, epochs: c.epochs, stepsPerEpoch: c.loaderLen, lrWeights: c.lrWeights,
-    lrBiases: c.lrBiases, weightDecay: c.weightDecay, warmupEpochs: c.warmupEpochs, seed: c.seed,
+    batchSize: c.batch,
+    inputSize: c.inputSize,
+    epochs: c.epochs,
+    stepsPerEpoch: c.loaderLen,
+    lrWeights: c.lrWeights,
+    lrBiases: c.lrBiases,
+    weightDecay: c.weightDecay,
+    warmupEpochs: c.warmupEpochs,
+    seed: c.seed,
   };
-  const task = new PretrainTask(model, { count: c.batch, batch: () => { throw new Error('the parity case feeds fixed views'); } }, opts);
+  const task = new PretrainTask(
+    model,
+    {
+      count: c.batch,
+      batch: () => {
+        throw new Error('the parity case feeds fixed views');
+      },
+    },
+    opts,
+  );
   return {
-    model, task, views,
+    model,
+    task,
+    views,
     dispose: () => {
       task.dispose();
       model.dispose();

@@ -50,10 +50,39 @@ export function corruptPhantom(src: string, dst: string): PlantedFault[] {
     writeFileSync(img(id), f(g.pixels as Uint8Array, g.width, g.height));
     faults.push({ file: img(id), kind: null, id });
   };
-  reencode(t2!, (px, w, h) => makePng({ width: w, height: h, colorType: 0, depth: 4, samples: [...px].map((v) => [v >> 4]) }));
-  reencode(e1!, (px, w, h) => makePng({ width: w, height: h, colorType: 0, depth: 2, samples: [...px].map((v) => [v >> 6]), interlace: true }));
-  reencode(t3!, (px, w, h) => makePng({ width: w, height: h, colorType: 2, depth: 16, samples: [...px].map((v) => [v * 257, v * 257, v * 257]), filters: [1, 2, 3, 4] }));
-  reencode(t4!, (px, w, h) => makePng({ width: w, height: h, colorType: 3, depth: 4, samples: [...px].map((v) => [v >> 4]), palette: Array.from({ length: 16 }, (_, k) => [k * 17, k * 17, k * 17] as [number, number, number]) }));
+  reencode(t2!, (px, w, h) =>
+    makePng({ width: w, height: h, colorType: 0, depth: 4, samples: [...px].map((v) => [v >> 4]) }),
+  );
+  reencode(e1!, (px, w, h) =>
+    makePng({
+      width: w,
+      height: h,
+      colorType: 0,
+      depth: 2,
+      samples: [...px].map((v) => [v >> 6]),
+      interlace: true,
+    }),
+  );
+  reencode(t3!, (px, w, h) =>
+    makePng({
+      width: w,
+      height: h,
+      colorType: 2,
+      depth: 16,
+      samples: [...px].map((v) => [v * 257, v * 257, v * 257]),
+      filters: [1, 2, 3, 4],
+    }),
+  );
+  reencode(t4!, (px, w, h) =>
+    makePng({
+      width: w,
+      height: h,
+      colorType: 3,
+      depth: 4,
+      samples: [...px].map((v) => [v >> 4]),
+      palette: Array.from({ length: 16 }, (_, k) => [k * 17, k * 17, k * 17] as [number, number, number]),
+    }),
+  );
   // Split overlap: a train_val image also in test_list.
   writeFileSync(join(nih, 'test_list.txt'), `${[...test, t5!].join('\n')}\n`);
   faults.push({ file: join(nih, 'train_val_list.txt'), kind: 'split-overlap', id: t5! });
@@ -62,7 +91,9 @@ export function corruptPhantom(src: string, dst: string): PlantedFault[] {
   faults.push({ file: img(t6!.toUpperCase()), kind: 'name-case-mismatch', id: t6! });
   void e2;
   // DICOMs: truncated, RLE (unsupported transfer syntax), no pixel data, missing.
-  const dicoms = readdirSync(join(vindr, 'train')).filter((n) => n.endsWith('.dicom')).sort();
+  const dicoms = readdirSync(join(vindr, 'train'))
+    .filter((n) => n.endsWith('.dicom'))
+    .sort();
   const dcm = (k: number): string => join(vindr, 'train', dicoms[k]!);
   const id = (k: number): string => dicoms[k]!.replace(/\.dicom$/, '');
   const d0 = readFileSync(dcm(0));
@@ -84,5 +115,6 @@ export function corruptPhantom(src: string, dst: string): PlantedFault[] {
 // As a command (with both arguments; `node --test build/test/` also runs this file, without them).
 const [srcArg, dstArg] = process.argv.slice(2);
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && srcArg && dstArg) {
-  for (const f of corruptPhantom(srcArg, dstArg)) console.log(`${f.kind ?? 'decodes (odd depth)'}\t${f.id}\t${f.file}`);
+  for (const f of corruptPhantom(srcArg, dstArg))
+    console.log(`${f.kind ?? 'decodes (odd depth)'}\t${f.id}\t${f.file}`);
 }

@@ -39,7 +39,15 @@ export interface PngSpec {
   extra?: Buffer[];
 }
 
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 
 function filterRow(f: number, row: Uint8Array, prev: Uint8Array | null, bpp: number): Uint8Array {
   const out = new Uint8Array(row.length);
@@ -48,7 +56,17 @@ function filterRow(f: number, row: Uint8Array, prev: Uint8Array | null, bpp: num
     const b = prev ? prev[i]! : 0;
     const c = prev && i >= bpp ? prev[i - bpp]! : 0;
     const p = a + b - c;
-    const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][f]!;
+    const pred = [
+      0,
+      a,
+      b,
+      (a + b) >> 1,
+      Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+        ? a
+        : Math.abs(p - b) <= Math.abs(p - c)
+          ? b
+          : c,
+    ][f]!;
     out[i] = (row[i]! - pred) & 0xff;
   }
   return out;

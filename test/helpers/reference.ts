@@ -22,7 +22,8 @@ function repoRoot(): string {
 export const referenceDir = join(repoRoot(), 'test', 'fixtures', 'reference');
 // node --test also runs this module on its own (it sits under test/): fail there, and in every
 // importer, when the references cannot be found rather than letting tests look for them later.
-if (!existsSync(join(referenceDir, 'README.md'))) throw new Error(`reference vectors not found at ${referenceDir}`);
+if (!existsSync(join(referenceDir, 'README.md')))
+  throw new Error(`reference vectors not found at ${referenceDir}`);
 
 /** A reference file: `{ source, notes, cases }` (some add more case lists, e.g. wbf.json `nms_cases`). */
 export interface ReferenceFile {
@@ -44,7 +45,10 @@ export function assertClose(actual: number, expected: number, tol: number, what:
     return;
   }
   assert.ok(Number.isFinite(actual), `${what}: got non-finite ${actual}, expected ${expected}`);
-  assert.ok(Math.abs(actual - expected) <= tol, `${what}: got ${actual}, expected ${expected} (tol ${tol}, diff ${Math.abs(actual - expected)})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: got ${actual}, expected ${expected} (tol ${tol}, diff ${Math.abs(actual - expected)})`,
+  );
 }
 
 /** Element-wise {@link assertClose} over (nested) arrays of equal shape. */

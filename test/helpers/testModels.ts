@@ -20,8 +20,19 @@ export interface ResNetSpec {
 
 export const RESNET50: ResNetSpec = { blocks: [3, 4, 6, 3], width: 64, classes: 1000, inputChannels: 3 };
 
-interface ConvBn { w: tf.Variable; gamma: tf.Variable; beta: tf.Variable; stride: number; pad: number }
-interface Block { c1: ConvBn; c2: ConvBn; c3: ConvBn; down?: ConvBn }
+interface ConvBn {
+  w: tf.Variable;
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  stride: number;
+  pad: number;
+}
+interface Block {
+  c1: ConvBn;
+  c2: ConvBn;
+  c3: ConvBn;
+  down?: ConvBn;
+}
 
 export interface ResNet {
   spec: ResNetSpec;
@@ -97,7 +108,12 @@ export function createResNet(spec: ResNetSpec, seed: number): ResNet {
  * One SGD-with-momentum step on (x, labels); returns the loss before the update.
  * labels: one-hot [batch, classes].
  */
-export function trainStep(model: ResNet, optimizer: tf.Optimizer, x: tf.Tensor4D, labels: tf.Tensor2D): number {
+export function trainStep(
+  model: ResNet,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor4D,
+  labels: tf.Tensor2D,
+): number {
   const loss = optimizer.minimize(
     () => tf.losses.softmaxCrossEntropy(labels, model.logits(x)) as tf.Scalar,
     true,

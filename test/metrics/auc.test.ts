@@ -27,7 +27,9 @@ test('macroRocAuc matches scikit-learn macro and per-label AUCs', () => {
     const got = macroRocAuc(c.input.y_true, c.input.y_score);
     assertClose(got.macro, c.expected, TOL, `${c.name} macro`);
     assert.equal(got.perLabel.length, c.expected_per_label.length);
-    c.expected_per_label.forEach((e: number, l: number) => assertClose(got.perLabel[l]!, e, TOL, `${c.name} label ${l}`));
+    c.expected_per_label.forEach((e: number, l: number) =>
+      assertClose(got.perLabel[l]!, e, TOL, `${c.name} label ${l}`),
+    );
   }
 });
 
@@ -35,17 +37,20 @@ test('macroRocAuc skips one-class labels with null where scikit-learn raises', (
   const c = ref.cases.find((x) => x.name === 'column_all_negative_raises')!;
   assert.ok(c.expected_error, 'the peer raises on this case');
   const got = macroRocAuc(c.input.y_true, c.input.y_score);
-  const cols = transpose(c.input.y_true), scoreCols = transpose(c.input.y_score);
+  const cols = transpose(c.input.y_true),
+    scoreCols = transpose(c.input.y_score);
   const degenerate = cols.map((col) => col.every((v) => v === col[0]));
   assert.ok(degenerate.some(Boolean) && !degenerate.every(Boolean));
-  let sum = 0, n = 0;
+  let sum = 0,
+    n = 0;
   cols.forEach((col, l) => {
     if (degenerate[l]) {
       assert.equal(got.perLabel[l], null);
       assert.throws(() => rocAuc(col, scoreCols[l]!), /only one class present/);
     } else {
       assertClose(got.perLabel[l]!, rocAuc(col, scoreCols[l]!), 0, `label ${l}`);
-      sum += got.perLabel[l]!; n++;
+      sum += got.perLabel[l]!;
+      n++;
     }
   });
   assertClose(got.macro, sum / n, 1e-15, 'macro over the defined labels');
@@ -68,5 +73,15 @@ test('rocAuc / macroRocAuc reject bad input clearly', () => {
   assert.throws(() => rocAuc([0, 1], [0.5, Number.NaN]), /not finite/);
   assert.throws(() => rocAuc([], []), /only one class/);
   assert.throws(() => macroRocAuc([[0], [0]], [[0.1], [0.2]]), /every label has only one class/);
-  assert.throws(() => macroRocAuc([[0, 1], [1]], [[0.1, 0.2], [0.3, 0.4]]), /row 1/);
+  assert.throws(
+    () =>
+      macroRocAuc(
+        [[0, 1], [1]],
+        [
+          [0.1, 0.2],
+          [0.3, 0.4],
+        ],
+      ),
+    /row 1/,
+  );
 });

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapCi, incompleteBeta, normalCdf, studentTCdf, studentTCi, studentTQuantile } from '../../src/metrics/ci.js';
+import {
+  bootstrapCi,
+  incompleteBeta,
+  normalCdf,
+  studentTCdf,
+  studentTCi,
+  studentTQuantile,
+} from '../../src/metrics/ci.js';
 import { rocAuc } from '../../src/metrics/auc.js';
 import { makeRng } from '../../src/rng.js';
 import { assertClose } from '../helpers/reference.js';
@@ -14,7 +21,14 @@ test('studentTCdf equals the closed forms for df = 1 (Cauchy) and df = 2', () =>
 
 test('studentTQuantile: textbook table values and its own CDF', () => {
   // Two-sided 95% critical values from any t table.
-  const table: [number, number][] = [[1, 12.706], [2, 4.303], [4, 2.776], [9, 2.262], [30, 2.042], [120, 1.980]];
+  const table: [number, number][] = [
+    [1, 12.706],
+    [2, 4.303],
+    [4, 2.776],
+    [9, 2.262],
+    [30, 2.042],
+    [120, 1.98],
+  ];
   for (const [df, t] of table) assertClose(studentTQuantile(0.975, df), t, 5e-4, `t(0.975, ${df})`);
   assertClose(studentTQuantile(0.995, 10), 3.169, 5e-4, 't(0.995, 10)');
   // df 1: tan(pi (p - 1/2)) exactly
@@ -47,7 +61,12 @@ test('studentTCi: mean ± t * sd / sqrt(n) over seeds', () => {
   assert.equal(ci.mean, 3);
   assert.equal(ci.df, 4);
   assertClose(ci.sd, Math.sqrt(2.5), 1e-15, 'sd');
-  assertClose(ci.halfWidth, (studentTQuantile(0.975, 4) * Math.sqrt(2.5)) / Math.sqrt(5), 1e-14, 'half width');
+  assertClose(
+    ci.halfWidth,
+    (studentTQuantile(0.975, 4) * Math.sqrt(2.5)) / Math.sqrt(5),
+    1e-14,
+    'half width',
+  );
   assertClose(ci.high - ci.low, 2 * ci.halfWidth, 1e-14, 'symmetric');
   assertClose(ci.halfWidth, 1.963, 1e-3, 'table value 2.776 * 1.5811 / 2.2361');
   const c90 = studentTCi([1, 2, 3, 4, 5], { level: 0.9 });
@@ -80,7 +99,14 @@ test('bootstrapCi of a mean: seeded, brackets the estimate, width close to 2 * 1
 test('bootstrapCi with a statistic over indices skips resamples where it is undefined', () => {
   const y = [0, 0, 0, 0, 0, 0, 0, 1, 1, 0];
   const s = [0.1, 0.2, 0.3, 0.2, 0.4, 0.1, 0.6, 0.9, 0.3, 0.5];
-  const r = bootstrapCi((idx) => rocAuc(idx.map((i) => y[i]!), idx.map((i) => s[i]!)), { n: y.length, rng: makeRng(4), iterations: 500 });
+  const r = bootstrapCi(
+    (idx) =>
+      rocAuc(
+        idx.map((i) => y[i]!),
+        idx.map((i) => s[i]!),
+      ),
+    { n: y.length, rng: makeRng(4), iterations: 500 },
+  );
   assertClose(r.estimate, rocAuc(y, s), 0, 'estimate on all items');
   // with 2 positives in 10 items, about 0.8^10 = 11% of resamples have none
   assert.ok(r.skipped > 20 && r.skipped < 100, `skipped ${r.skipped}`);

@@ -12,14 +12,31 @@ import { tempDir } from '../helpers.js';
 
 function nihFolder(): string {
   const dir = tempDir();
-  writeFileAtomic(join(dir, 'Data_Entry_2017.csv'), `${NIH_COLUMNS.join(',')},\na.png,Mass,0,1,58,M,PA,64,64,0.1,0.1,\nb.png,No Finding,0,2,40,F,PA,64,64,0.1,0.1,\n`);
-  for (const [name, v] of [['a.png', 10], ['b.png', 200]] as const) writeFileAtomic(join(dir, 'images', name), encodeGrayPng({ width: 8, height: 8, pixels: new Uint8Array(64).fill(v), bitDepth: 8 }));
+  writeFileAtomic(
+    join(dir, 'Data_Entry_2017.csv'),
+    `${NIH_COLUMNS.join(',')},\na.png,Mass,0,1,58,M,PA,64,64,0.1,0.1,\nb.png,No Finding,0,2,40,F,PA,64,64,0.1,0.1,\n`,
+  );
+  for (const [name, v] of [
+    ['a.png', 10],
+    ['b.png', 200],
+  ] as const)
+    writeFileAtomic(
+      join(dir, 'images', name),
+      encodeGrayPng({ width: 8, height: 8, pixels: new Uint8Array(64).fill(v), bitDepth: 8 }),
+    );
   writeFileAtomic(join(dir, 'train_val_list.txt'), 'a.png\nb.png\n');
   return dir;
 }
 
 const cfg = (nihDir: string, extra: Partial<Parameters<typeof makeConfig>[0]> = {}): Config =>
-  makeConfig({ notebook: 't', profile: 'smoke', env: {}, ...extra, data: { nihDir, ...extra.data }, paths: { checkpoints: join(nihDir, '..', 'ck') } as Config['paths'] });
+  makeConfig({
+    notebook: 't',
+    profile: 'smoke',
+    env: {},
+    ...extra,
+    data: { nihDir, ...extra.data },
+    paths: { checkpoints: join(nihDir, '..', 'ck') } as Config['paths'],
+  });
 
 test('pretrainFingerprint: where the data sits does not change it; its content, sizes, seed and settings do', () => {
   const a = nihFolder();
@@ -38,7 +55,10 @@ test('a changed image, a changed list or a new image changes the Barlow Twins ke
   forgetDataFingerprints();
   const c = cfg(a);
   const [bt, inet] = [backbonePath(c, 'bt'), backbonePath(c, 'imagenet')];
-  writeFileAtomic(join(a, 'images', 'b.png'), encodeGrayPng({ width: 8, height: 8, pixels: new Uint8Array(64).fill(201), bitDepth: 8 }));
+  writeFileAtomic(
+    join(a, 'images', 'b.png'),
+    encodeGrayPng({ width: 8, height: 8, pixels: new Uint8Array(64).fill(201), bitDepth: 8 }),
+  );
   forgetDataFingerprints();
   const bt2 = backbonePath(c, 'bt');
   assert.notEqual(bt2, bt);
@@ -47,7 +67,10 @@ test('a changed image, a changed list or a new image changes the Barlow Twins ke
   forgetDataFingerprints();
   const bt3 = backbonePath(c, 'bt');
   assert.notEqual(bt3, bt2);
-  writeFileAtomic(join(a, 'images_001', 'images', 'c.png'), encodeGrayPng({ width: 8, height: 8, pixels: new Uint8Array(64), bitDepth: 8 }));
+  writeFileAtomic(
+    join(a, 'images_001', 'images', 'c.png'),
+    encodeGrayPng({ width: 8, height: 8, pixels: new Uint8Array(64), bitDepth: 8 }),
+  );
   forgetDataFingerprints();
   assert.notEqual(backbonePath(c, 'bt'), bt3);
   assert.equal(imagenetFingerprint(c), imagenetFingerprint(cfg(nihFolder())));

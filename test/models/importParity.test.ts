@@ -16,9 +16,16 @@ import { initEngine } from '../../src/engine.js';
 import { makeRng } from '../../src/rng.js';
 import { ResNet } from '../../src/models/resnet.js';
 import { decodeSafetensors, type RawTensor } from '../../src/models/safetensors.js';
-import { KERAS_CAFFE, TORCHVISION_IMAGENET, foldInputNormalisation, loadTorchResNetWeights } from '../../src/models/weights.js';
+import {
+  KERAS_CAFFE,
+  TORCHVISION_IMAGENET,
+  foldInputNormalisation,
+  loadTorchResNetWeights,
+} from '../../src/models/weights.js';
 
-before(async () => { await initEngine('cpu'); });
+before(async () => {
+  await initEngine('cpu');
+});
 
 function fixtureDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -29,7 +36,13 @@ function fixtureDir(): string {
 const DIR = fixtureDir();
 const OUT = decodeSafetensors(readFileSync(join(DIR, 'outputs.safetensors')), 'outputs.safetensors').tensors;
 
-function ours(): { model: ResNet; notes: string[]; stem: Float32Array; layers: Float32Array[]; logits: Float32Array } {
+function ours(): {
+  model: ResNet;
+  notes: string[];
+  stem: Float32Array;
+  layers: Float32Array[];
+  logits: Float32Array;
+} {
   const model = new ResNet({ blocks: [3, 4, 6, 3], width: 4, inChannels: 1, numClasses: 10 }, makeRng(1));
   const report = loadTorchResNetWeights(model, join(DIR, 'weights.safetensors'));
   const input = OUT.get('input')!;
@@ -39,7 +52,16 @@ function ours(): { model: ResNet; notes: string[]; stem: Float32Array; layers: F
     const f = model.forward(x, { training: false });
     // The stem alone (conv1-bn1-relu-maxpool), as stagesFrom(…, 0) receives it.
     const s = model.store;
-    const bn1 = tf.relu(tf.batchNorm(tf.conv2d(x, s.get('conv1.weight') as tf.Tensor4D, 2, 3), s.get('bn1.running_mean'), s.get('bn1.running_var'), s.get('bn1.bias'), s.get('bn1.weight'), 1e-5));
+    const bn1 = tf.relu(
+      tf.batchNorm(
+        tf.conv2d(x, s.get('conv1.weight') as tf.Tensor4D, 2, 3),
+        s.get('bn1.running_mean'),
+        s.get('bn1.running_var'),
+        s.get('bn1.bias'),
+        s.get('bn1.weight'),
+        1e-5,
+      ),
+    );
     const stem = tf.maxPool(bn1 as tf.Tensor4D, 3, 2, 1);
     for (const t of [stem, f.c2, f.c3, f.c4, f.c5, f.logits!]) arrays.push(t.dataSync() as Float32Array);
   });
@@ -47,17 +69,22 @@ function ours(): { model: ResNet; notes: string[]; stem: Float32Array; layers: F
 }
 
 /** Largest |a − b| / (1 + |b|) over the NHWC positions `keep(y, x)` accepts. */
-function maxErr(a: Float32Array, ref: RawTensor, keep: (y: number, x: number) => boolean = () => true): number {
+function maxErr(
+  a: Float32Array,
+  ref: RawTensor,
+  keep: (y: number, x: number) => boolean = () => true,
+): number {
   const [, h, w, c] = ref.shape as [number, number, number, number];
   assert.equal(a.length, ref.data.length);
   let worst = 0;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    if (!keep(y, x)) continue;
-    for (let k = 0; k < c; k++) {
-      const i = (y * w + x) * c + k;
-      worst = Math.max(worst, Math.abs(a[i]! - ref.data[i]!) / (1 + Math.abs(ref.data[i]!)));
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      if (!keep(y, x)) continue;
+      for (let k = 0; k < c; k++) {
+        const i = (y * w + x) * c + k;
+        worst = Math.max(worst, Math.abs(a[i]! - ref.data[i]!) / (1 + Math.abs(ref.data[i]!)));
+      }
     }
-  }
   return worst;
 }
 
@@ -69,7 +96,9 @@ test('torchvision import: with conv1 padded in raw pixel space, every stage and 
     assert.ok(e < 1e-4, `${name}: relative error ${e}`);
   });
   const ref = OUT.get('pad0.logits')!.data;
-  r.logits.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) < 1e-4 * (1 + Math.abs(ref[i]!)), `logit ${i}: ${v} vs ${ref[i]}`));
+  r.logits.forEach((v, i) =>
+    assert.ok(Math.abs(v - ref[i]!) < 1e-4 * (1 + Math.abs(ref[i]!)), `logit ${i}: ${v} vs ${ref[i]}`),
+  );
   r.model.dispose();
 });
 
@@ -93,7 +122,14 @@ test('without the fold (pixels in [0, 1] fed to ImageNet filters) the network is
   const model = new ResNet({ blocks: [3, 4, 6, 3], width: 4, inChannels: 1, numClasses: 10 }, makeRng(1));
   loadTorchResNetWeights(model, join(DIR, 'weights.safetensors'), { inputNorm: null });
   const input = OUT.get('input')!;
-  const l1 = tf.tidy(() => model.forward(tf.tensor4d(input.data, input.shape as [number, number, number, number]), { training: false }).c2.dataSync() as Float32Array);
+  const l1 = tf.tidy(
+    () =>
+      model
+        .forward(tf.tensor4d(input.data, input.shape as [number, number, number, number]), {
+          training: false,
+        })
+        .c2.dataSync() as Float32Array,
+  );
   assert.ok(maxErr(l1, OUT.get('tv.layer1')!, (y, x) => y >= 5 && y <= 19 && x >= 5 && x <= 19) > 0.1);
   model.dispose();
 });
@@ -109,6 +145,9 @@ test('foldInputNormalisation: hand-computed 1x1 kernel, grey and 3-channel targe
   // torchvision, 3 channels kept: w_c / std_c each, bias −Σ w_c·mean_c/std_c.
   const t = foldInputNormalisation(conv, TORCHVISION_IMAGENET, 3);
   [1 / 0.229, 2 / 0.224, 3 / 0.225].forEach((v, c) => assert.ok(Math.abs(t.kernel.data[c]! - v) < 1e-5));
-  assert.ok(Math.abs(t.bias[0]! + (0.485 / 0.229 + 2 * 0.456 / 0.224 + 3 * 0.406 / 0.225)) < 1e-5);
-  assert.throws(() => foldInputNormalisation(conv, TORCHVISION_IMAGENET, 2), /cannot map 3 input channels onto 2/);
+  assert.ok(Math.abs(t.bias[0]! + (0.485 / 0.229 + (2 * 0.456) / 0.224 + (3 * 0.406) / 0.225)) < 1e-5);
+  assert.throws(
+    () => foldInputNormalisation(conv, TORCHVISION_IMAGENET, 2),
+    /cannot map 3 input channels onto 2/,
+  );
 });

@@ -11,14 +11,19 @@ import { ProxyPretrainTask } from '../../src/models/proxyPretrain.js';
 import { ResNet } from '../../src/models/resnet.js';
 import { trainLoop } from '../../src/train/loop.js';
 
-before(async () => { await initEngine('cpu'); });
+before(async () => {
+  await initEngine('cpu');
+});
 
 test('proxy images: balanced labels, [0,1] pixels, a pure function of the seed', () => {
   const a = naturalImages(24, 16, 12, makeRng(1));
   const b = naturalImages(24, 16, 12, makeRng(1));
   assert.deepEqual(a.labels, b.labels);
   assert.deepEqual(a.pixels, b.pixels);
-  assert.deepEqual([...new Set(a.labels)].sort((x, y) => x - y), Array.from({ length: 12 }, (_, i) => i));
+  assert.deepEqual(
+    [...new Set(a.labels)].sort((x, y) => x - y),
+    Array.from({ length: 12 }, (_, i) => i),
+  );
   assert.ok(a.pixels.every((p) => p >= 0 && p <= 1));
   assert.ok(PROXY_CLASSES.length >= 10);
   assert.throws(() => naturalImages(4, 8, 1, makeRng(1)), /classes must be/);
@@ -59,10 +64,17 @@ test('a resumed proxy run (momentum buffers restored by parameter name) equals a
   const b2 = make(77); // another initialisation: the checkpoint, momentum included, must win
   const rest = await trainLoop(b2.task, { ...common, checkpointPath: ck });
   assert.equal(rest.resumedFrom, 2);
-  assert.deepEqual(rest.losses.map((l) => l.loss), full.losses.map((l) => l.loss));
+  assert.deepEqual(
+    rest.losses.map((l) => l.loss),
+    full.losses.map((l) => l.loss),
+  );
   const wa = new Map(a.model.store.all().map((p) => [p.name, p.variable]));
-  for (const p of b2.model.store.all()) assert.deepEqual(p.variable.dataSync(), wa.get(p.name)!.dataSync(), p.name);
-  for (const x of [a, b2]) { x.task.dispose(); x.model.dispose(); }
+  for (const p of b2.model.store.all())
+    assert.deepEqual(p.variable.dataSync(), wa.get(p.name)!.dataSync(), p.name);
+  for (const x of [a, b2]) {
+    x.task.dispose();
+    x.model.dispose();
+  }
   images.dispose();
   rmSync(dir, { recursive: true, force: true });
 });

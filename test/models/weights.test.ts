@@ -8,11 +8,18 @@ import { makeRng } from '../../src/rng.js';
 import { ResNet, type ResNetOptions } from '../../src/models/resnet.js';
 import { decodeSafetensors, encodeSafetensors, type RawTensor } from '../../src/models/safetensors.js';
 import {
-  kerasLayerName, loadKerasResNetWeights, loadTorchResNetWeights, readCheckpoint, saveCheckpoint, transposeRaw,
+  kerasLayerName,
+  loadKerasResNetWeights,
+  loadTorchResNetWeights,
+  readCheckpoint,
+  saveCheckpoint,
+  transposeRaw,
 } from '../../src/models/weights.js';
 import { tempDir } from '../helpers.js';
 
-before(async () => { await initEngine('cpu'); });
+before(async () => {
+  await initEngine('cpu');
+});
 
 const TINY: ResNetOptions = { blocks: [1, 2, 1, 1], width: 2, inChannels: 3, numClasses: 5 };
 
@@ -24,9 +31,12 @@ function raw(v: tf.Tensor): RawTensor {
 function perturbBuffers(m: ResNet, seed: number): void {
   const rng = makeRng(seed);
   for (const p of m.store.all()) {
-    if (p.name.endsWith('running_mean')) p.variable.assign(tf.tensor(Array.from({ length: p.variable.size }, () => rng.uniform(-0.2, 0.2))));
-    if (p.name.endsWith('running_var')) p.variable.assign(tf.tensor(Array.from({ length: p.variable.size }, () => rng.uniform(0.5, 2))));
-    if (p.kind === 'norm') p.variable.assign(tf.tensor(Array.from({ length: p.variable.size }, () => rng.uniform(0.5, 1.5))));
+    if (p.name.endsWith('running_mean'))
+      p.variable.assign(tf.tensor(Array.from({ length: p.variable.size }, () => rng.uniform(-0.2, 0.2))));
+    if (p.name.endsWith('running_var'))
+      p.variable.assign(tf.tensor(Array.from({ length: p.variable.size }, () => rng.uniform(0.5, 2))));
+    if (p.kind === 'norm')
+      p.variable.assign(tf.tensor(Array.from({ length: p.variable.size }, () => rng.uniform(0.5, 1.5))));
   }
 }
 
@@ -51,20 +61,27 @@ test('checkpoint save -> load round-trips every tensor bit for bit, with its sta
 });
 
 test('safetensors codec: header aligned, F64/F16/BF16 read as float32, int64 listed as skipped', () => {
-  const enc = encodeSafetensors(new Map([['a', { shape: [2], data: new Float32Array([1.5, -2]) }]]), { k: 'v' });
+  const enc = encodeSafetensors(new Map([['a', { shape: [2], data: new Float32Array([1.5, -2]) }]]), {
+    k: 'v',
+  });
   const n = Number(new DataView(enc.buffer).getBigUint64(0, true));
   assert.equal((8 + n) % 8, 0);
   // A hand-built file: F64 [1,2], F16 1.0 (0x3c00), BF16 -2 (0xc000), I64 counter.
   const header = JSON.stringify({
-    d: { dtype: 'F64', shape: [2], data_offsets: [0, 16] }, h: { dtype: 'F16', shape: [1], data_offsets: [16, 18] },
-    b: { dtype: 'BF16', shape: [1], data_offsets: [18, 20] }, n: { dtype: 'I64', shape: [], data_offsets: [20, 28] },
+    d: { dtype: 'F64', shape: [2], data_offsets: [0, 16] },
+    h: { dtype: 'F16', shape: [1], data_offsets: [16, 18] },
+    b: { dtype: 'BF16', shape: [1], data_offsets: [18, 20] },
+    n: { dtype: 'I64', shape: [], data_offsets: [20, 28] },
   });
   const buf = new Uint8Array(8 + header.length + 28);
   const dv = new DataView(buf.buffer);
   dv.setBigUint64(0, BigInt(header.length), true);
   buf.set(Buffer.from(header), 8);
   const o = 8 + header.length;
-  dv.setFloat64(o, 1, true); dv.setFloat64(o + 8, 2, true); dv.setUint16(o + 16, 0x3c00, true); dv.setUint16(o + 18, 0xc000, true);
+  dv.setFloat64(o, 1, true);
+  dv.setFloat64(o + 8, 2, true);
+  dv.setUint16(o + 16, 0x3c00, true);
+  dv.setUint16(o + 18, 0xc000, true);
   const c = decodeSafetensors(buf);
   assert.deepEqual(Array.from(c.tensors.get('d')!.data), [1, 2]);
   assert.deepEqual(Array.from(c.tensors.get('h')!.data), [1]);
@@ -91,7 +108,8 @@ test('torchvision-layout safetensors (OIHW, fc [out,in], num_batches_tracked) im
     if (t.shape.length === 4) t = transposeRaw(t, [3, 2, 0, 1]);
     if (t.shape.length === 2) t = transposeRaw(t, [1, 0]);
     put(p.name, 'F32', t.shape, new Uint8Array(t.data.buffer.slice(0)));
-    if (p.name.endsWith('running_var')) put(p.name.replace('running_var', 'num_batches_tracked'), 'I64', [], new Uint8Array(8));
+    if (p.name.endsWith('running_var'))
+      put(p.name.replace('running_var', 'num_batches_tracked'), 'I64', [], new Uint8Array(8));
   }
   const h = Buffer.from(JSON.stringify(header));
   const file = Buffer.concat([Buffer.from(new BigUint64Array([BigInt(h.length)]).buffer), h, ...chunks]);
@@ -118,7 +136,10 @@ test('torchvision-layout safetensors (OIHW, fc [out,in], num_batches_tracked) im
   const deeper = new ResNet({ ...TINY, blocks: [2, 2, 1, 1] }, makeRng(6));
   assert.throws(() => loadTorchResNetWeights(deeper, path), /missing layer1\.1\.conv1\.weight/);
   const wider = new ResNet({ ...TINY, width: 4 }, makeRng(7));
-  assert.throws(() => loadTorchResNetWeights(wider, path), /conv1\.weight: file has \[7,7,3,2\], model needs \[7,7,3,4\]/);
+  assert.throws(
+    () => loadTorchResNetWeights(wider, path),
+    /conv1\.weight: file has \[7,7,3,2\], model needs \[7,7,3,4\]/,
+  );
   tf.dispose([x, g, g3]);
   [a, b, grey, deeper, wider].forEach((m) => m.dispose());
 });
@@ -142,7 +163,12 @@ test('Keras HDF5 (written here with h5wasm): conv biases and eps 1.001e-5 fold i
   const path = join(dir, 'resnet50_notop.h5');
   const f = new h5.File(path, 'w');
   const rng = makeRng(10);
-  const fields: Record<string, string> = { weight: 'gamma:0', bias: 'beta:0', running_mean: 'moving_mean:0', running_var: 'moving_variance:0' };
+  const fields: Record<string, string> = {
+    weight: 'gamma:0',
+    bias: 'beta:0',
+    running_mean: 'moving_mean:0',
+    running_var: 'moving_variance:0',
+  };
   const biasOf = new Map<string, Float32Array>();
   for (const p of a.store.all()) {
     const dot = p.name.lastIndexOf('.');
@@ -152,7 +178,8 @@ test('Keras HDF5 (written here with h5wasm): conv biases and eps 1.001e-5 fold i
     if (!g.keys().includes(layer)) g.create_group(layer);
     const inner = f.get(`${layer}/${layer}`) as InstanceType<typeof h5.Group>;
     let data = Float32Array.from(p.variable.dataSync());
-    const name = p.name.endsWith('weight') && layer.endsWith('_conv') ? 'kernel:0' : fields[p.name.slice(dot + 1)]!;
+    const name =
+      p.name.endsWith('weight') && layer.endsWith('_conv') ? 'kernel:0' : fields[p.name.slice(dot + 1)]!;
     if (name === 'kernel:0') {
       // Keras convs carry a bias; the BN after them sees conv + b, so its moving mean holds mean + b.
       const b = Float32Array.from({ length: p.variable.shape[3]! }, () => rng.uniform(-0.1, 0.1));
@@ -168,7 +195,10 @@ test('Keras HDF5 (written here with h5wasm): conv biases and eps 1.001e-5 fold i
   const report = await loadKerasResNetWeights(b, path, { inputNorm: null });
   assert.equal(report.loaded.length, a.store.all().length);
   const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 13) as tf.Tensor4D;
-  const [pa, pb] = [tf.tidy(() => a.forward(x, { training: false }).pooled.dataSync()), tf.tidy(() => b.forward(x, { training: false }).pooled.dataSync())];
+  const [pa, pb] = [
+    tf.tidy(() => a.forward(x, { training: false }).pooled.dataSync()),
+    tf.tidy(() => b.forward(x, { training: false }).pooled.dataSync()),
+  ];
   pa.forEach((v, i) => assert.ok(Math.abs(v - pb[i]!) < 1e-4 * Math.max(1, Math.abs(v)), `${v} vs ${pb[i]}`));
   const v15 = new ResNet({ ...opts, variant: 'v1.5' }, makeRng(14));
   await assert.rejects(loadKerasResNetWeights(v15, path), /variant: 'v1'/);

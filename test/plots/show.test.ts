@@ -56,8 +56,14 @@ test('saveFigure writes HTML and, with a browser, a PNG of the requested size', 
 
 test('PNGs can be switched off; bad names are rejected', () => {
   const dir = tempDir();
-  assert.equal(saveFigure(fig, 'nopng', { dir, width: 300, height: 200, png: false, chromium: '' }).png, null);
-  assert.throws(() => saveFigure(fig, '../escape', { dir, width: 300, height: 200, png: false, chromium: '' }), /plain file name/);
+  assert.equal(
+    saveFigure(fig, 'nopng', { dir, width: 300, height: 200, png: false, chromium: '' }).png,
+    null,
+  );
+  assert.throws(
+    () => saveFigure(fig, '../escape', { dir, width: 300, height: 200, png: false, chromium: '' }),
+    /plain file name/,
+  );
 });
 
 test('show outside a kernel writes the files and does not throw', () => {
@@ -71,7 +77,19 @@ test('Fig. 1 builder: bars in count order, with the real-set reference trace', (
     { labels: ['Effusion', 'Mass'] },
     { labels: ['Effusion'] },
     { labels: ['No Finding'] },
-  ].map((r, i) => ({ imageIndex: `${i}.png`, followUp: 0, patientId: String(i), age: 50, gender: 'M' as const, view: 'PA' as const, originalWidth: 1, originalHeight: 1, pixelSpacingX: 1, pixelSpacingY: 1, labels: r.labels as never }));
+  ].map((r, i) => ({
+    imageIndex: `${i}.png`,
+    followUp: 0,
+    patientId: String(i),
+    age: 50,
+    gender: 'M' as const,
+    view: 'PA' as const,
+    originalWidth: 1,
+    originalHeight: 1,
+    pixelSpacingX: 1,
+    pixelSpacingY: 1,
+    labels: r.labels as never,
+  }));
   const f = labelDistributionFigure(labelDistribution(records));
   const bars = f.data[0] as { x: string[]; y: number[] };
   assert.deepEqual(bars.x.slice(0, 3), ['Effusion', 'Mass', 'No Finding']);

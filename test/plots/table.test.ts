@@ -5,7 +5,16 @@ import { fromArquero, showTable, tableCsv, tableHtml } from '../../src/plots/tab
 import { tempDir } from '../helpers.js';
 
 test('CSV quotes fields with commas and quotes; nulls are empty', () => {
-  assert.equal(tableCsv({ columns: ['a', 'b'], rows: [['x,y', 1.5], ['say "hi"', null]] }), 'a,b\n"x,y",1.5\n"say ""hi""",\n');
+  assert.equal(
+    tableCsv({
+      columns: ['a', 'b'],
+      rows: [
+        ['x,y', 1.5],
+        ['say "hi"', null],
+      ],
+    }),
+    'a,b\n"x,y",1.5\n"say ""hi""",\n',
+  );
 });
 
 test('HTML escapes text and right-aligns numbers', () => {
@@ -22,6 +31,15 @@ test('showTable writes the CSV', () => {
 
 test('fromArquero keeps column order and values', async () => {
   const aq = await import('arquero');
-  const t = aq.from([{ b: 2, a: 'x' }, { b: 3, a: null }]);
-  assert.deepEqual(fromArquero(t), { columns: ['b', 'a'], rows: [[2, 'x'], [3, null]] });
+  const t = aq.from([
+    { b: 2, a: 'x' },
+    { b: 3, a: null },
+  ]);
+  assert.deepEqual(fromArquero(t), {
+    columns: ['b', 'a'],
+    rows: [
+      [2, 'x'],
+      [3, null],
+    ],
+  });
 });

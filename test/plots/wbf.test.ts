@@ -14,11 +14,17 @@ test('Fig. 2 builder: classes sorted by the count before fusion, both series ali
 });
 
 test('image-with-boxes: one shape per box, one legend entry per label, y axis pointing down', () => {
-  const f = imageWithBoxesFigure(new Float32Array(6), 3, 2, [
-    { box: [0, 0, 1, 1], label: 'R1', color: 'red' },
-    { box: [0, 0, 2, 1], label: 'R1', color: 'red' },
-    { box: [0, 0, 2, 2], label: 'fused', color: 'blue' },
-  ], { title: 't' });
+  const f = imageWithBoxesFigure(
+    new Float32Array(6),
+    3,
+    2,
+    [
+      { box: [0, 0, 1, 1], label: 'R1', color: 'red' },
+      { box: [0, 0, 2, 1], label: 'R1', color: 'red' },
+      { box: [0, 0, 2, 2], label: 'fused', color: 'blue' },
+    ],
+    { title: 't' },
+  );
   assert.equal((f.layout.shapes ?? []).length, 3);
   assert.equal(f.data.length, 3); // heatmap + 2 legend entries
   const yr = (f.layout.yaxis as { range: number[] }).range;
@@ -26,6 +32,12 @@ test('image-with-boxes: one shape per box, one legend entry per label, y axis po
 });
 
 test('sweep figure spans the thresholds given', () => {
-  const f = fusedCountSweepFigure([{ iouThr: 0.3, fused: 10 }, { iouThr: 0.7, fused: 14 }], 20);
+  const f = fusedCountSweepFigure(
+    [
+      { iouThr: 0.3, fused: 10 },
+      { iouThr: 0.7, fused: 14 },
+    ],
+    20,
+  );
   assert.deepEqual((f.data[1] as { x: number[] }).x, [0.3, 0.7]);
 });

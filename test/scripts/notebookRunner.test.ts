@@ -8,10 +8,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../../src/config.js';
-import { cellSource, notebookJson, readNotebook, runNotebook, stopKernel, type NbOutput } from '../../scripts/notebookRunner.js';
+import {
+  cellSource,
+  notebookJson,
+  readNotebook,
+  runNotebook,
+  stopKernel,
+  type NbOutput,
+} from '../../scripts/notebookRunner.js';
 
 const dir = join(repoRoot(), 'test', 'fixtures', 'notebooks');
-const text = (o: NbOutput | undefined): string => (Array.isArray(o?.text) ? (o!.text as string[]).join('') : String(o?.text));
+const text = (o: NbOutput | undefined): string =>
+  Array.isArray(o?.text) ? (o!.text as string[]).join('') : String(o?.text);
 
 /** Whether a process still runs (a zombie awaiting its reaper does not count). */
 function alive(pid: number): boolean {
@@ -48,9 +56,21 @@ test('the probe notebook runs cell by cell into nbformat 4 and stops at the firs
 
   assert.deepEqual(code[0]!.outputs, [{ output_type: 'stream', name: 'stdout', text: ['x = 42\n'] }]);
   assert.equal(code[0]!.execution_count, 1);
-  assert.deepEqual(code[1]!.outputs, [{ output_type: 'display_data', data: { 'text/plain': 'a bundle', 'image/png': 'iVBORw0KGgo=' }, metadata: {} }]);
+  assert.deepEqual(code[1]!.outputs, [
+    {
+      output_type: 'display_data',
+      data: { 'text/plain': 'a bundle', 'image/png': 'iVBORw0KGgo=' },
+      metadata: {},
+    },
+  ]);
   const third = code[2]!.outputs!;
-  assert.deepEqual(third.map((o) => [o.name, text(o)]), [['stderr', 'to stderr\n'], ['stdout', 'after await\n']]);
+  assert.deepEqual(
+    third.map((o) => [o.name, text(o)]),
+    [
+      ['stderr', 'to stderr\n'],
+      ['stdout', 'after await\n'],
+    ],
+  );
   assert.equal(text(code[3]!.outputs![0]), '43\n', 'the last expression is shown');
   assert.equal(code[4]!.execution_count, null);
   assert.deepEqual(code[5]!.outputs, []);
@@ -60,7 +80,10 @@ test('the probe notebook runs cell by cell into nbformat 4 and stops at the firs
   const round = JSON.parse(notebookJson(r.nb)) as typeof r.nb;
   assert.equal(round.nbformat, 4);
   assert.equal(cellSource(round.cells[1]!), cellSource(readNotebook(path).cells[1]!));
-  assert.deepEqual(round.cells.map((c) => c.cell_type), readNotebook(path).cells.map((c) => c.cell_type));
+  assert.deepEqual(
+    round.cells.map((c) => c.cell_type),
+    readNotebook(path).cells.map((c) => c.cell_type),
+  );
 });
 
 test('a TypeScript type error fails its cell with the diagnostic, without running it', async () => {
@@ -94,5 +117,6 @@ test('stopping the runner takes down the kernel and what it started; a cell time
   assert.equal(t.failure?.n, 2);
   assert.match(t.failure!.reason, /longer than --timeout 3 s/);
   assert.equal(grandchildren.length, 2);
-  for (const pid of grandchildren) assert.equal(alive(pid), false, `the kernel's child ${pid} was stopped too`);
+  for (const pid of grandchildren)
+    assert.equal(alive(pid), false, `the kernel's child ${pid} was stopped too`);
 });

@@ -13,22 +13,43 @@ interface ParityFixture {
   final_norms: Record<string, number>;
 }
 
-const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../test/fixtures/bt_training_parity.json', import.meta.url)), 'utf8')) as ParityFixture;
+const fixture = JSON.parse(
+  readFileSync(
+    fileURLToPath(new URL('../../../test/fixtures/bt_training_parity.json', import.meta.url)),
+    'utf8',
+  ),
+) as ParityFixture;
 
-before(async () => { await initEngine('auto'); });
+before(async () => {
+  await initEngine('auto');
+});
 
 // The whole Barlow Twins step against main.py in PyTorch: forward, train-mode BatchNorm, backward,
 // LARS and the schedule, 50 steps from the same weights on the same views.
 test('50 Barlow Twins + LARS steps follow the PyTorch peer (main.py loss, LARS, schedule): 11 steps to float32 rounding, then the curve', () => {
-  assert.deepEqual(fixture.settings, BT_PARITY, 'the fixture was made for other settings: regenerate it (see its source)');
+  assert.deepEqual(
+    fixture.settings,
+    BT_PARITY,
+    'the fixture was made for other settings: regenerate it (see its source)',
+  );
   const c = btParityCase();
   try {
     // Same inputs as the peer's (tfjs's seeded initialisers and our augmentation are deterministic).
     const vars = [...c.model.namedVariables().values()];
     const p = vars.map(moments).reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]);
-    const v = c.views.flat().map(moments).reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]);
-    for (const [got, want, what] of [[p, fixture.init_moments.params, 'initial weights'], [v, fixture.init_moments.views, 'views']] as const) {
-      assert.ok(Math.abs(got[0] - want[0]) <= 1e-6 * Math.abs(want[1]) && Math.abs(got[1] - want[1]) <= 1e-6 * want[1], `${what} differ from the peer's inputs: ${got} vs ${want}`);
+    const v = c.views
+      .flat()
+      .map(moments)
+      .reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]);
+    for (const [got, want, what] of [
+      [p, fixture.init_moments.params, 'initial weights'],
+      [v, fixture.init_moments.views, 'views'],
+    ] as const) {
+      assert.ok(
+        Math.abs(got[0] - want[0]) <= 1e-6 * Math.abs(want[1]) &&
+          Math.abs(got[1] - want[1]) <= 1e-6 * want[1],
+        `${what} differ from the peer's inputs: ${got} vs ${want}`,
+      );
     }
     const losses: number[] = [];
     for (let step = 0; step < BT_PARITY.steps; step++) {
@@ -36,7 +57,10 @@ test('50 Barlow Twins + LARS steps follow the PyTorch peer (main.py loss, LARS, 
       losses.push(c.task.stepOnViews(step, v1, v2));
     }
     // It learns (so the comparison is about a moving trajectory, not a constant).
-    assert.ok(fixture.losses.at(-1)! < 0.8 * fixture.losses[0]!, `peer loss ${fixture.losses[0]} -> ${fixture.losses.at(-1)}`);
+    assert.ok(
+      fixture.losses.at(-1)! < 0.8 * fixture.losses[0]!,
+      `peer loss ${fixture.losses[0]} -> ${fixture.losses.at(-1)}`,
+    );
     // Step by step: the first EXACT_STEPS (the warm-up and the first full-lr step) agree to float32
     // rounding. After that the two float32 trajectories separate (measured: 1e-4 at step 11, a few % by
     // step 20, at both lrWeights 16 and 4; the cause is not pinned down), so the rest is compared as
@@ -45,7 +69,10 @@ test('50 Barlow Twins + LARS steps follow the PyTorch peer (main.py loss, LARS, 
     for (let i = 0; i < EXACT_STEPS; i++) {
       const rel = Math.abs(losses[i]! - fixture.losses[i]!) / Math.abs(fixture.losses[i]!);
       worst = Math.max(worst, rel);
-      assert.ok(rel <= LOSS_TOL, `step ${i}: loss ${losses[i]} vs PyTorch ${fixture.losses[i]} (relative ${rel.toExponential(2)})`);
+      assert.ok(
+        rel <= LOSS_TOL,
+        `step ${i}: loss ${losses[i]} vs PyTorch ${fixture.losses[i]} (relative ${rel.toExponential(2)})`,
+      );
     }
     const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
     let worstWindow = 0;
@@ -53,9 +80,14 @@ test('50 Barlow Twins + LARS steps follow the PyTorch peer (main.py loss, LARS, 
       const ours = mean(losses.slice(w, w + 10));
       const peer = mean(fixture.losses.slice(w, w + 10));
       worstWindow = Math.max(worstWindow, Math.abs(ours - peer) / peer);
-      assert.ok(Math.abs(ours - peer) <= WINDOW_TOL * peer, `steps ${w}-${w + 9}: mean loss ${ours} vs PyTorch ${peer}`);
+      assert.ok(
+        Math.abs(ours - peer) <= WINDOW_TOL * peer,
+        `steps ${w}-${w + 9}: mean loss ${ours} vs PyTorch ${peer}`,
+      );
     }
-    console.log(`worst relative loss difference, steps 0-${EXACT_STEPS - 1}: ${worst.toExponential(2)}; worst 10-step mean after: ${worstWindow.toExponential(2)}`);
+    console.log(
+      `worst relative loss difference, steps 0-${EXACT_STEPS - 1}: ${worst.toExponential(2)}; worst 10-step mean after: ${worstWindow.toExponential(2)}`,
+    );
   } finally {
     c.dispose();
   }

@@ -13,7 +13,9 @@ import { makeRng } from '../../src/rng.js';
 import { imagenetInit } from '../../src/train/pretrainRun.js';
 import { tempDir } from '../helpers.js';
 
-before(async () => { await initEngine('cpu'); });
+before(async () => {
+  await initEngine('cpu');
+});
 
 test('imagenetInit: a user weight file (torch layout, RGB) becomes the imagenet backbone the later notebooks load', async () => {
   const dir = tempDir();
@@ -30,14 +32,23 @@ test('imagenetInit: a user weight file (torch layout, RGB) becomes the imagenet 
   const file = join(dir, 'resnet.safetensors');
   writeFileSync(file, encodeSafetensors(tensors));
 
-  const config = makeConfig({ notebook: 'test', profile: 'smoke', env: { CXR_IMAGENET_WEIGHTS: file },
-    paths: { checkpoints: join(dir, 'ck') }, backbone: { blocks, width: 4, inputSize: 32 } });
+  const config = makeConfig({
+    notebook: 'test',
+    profile: 'smoke',
+    env: { CXR_IMAGENET_WEIGHTS: file },
+    paths: { checkpoints: join(dir, 'ck') },
+    backbone: { blocks, width: 4, inputSize: 32 },
+  });
   assert.equal(config.data.imagenetWeights, file);
   const r = await imagenetInit(config, makeRng(1));
   assert.equal(r.kind, 'file');
-  assert.ok(r.kind === 'file' && r.report.notes.some((n) => /summed over the file's 3 input channels/.test(n)));
+  assert.ok(
+    r.kind === 'file' && r.report.notes.some((n) => /summed over the file's 3 input channels/.test(n)),
+  );
 
-  assert.ok(r.kind === 'file' && r.report.notes.some((n) => /input normalisation folded into conv1 and bn1/.test(n)));
+  assert.ok(
+    r.kind === 'file' && r.report.notes.some((n) => /input normalisation folded into conv1 and bn1/.test(n)),
+  );
 
   // The backbone the later notebooks load is exactly what the importer makes of the file (ImageNet's
   // normalisation folded in; its parity with torchvision is importParity.test.ts's job).
@@ -60,6 +71,11 @@ test('imagenetInit: the paper profile refuses to fall back to the proxy, and a m
   const dir = tempDir();
   const paper = makeConfig({ notebook: 'test', profile: 'paper', env: {}, paths: { checkpoints: dir } });
   await assert.rejects(imagenetInit(paper, makeRng(1)), /CXR_IMAGENET_WEIGHTS/);
-  const missing = makeConfig({ notebook: 'test', profile: 'smoke', env: { CXR_IMAGENET_WEIGHTS: join(dir, 'nope.safetensors') }, paths: { checkpoints: dir } });
+  const missing = makeConfig({
+    notebook: 'test',
+    profile: 'smoke',
+    env: { CXR_IMAGENET_WEIGHTS: join(dir, 'nope.safetensors') },
+    paths: { checkpoints: dir },
+  });
   await assert.rejects(imagenetInit(missing, makeRng(1)), /nope\.safetensors: no such file/);
 });

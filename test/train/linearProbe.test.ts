@@ -32,7 +32,11 @@ test('BCE with logits matches the textbook formula, including large logits', asy
 test('a linear probe reaches AUC near 1 on separable features, without leaking tensors', async () => {
   await tf.setBackend('cpu');
   const rng = makeRng(1);
-  const [train, val, test] = [separable(400, 16, 5, rng.fork('a')), separable(150, 16, 5, rng.fork('b')), separable(150, 16, 5, rng.fork('c'))];
+  const [train, val, test] = [
+    separable(400, 16, 5, rng.fork('a')),
+    separable(150, 16, 5, rng.fork('b')),
+    separable(150, 16, 5, rng.fork('c')),
+  ];
   const before = tf.memory().numTensors;
   const r = fitLinearProbe(train, val, test, { epochs: 8, batchSize: 32, lr: 0.5, rng: rng.fork('fit') });
   assert.equal(tf.memory().numTensors, before);
@@ -48,7 +52,11 @@ test('a linear probe reaches AUC near 1 on separable features, without leaking t
 test('same seed, same result', async () => {
   await tf.setBackend('cpu');
   const rng = makeRng(2);
-  const sets = [separable(100, 8, 3, rng.fork('a')), separable(60, 8, 3, rng.fork('b')), separable(60, 8, 3, rng.fork('c'))] as const;
+  const sets = [
+    separable(100, 8, 3, rng.fork('a')),
+    separable(60, 8, 3, rng.fork('b')),
+    separable(60, 8, 3, rng.fork('c')),
+  ] as const;
   const a = fitLinearProbe(...sets, { epochs: 2, batchSize: 16, lr: 0.1, rng: makeRng(5) });
   const b = fitLinearProbe(...sets, { epochs: 2, batchSize: 16, lr: 0.1, rng: makeRng(5) });
   assert.deepEqual(a, b);
@@ -57,15 +65,44 @@ test('same seed, same result', async () => {
 test('epochFeatures: each epoch trains on the features it returns (augmented crops), and a wrong size is an error', async () => {
   await tf.setBackend('cpu');
   const rng = makeRng(5);
-  const [train, val, test] = [separable(200, 8, 3, rng.fork('a')), separable(80, 8, 3, rng.fork('b')), separable(80, 8, 3, rng.fork('c'))];
+  const [train, val, test] = [
+    separable(200, 8, 3, rng.fork('a')),
+    separable(80, 8, 3, rng.fork('b')),
+    separable(80, 8, 3, rng.fork('c')),
+  ];
   const calls: number[] = [];
   // Epoch features equal to train.x give exactly the plain run; noise instead destroys what it learns.
-  const same = fitLinearProbe(train, val, test, { epochs: 3, batchSize: 32, lr: 0.5, rng: makeRng(6), epochFeatures: (e) => { calls.push(e); return train.x; } });
+  const same = fitLinearProbe(train, val, test, {
+    epochs: 3,
+    batchSize: 32,
+    lr: 0.5,
+    rng: makeRng(6),
+    epochFeatures: (e) => {
+      calls.push(e);
+      return train.x;
+    },
+  });
   const plain = fitLinearProbe(train, val, test, { epochs: 3, batchSize: 32, lr: 0.5, rng: makeRng(6) });
   assert.deepEqual(calls, [1, 2, 3]);
   assert.deepEqual(same.epochs, plain.epochs);
   const noise = makeRng(7);
-  const noisy = fitLinearProbe(train, val, test, { epochs: 3, batchSize: 32, lr: 0.5, rng: makeRng(6), epochFeatures: () => Float32Array.from(train.x, () => noise.normal()) });
+  const noisy = fitLinearProbe(train, val, test, {
+    epochs: 3,
+    batchSize: 32,
+    lr: 0.5,
+    rng: makeRng(6),
+    epochFeatures: () => Float32Array.from(train.x, () => noise.normal()),
+  });
   assert.ok(noisy.testAuc < plain.testAuc - 0.2, `${noisy.testAuc} vs ${plain.testAuc}`);
-  assert.throws(() => fitLinearProbe(train, val, test, { epochs: 1, batchSize: 32, lr: 0.5, rng: makeRng(6), epochFeatures: () => new Float32Array(3) }), /epoch 1 features have 3 values/);
+  assert.throws(
+    () =>
+      fitLinearProbe(train, val, test, {
+        epochs: 1,
+        batchSize: 32,
+        lr: 0.5,
+        rng: makeRng(6),
+        epochFeatures: () => new Float32Array(3),
+      }),
+    /epoch 1 features have 3 values/,
+  );
 });

@@ -9,11 +9,17 @@ test('matches PyTorch SGD(momentum=0.9, weight_decay) worked by hand over two st
   const opt = new SgdMomentum([{ variables: [p], weightDecay: 0.1 }], 0.9);
   // Step 1: d = g + 0.1 p = [0.5+0.1, 0.5-0.2] = [0.6, 0.3]; buf = d; p -= 0.1 buf -> [0.94, -2.03].
   opt.step({ p: tf.tensor1d([0.5, 0.5]) }, 0.1);
-  assert.deepEqual([...p.dataSync()].map((v) => +v.toFixed(6)), [0.94, -2.03]);
+  assert.deepEqual(
+    [...p.dataSync()].map((v) => +v.toFixed(6)),
+    [0.94, -2.03],
+  );
   // Step 2: d = [0.5+0.094, 0.5-0.203] = [0.594, 0.297]; buf = 0.9 [0.6,0.3] + d = [1.134, 0.567];
   // p -= 0.1 buf -> [0.8266, -2.0867].
   opt.step({ p: tf.tensor1d([0.5, 0.5]) }, 0.1);
-  assert.deepEqual([...p.dataSync()].map((v) => +v.toFixed(5)), [0.8266, -2.0867]);
+  assert.deepEqual(
+    [...p.dataSync()].map((v) => +v.toFixed(5)),
+    [0.8266, -2.0867],
+  );
   opt.dispose();
   p.dispose();
 });

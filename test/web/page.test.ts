@@ -24,7 +24,12 @@ import { initEngine } from '../../src/engine.js';
 import { encodeDicom, uidFromKey } from '../../src/data/dicomWrite.js';
 import { VINDR_CLASSES } from '../../src/data/labels.js';
 import { backboneLabel, type BackboneInit } from '../../src/models/backbones.js';
-import { detectorOnResnet, detectorTensors, disposeDetector, resnetFromConfig } from '../../src/models/detectorBuild.js';
+import {
+  detectorOnResnet,
+  detectorTensors,
+  disposeDetector,
+  resnetFromConfig,
+} from '../../src/models/detectorBuild.js';
 import { encodeSafetensors } from '../../src/models/safetensors.js';
 import { makeRng } from '../../src/rng.js';
 import { decodeImageBytes } from '../../src/data/imageDecode.js';
@@ -42,27 +47,75 @@ function makeFixture(dir: string): void {
     const rng = makeRng(100 + k);
     const resnet = resnetFromConfig(config.backbone, rng.fork('backbone'));
     const detector = detectorOnResnet(resnet, config.detection, rng.fork('heads'));
-    const raw = new Map([...detectorTensors(resnet, detector)].map(([name, t]) => [name, { shape: [...t.shape], data: t.dataSync() as Float32Array }]));
+    const raw = new Map(
+      [...detectorTensors(resnet, detector)].map(([name, t]) => [
+        name,
+        { shape: [...t.shape], data: t.dataSync() as Float32Array },
+      ]),
+    );
     const bytes = encodeSafetensors(raw, { format: WEB_FORMAT, init });
     disposeDetector(resnet, detector);
     writeFileSync(join(dir, `${init}.safetensors`), bytes);
-    return { init, label: backboneLabel(init as BackboneInit, 'smoke'), file: `${init}.safetensors`, bytes: bytes.length, sha256: '', checkpoint: '(seeded, untrained)', seed: 100 + k, testMap: null };
+    return {
+      init,
+      label: backboneLabel(init as BackboneInit, 'smoke'),
+      file: `${init}.safetensors`,
+      bytes: bytes.length,
+      sha256: '',
+      checkpoint: '(seeded, untrained)',
+      seed: 100 + k,
+      testMap: null,
+    };
   });
   // A dark field with a bright round "lesion" and a gradient; stored inverted (MONOCHROME1), windowed.
   const n = 128;
   const pixels = new Uint16Array(n * n);
-  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
-    const lesion = Math.hypot(x - 80, y - 50) < 14 ? 1800 : 0;
-    pixels[y * n + x] = 4095 - Math.min(4095, 600 + 12 * x + 5 * y + lesion);
-  }
-  writeFileSync(join(dir, 'gallery', 'phantom.dicom'), encodeDicom({
-    rows: n, columns: n, pixels, bitsStored: 12, photometric: 'MONOCHROME1', rescaleSlope: 1, rescaleIntercept: 0, windowCenter: 2048, windowWidth: 4096,
-    pixelSpacing: [0.5, 0.5], sopInstanceUid: uidFromKey('web-test'), studyUid: uidFromKey('web-test/study'), seriesUid: uidFromKey('web-test/series'), patientId: 'WEBTEST',
-  }));
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const lesion = Math.hypot(x - 80, y - 50) < 14 ? 1800 : 0;
+      pixels[y * n + x] = 4095 - Math.min(4095, 600 + 12 * x + 5 * y + lesion);
+    }
+  writeFileSync(
+    join(dir, 'gallery', 'phantom.dicom'),
+    encodeDicom({
+      rows: n,
+      columns: n,
+      pixels,
+      bitsStored: 12,
+      photometric: 'MONOCHROME1',
+      rescaleSlope: 1,
+      rescaleIntercept: 0,
+      windowCenter: 2048,
+      windowWidth: 4096,
+      pixelSpacing: [0.5, 0.5],
+      sopInstanceUid: uidFromKey('web-test'),
+      studyUid: uidFromKey('web-test/study'),
+      seriesUid: uidFromKey('web-test/series'),
+      patientId: 'WEBTEST',
+    }),
+  );
   const manifest: WebManifest = {
-    format: WEB_FORMAT, profile: 'smoke', notebook: 'test/web/page.test.ts', commit: null, dirty: null, inputSize: config.detection.inputSizes[0]!,
-    backbone: config.backbone, detection: config.detection, cam: config.cam, classes: [...VINDR_CLASSES], models,
-    gallery: [{ imageId: 'phantom', file: 'gallery/phantom.dicom', width: n, height: n, gt: { boxes: [[66, 36, 94, 64]], labels: [3] }, readers: [{ reader: 'R1', label: 3, box: [64, 35, 95, 66] }] }],
+    format: WEB_FORMAT,
+    profile: 'smoke',
+    notebook: 'test/web/page.test.ts',
+    commit: null,
+    dirty: null,
+    inputSize: config.detection.inputSizes[0]!,
+    backbone: config.backbone,
+    detection: config.detection,
+    cam: config.cam,
+    classes: [...VINDR_CLASSES],
+    models,
+    gallery: [
+      {
+        imageId: 'phantom',
+        file: 'gallery/phantom.dicom',
+        width: n,
+        height: n,
+        gt: { boxes: [[66, 36, 94, 64]], labels: [3] },
+        readers: [{ reader: 'R1', label: 3, box: [64, 35, 95, 66] }],
+      },
+    ],
   };
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
 }
@@ -76,85 +129,129 @@ function comparable(dets: readonly WebDetection[], scoreThr: number): WebDetecti
 }
 
 function partner(d: WebDetection, others: readonly WebDetection[]): WebDetection | undefined {
-  return others.find((o) => o.label === d.label && Math.abs(o.score - d.score) <= TOL.score && o.box.every((v, i) => Math.abs(v - d.box[i]!) <= TOL.box));
+  return others.find(
+    (o) =>
+      o.label === d.label &&
+      Math.abs(o.score - d.score) <= TOL.score &&
+      o.box.every((v, i) => Math.abs(v - d.box[i]!) <= TOL.box),
+  );
 }
 
-test('web page: headless Chromium gives the Node library\'s detections and heat-map mass on the same image', { timeout: 600_000 }, async (t) => {
-  // Node computes with the notebooks' backend (cxr-cpu where the addon is built, else plain tfjs).
-  await initEngine('auto');
-  const root = repoRoot();
-  const fixture = join(root, 'build', 'test-web', 'models');
-  makeFixture(fixture);
-  const dist = join(root, 'build', 'test-web', 'dist');
-  const site = await buildSite({ modelsDir: fixture, out: dist });
-  for (const f of ['index.html', 'app.js', 'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'models/manifest.json']) assert.ok((site.files[f] ?? 0) > 0, `${f} in the built site`);
+test(
+  "web page: headless Chromium gives the Node library's detections and heat-map mass on the same image",
+  { timeout: 600_000 },
+  async (t) => {
+    // Node computes with the notebooks' backend (cxr-cpu where the addon is built, else plain tfjs).
+    await initEngine('auto');
+    const root = repoRoot();
+    const fixture = join(root, 'build', 'test-web', 'models');
+    makeFixture(fixture);
+    const dist = join(root, 'build', 'test-web', 'dist');
+    const site = await buildSite({ modelsDir: fixture, out: dist });
+    for (const f of [
+      'index.html',
+      'app.js',
+      'tfjs-backend-wasm.wasm',
+      'tfjs-backend-wasm-simd.wasm',
+      'models/manifest.json',
+    ])
+      assert.ok((site.files[f] ?? 0) > 0, `${f} in the built site`);
 
-  // The Node library on the same file.
-  const manifest = checkWebManifest(JSON.parse(readFileSync(join(fixture, 'manifest.json'), 'utf8')));
-  const g = manifest.gallery[0]!;
-  const img = await decodeImageBytes(readFileSync(join(fixture, g.file)), g.file);
-  const x = inputTensor(img, manifest.inputSize);
-  const detectors = manifest.models.map((m) => loadWebDetector(manifest, m.init, readFileSync(join(fixture, m.file))));
-  const nodeDets = detectors.map((d) => detect(d, x));
-  assert.ok(nodeDets[0]!.length > 0, 'the fixture detector finds something on the fixture image');
+    // The Node library on the same file.
+    const manifest = checkWebManifest(JSON.parse(readFileSync(join(fixture, 'manifest.json'), 'utf8')));
+    const g = manifest.gallery[0]!;
+    const img = await decodeImageBytes(readFileSync(join(fixture, g.file)), g.file);
+    const x = inputTensor(img, manifest.inputSize);
+    const detectors = manifest.models.map((m) =>
+      loadWebDetector(manifest, m.init, readFileSync(join(fixture, m.file))),
+    );
+    const nodeDets = detectors.map((d) => detect(d, x));
+    assert.ok(nodeDets[0]!.length > 0, 'the fixture detector finds something on the fixture image');
 
-  const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
-  if (!chromium) {
-    if (process.env.CXR_SKIP_CHROMIUM !== '1') assert.fail('no Chromium found (tried CXR_CHROMIUM, chromium, chromium-browser, google-chrome): install it (Debian: apt-get install chromium), or set CXR_SKIP_CHROMIUM=1 to test without the browser half');
+    const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
+    if (!chromium) {
+      if (process.env.CXR_SKIP_CHROMIUM !== '1')
+        assert.fail(
+          'no Chromium found (tried CXR_CHROMIUM, chromium, chromium-browser, google-chrome): install it (Debian: apt-get install chromium), or set CXR_SKIP_CHROMIUM=1 to test without the browser half',
+        );
+      detectors.forEach((d) => d.dispose());
+      x.dispose();
+      return;
+    }
+    const shot = join(root, 'build', 'test-web', 'screenshot.png');
+    // After the run, a file that is no image is dropped in: a clear message, and the results stay.
+    const bad = join(root, 'build', 'test-web', 'not-an-image.png');
+    writeFileSync(bad, 'this is not a PNG');
+    const { page, consoleErrors, after } = await runPage({
+      chromium,
+      dist,
+      query: 'backend=wasm&image=0&box=0&repeat=2',
+      screenshot: shot,
+      timeoutMs: 400_000,
+      after: async (tab) => {
+        const input = await tab.$('#file');
+        await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(bad);
+        await tab.waitForFunction(() => !document.getElementById('error')!.hidden, { timeout: 30_000 });
+        return tab.evaluate(() => ({
+          error: document.getElementById('error')!.textContent,
+          image: (window as unknown as { cxrPage: { results: { image: string } } }).cxrPage.results.image,
+        }));
+      },
+    });
+    const dropped = after as { error: string; image: string };
+    assert.match(dropped.error, /not-an-image\.png cannot be used: .*PNG does not decode/);
+    assert.equal(dropped.image, page.results!.image, 'a bad file leaves the shown image and its results');
+    assert.equal(page.state, 'done', `page state: ${page.message}; console: ${consoleErrors.join(' | ')}`);
+    assert.equal(page.backend, 'wasm');
+    assert.ok(existsSync(shot));
+    const res = page.results!;
+    assert.equal(res.image, g.imageId);
+
+    for (const [i, m] of manifest.models.entries()) {
+      const pageDets = res.models[i]!.detections;
+      const mine = comparable(nodeDets[i]!, FASTER_RCNN_DEFAULTS.boxScoreThr);
+      const theirs = comparable(pageDets, FASTER_RCNN_DEFAULTS.boxScoreThr);
+      assert.ok(mine.length > 0, `${m.init}: detections to compare`);
+      for (const d of mine)
+        assert.ok(partner(d, pageDets), `${m.init}: Node's ${JSON.stringify(d)} not on the page`);
+      for (const d of theirs)
+        assert.ok(partner(d, nodeDets[i]!), `${m.init}: the page's ${JSON.stringify(d)} not in Node's`);
+      t.diagnostic(`${m.init}: ${mine.length} detections agree (best ${mine[0]!.score.toFixed(4)})`);
+    }
+
+    // The heat maps of the box the page explained (model 0's top detection): Node's own top box must be it.
+    const chosen = res.models[0]!.cam!;
+    const top = nodeDets[0]![0]!;
+    assert.ok(
+      partner(top, [{ box: chosen.box, label: chosen.label, score: top.score }]),
+      "the page explained Node's top detection",
+    );
+    for (const [i, d] of detectors.entries()) {
+      const mine = await boxCam(manifest, d, x, top.box, top.label);
+      const theirs = res.models[i]!.cam!;
+      assert.ok(
+        Math.abs(mine.score - theirs.score) <= TOL.score,
+        `${d.init}: CAM target ${theirs.score} vs Node ${mine.score}`,
+      );
+      assert.ok(
+        Math.abs(mine.massInBox - theirs.massInBox) <= TOL.mass,
+        `${d.init}: mass in box ${theirs.massInBox} vs Node ${mine.massInBox}`,
+      );
+      assert.equal(theirs.map.length, mine.cam.data.length);
+      let worst = 0;
+      for (let k = 0; k < theirs.map.length; k++)
+        worst = Math.max(worst, Math.abs(theirs.map[k]! - mine.cam.data[k]!));
+      assert.ok(worst <= TOL.camPixel, `${d.init}: heat-map pixels differ by up to ${worst}`);
+      t.diagnostic(
+        `${d.init}: mass in box ${theirs.massInBox.toFixed(4)} (Node ${mine.massInBox.toFixed(4)}), max pixel difference ${worst.toExponential(1)}`,
+      );
+    }
+    const ms = (v: number) => `${Math.round(v)} ms`;
+    t.diagnostic(
+      `Chromium ${page.backend}: load ${ms(page.timings.loadMs)}, detection first ${ms(page.timings.detectMs[0]!)}, next ${page.timings.detectMs.slice(1).map(ms).join(', ')}, CAM ${page.timings.camMs.map(ms).join(', ')} (shared machine)`,
+    );
     detectors.forEach((d) => d.dispose());
     x.dispose();
-    return;
-  }
-  const shot = join(root, 'build', 'test-web', 'screenshot.png');
-  // After the run, a file that is no image is dropped in: a clear message, and the results stay.
-  const bad = join(root, 'build', 'test-web', 'not-an-image.png');
-  writeFileSync(bad, 'this is not a PNG');
-  const { page, consoleErrors, after } = await runPage({
-    chromium, dist, query: 'backend=wasm&image=0&box=0&repeat=2', screenshot: shot, timeoutMs: 400_000,
-    after: async (tab) => {
-      const input = await tab.$('#file');
-      await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(bad);
-      await tab.waitForFunction(() => !document.getElementById('error')!.hidden, { timeout: 30_000 });
-      return tab.evaluate(() => ({ error: document.getElementById('error')!.textContent, image: (window as unknown as { cxrPage: { results: { image: string } } }).cxrPage.results.image }));
-    },
-  });
-  const dropped = after as { error: string; image: string };
-  assert.match(dropped.error, /not-an-image\.png cannot be used: .*PNG does not decode/);
-  assert.equal(dropped.image, page.results!.image, 'a bad file leaves the shown image and its results');
-  assert.equal(page.state, 'done', `page state: ${page.message}; console: ${consoleErrors.join(' | ')}`);
-  assert.equal(page.backend, 'wasm');
-  assert.ok(existsSync(shot));
-  const res = page.results!;
-  assert.equal(res.image, g.imageId);
-
-  for (const [i, m] of manifest.models.entries()) {
-    const pageDets = res.models[i]!.detections;
-    const mine = comparable(nodeDets[i]!, FASTER_RCNN_DEFAULTS.boxScoreThr);
-    const theirs = comparable(pageDets, FASTER_RCNN_DEFAULTS.boxScoreThr);
-    assert.ok(mine.length > 0, `${m.init}: detections to compare`);
-    for (const d of mine) assert.ok(partner(d, pageDets), `${m.init}: Node's ${JSON.stringify(d)} not on the page`);
-    for (const d of theirs) assert.ok(partner(d, nodeDets[i]!), `${m.init}: the page's ${JSON.stringify(d)} not in Node's`);
-    t.diagnostic(`${m.init}: ${mine.length} detections agree (best ${mine[0]!.score.toFixed(4)})`);
-  }
-
-  // The heat maps of the box the page explained (model 0's top detection): Node's own top box must be it.
-  const chosen = res.models[0]!.cam!;
-  const top = nodeDets[0]![0]!;
-  assert.ok(partner(top, [{ box: chosen.box, label: chosen.label, score: top.score }]), 'the page explained Node\'s top detection');
-  for (const [i, d] of detectors.entries()) {
-    const mine = await boxCam(manifest, d, x, top.box, top.label);
-    const theirs = res.models[i]!.cam!;
-    assert.ok(Math.abs(mine.score - theirs.score) <= TOL.score, `${d.init}: CAM target ${theirs.score} vs Node ${mine.score}`);
-    assert.ok(Math.abs(mine.massInBox - theirs.massInBox) <= TOL.mass, `${d.init}: mass in box ${theirs.massInBox} vs Node ${mine.massInBox}`);
-    assert.equal(theirs.map.length, mine.cam.data.length);
-    let worst = 0;
-    for (let k = 0; k < theirs.map.length; k++) worst = Math.max(worst, Math.abs(theirs.map[k]! - mine.cam.data[k]!));
-    assert.ok(worst <= TOL.camPixel, `${d.init}: heat-map pixels differ by up to ${worst}`);
-    t.diagnostic(`${d.init}: mass in box ${theirs.massInBox.toFixed(4)} (Node ${mine.massInBox.toFixed(4)}), max pixel difference ${worst.toExponential(1)}`);
-  }
-  const ms = (v: number) => `${Math.round(v)} ms`;
-  t.diagnostic(`Chromium ${page.backend}: load ${ms(page.timings.loadMs)}, detection first ${ms(page.timings.detectMs[0]!)}, next ${page.timings.detectMs.slice(1).map(ms).join(', ')}, CAM ${page.timings.camMs.map(ms).join(', ')} (shared machine)`);
-  detectors.forEach((d) => d.dispose());
-  x.dispose();
-  assert.equal(tf.memory().numTensors, 0, 'tensors left after disposing');
-});
+    assert.equal(tf.memory().numTensors, 0, 'tensors left after disposing');
+  },
+);

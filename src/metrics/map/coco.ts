@@ -26,22 +26,32 @@ function bbIou(d: number[], g: number[], crowd: boolean): number {
 }
 
 /** Evaluates one class over its images (in ascending image order). */
-export function cocoClassAp(classId: number, images: ClassImage[], iouThr: number, maxDets: number): ClassEvaluation {
+export function cocoClassAp(
+  classId: number,
+  images: ClassImage[],
+  iouThr: number,
+  maxDets: number,
+): ClassEvaluation {
   // COCOeval caps the threshold just below 1 so that IoU 1 still matches at threshold 1.
   const thr = Math.min(iouThr, 1 - 1e-10);
-  const scores: number[] = [], matched: boolean[] = [], ignored: boolean[] = [];
+  const scores: number[] = [],
+    matched: boolean[] = [],
+    ignored: boolean[] = [];
   let npig = 0;
   for (const im of images) {
     // GT ignore = crowd, or area outside 'all'; ignored GTs are visited last (stable).
     const gIgnore = im.gtBoxes.map((b, k) => im.gtIgnore[k]! || area(b) < 0 || area(b) > AREA_MAX);
-    const gOrder = im.gtBoxes.map((_, k) => k).sort((a, b) => Number(gIgnore[a]) - Number(gIgnore[b]) || a - b);
+    const gOrder = im.gtBoxes
+      .map((_, k) => k)
+      .sort((a, b) => Number(gIgnore[a]) - Number(gIgnore[b]) || a - b);
     const gts = gOrder.map((k) => ({ box: im.gtBoxes[k]!, crowd: im.gtIgnore[k]!, ignore: gIgnore[k]! }));
     for (const g of gts) if (!g.ignore) npig++;
     const dOrder = byScoreDesc(im.detScores).slice(0, maxDets);
     const gtTaken = new Uint8Array(gts.length);
     for (const di of dOrder) {
       const d = im.detBoxes[di]!;
-      let best = thr, m = -1;
+      let best = thr,
+        m = -1;
       for (let gi = 0; gi < gts.length; gi++) {
         const g = gts[gi]!;
         if (gtTaken[gi] && !g.crowd) continue;
@@ -65,11 +75,14 @@ export function cocoClassAp(classId: number, images: ClassImage[], iouThr: numbe
     }
   }
   const order = byScoreDesc(scores);
-  const recall: number[] = [], precision: number[] = [];
-  let tp = 0, fp = 0;
+  const recall: number[] = [],
+    precision: number[] = [];
+  let tp = 0,
+    fp = 0;
   for (const i of order) {
     if (ignored[i]) continue;
-    if (matched[i]) tp++; else fp++;
+    if (matched[i]) tp++;
+    else fp++;
     recall.push(tp / npig);
     precision.push(tp / (fp + tp + Number.EPSILON));
   }

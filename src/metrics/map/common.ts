@@ -82,22 +82,31 @@ export interface ClassImage {
 function checkBoxes(boxes: number[][], where: string): void {
   for (let i = 0; i < boxes.length; i++) {
     const b = boxes[i];
-    if (!b || b.length !== 4 || !b.every(Number.isFinite)) throw new TypeError(`${where}: boxes[${i}] is not 4 finite numbers [x1, y1, x2, y2]`);
+    if (!b || b.length !== 4 || !b.every(Number.isFinite))
+      throw new TypeError(`${where}: boxes[${i}] is not 4 finite numbers [x1, y1, x2, y2]`);
   }
 }
 
 function checkLabel(l: number, numClasses: number, where: string): void {
-  if (!Number.isInteger(l) || l < 0 || l >= numClasses) throw new RangeError(`${where}: label ${l} is not an integer in [0, ${numClasses})`);
+  if (!Number.isInteger(l) || l < 0 || l >= numClasses)
+    throw new RangeError(`${where}: label ${l} is not an integer in [0, ${numClasses})`);
 }
 
 /**
  * Validates the inputs and splits them by class: `result[c]` lists, in image order, the images
  * that have a detection or a ground-truth box of class c (others never affect that class).
  */
-export function groupByClass(detections: ImageDetections[], groundTruths: ImageGroundTruth[], numClasses: number): ClassImage[][] {
-  if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new RangeError(`evaluateDetections: numClasses must be a positive integer, got ${numClasses}`);
+export function groupByClass(
+  detections: ImageDetections[],
+  groundTruths: ImageGroundTruth[],
+  numClasses: number,
+): ClassImage[][] {
+  if (!(Number.isInteger(numClasses) && numClasses > 0))
+    throw new RangeError(`evaluateDetections: numClasses must be a positive integer, got ${numClasses}`);
   if (detections.length !== groundTruths.length) {
-    throw new RangeError(`evaluateDetections: ${detections.length} images of detections but ${groundTruths.length} of ground truth`);
+    throw new RangeError(
+      `evaluateDetections: ${detections.length} images of detections but ${groundTruths.length} of ground truth`,
+    );
   }
   const out: ClassImage[][] = Array.from({ length: numClasses }, () => []);
   const last: (ClassImage | undefined)[] = new Array(numClasses);
@@ -111,13 +120,19 @@ export function groupByClass(detections: ImageDetections[], groundTruths: ImageG
     return e;
   };
   for (let img = 0; img < detections.length; img++) {
-    const d = detections[img]!, g = groundTruths[img]!;
-    const wd = `evaluateDetections: detections[${img}]`, wg = `evaluateDetections: groundTruths[${img}]`;
+    const d = detections[img]!,
+      g = groundTruths[img]!;
+    const wd = `evaluateDetections: detections[${img}]`,
+      wg = `evaluateDetections: groundTruths[${img}]`;
     if (d.boxes.length !== d.scores.length || d.boxes.length !== d.labels.length) {
-      throw new RangeError(`${wd}: ${d.boxes.length} boxes, ${d.scores.length} scores, ${d.labels.length} labels`);
+      throw new RangeError(
+        `${wd}: ${d.boxes.length} boxes, ${d.scores.length} scores, ${d.labels.length} labels`,
+      );
     }
-    if (g.boxes.length !== g.labels.length) throw new RangeError(`${wg}: ${g.boxes.length} boxes but ${g.labels.length} labels`);
-    if (g.ignore && g.ignore.length !== g.boxes.length) throw new RangeError(`${wg}: ${g.boxes.length} boxes but ${g.ignore.length} ignore flags`);
+    if (g.boxes.length !== g.labels.length)
+      throw new RangeError(`${wg}: ${g.boxes.length} boxes but ${g.labels.length} labels`);
+    if (g.ignore && g.ignore.length !== g.boxes.length)
+      throw new RangeError(`${wg}: ${g.boxes.length} boxes but ${g.ignore.length} ignore flags`);
     checkBoxes(d.boxes, wd);
     checkBoxes(g.boxes, wg);
     for (let i = 0; i < d.boxes.length; i++) {

@@ -3,10 +3,21 @@
  * Boxes are `[x1, y1, x2, y2]` in pixels.
  */
 import { cocoClassAp } from './coco.js';
-import { groupByClass, type ClassEvaluation, type EvaluateDetectionsOptions, type ImageDetections, type ImageGroundTruth } from './common.js';
+import {
+  groupByClass,
+  type ClassEvaluation,
+  type EvaluateDetectionsOptions,
+  type ImageDetections,
+  type ImageGroundTruth,
+} from './common.js';
 import { vocClassAp } from './voc.js';
 
-export type { ClassEvaluation, EvaluateDetectionsOptions, ImageDetections, ImageGroundTruth } from './common.js';
+export type {
+  ClassEvaluation,
+  EvaluateDetectionsOptions,
+  ImageDetections,
+  ImageGroundTruth,
+} from './common.js';
 
 /** Full result of {@link evaluateDetectionsDetailed}. */
 export interface DetectionEvaluation {
@@ -21,37 +32,59 @@ export interface DetectionEvaluation {
 /**
  * Like {@link evaluateDetections}, plus each class's recall/precision curve and counts.
  */
-export function evaluateDetectionsDetailed(detections: ImageDetections[], groundTruths: ImageGroundTruth[], opts: EvaluateDetectionsOptions): DetectionEvaluation {
+export function evaluateDetectionsDetailed(
+  detections: ImageDetections[],
+  groundTruths: ImageGroundTruth[],
+  opts: EvaluateDetectionsOptions,
+): DetectionEvaluation {
   const mode = opts.mode ?? 'coco';
-  if (mode !== 'coco' && mode !== 'area' && mode !== '11points') throw new RangeError(`evaluateDetections: unknown mode '${String(mode)}'`);
+  if (mode !== 'coco' && mode !== 'area' && mode !== '11points')
+    throw new RangeError(`evaluateDetections: unknown mode '${String(mode)}'`);
   const iouThr = opts.iouThr ?? 0.5;
-  if (!(iouThr >= 0 && iouThr <= 1)) throw new RangeError(`evaluateDetections: iouThr must be in [0, 1], got ${iouThr}`);
+  if (!(iouThr >= 0 && iouThr <= 1))
+    throw new RangeError(`evaluateDetections: iouThr must be in [0, 1], got ${iouThr}`);
   const maxDets = opts.maxDets ?? (mode === 'coco' ? 100 : Infinity);
-  if (!(maxDets === Infinity || (Number.isInteger(maxDets) && maxDets > 0))) throw new RangeError(`evaluateDetections: maxDets must be a positive integer, got ${maxDets}`);
+  if (!(maxDets === Infinity || (Number.isInteger(maxDets) && maxDets > 0)))
+    throw new RangeError(`evaluateDetections: maxDets must be a positive integer, got ${maxDets}`);
   let [dets, gts] = [detections, groundTruths];
   if (opts.imageIds) {
     const ids = opts.imageIds;
-    if (ids.length !== detections.length) throw new RangeError(`evaluateDetections: ${ids.length} image ids for ${detections.length} images`);
-    if (new Set(ids).size !== ids.length) throw new RangeError('evaluateDetections: image ids must be unique');
+    if (ids.length !== detections.length)
+      throw new RangeError(`evaluateDetections: ${ids.length} image ids for ${detections.length} images`);
+    if (new Set(ids).size !== ids.length)
+      throw new RangeError('evaluateDetections: image ids must be unique');
     // COCOeval's params.imgIds are sorted: images enter accumulate in ascending id.
     const order = ids.map((_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
     [dets, gts] = [order.map((i) => detections[i]!), order.map((i) => groundTruths[i]!)];
   }
   const byClass = groupByClass(dets, gts, opts.numClasses);
   const classes = byClass.map((images, c) =>
-    mode === 'coco' ? cocoClassAp(c, images, iouThr, maxDets) : vocClassAp(c, images, iouThr, maxDets, mode, Boolean(opts.legacyCoordinate)),
+    mode === 'coco'
+      ? cocoClassAp(c, images, iouThr, maxDets)
+      : vocClassAp(c, images, iouThr, maxDets, mode, Boolean(opts.legacyCoordinate)),
   );
   const perClass = classes.map((c) => c.ap);
   let map = NaN;
   if (mode === 'coco') {
     // pycocotools averages all 101 x K interpolated precisions at once
-    let s = 0, n = 0;
-    for (const c of classes) if (c.precision101) for (const v of c.precision101) { s += v; n++; }
+    let s = 0,
+      n = 0;
+    for (const c of classes)
+      if (c.precision101)
+        for (const v of c.precision101) {
+          s += v;
+          n++;
+        }
     if (n > 0) map = s / n;
   } else {
     // mmdet averages the float32 APs of the classes with GT in float32, and gives 0.0 when there is none
-    let s = 0, n = 0;
-    for (const c of classes) if (c.numGts > 0) { s = Math.fround(s + c.ap!); n++; }
+    let s = 0,
+      n = 0;
+    for (const c of classes)
+      if (c.numGts > 0) {
+        s = Math.fround(s + c.ap!);
+        n++;
+      }
     map = n > 0 ? Math.fround(s / n) : 0;
   }
   return { map, perClass, classes };
@@ -84,7 +117,11 @@ export function evaluateDetectionsDetailed(detections: ImageDetections[], ground
  * );
  * // map ≈ 1 (the mean of 101 ones): the true positive ranks first, so precision is 1 up to full recall
  */
-export function evaluateDetections(detections: ImageDetections[], groundTruths: ImageGroundTruth[], opts: EvaluateDetectionsOptions): { map: number; perClass: (number | null)[] } {
+export function evaluateDetections(
+  detections: ImageDetections[],
+  groundTruths: ImageGroundTruth[],
+  opts: EvaluateDetectionsOptions,
+): { map: number; perClass: (number | null)[] } {
   const { map, perClass } = evaluateDetectionsDetailed(detections, groundTruths, opts);
   return { map, perClass };
 }

@@ -28,7 +28,12 @@ export interface AnchorOptions {
 }
 
 /** MMDetection faster_rcnn_r50_fpn's RPN anchors. */
-export const MMDET_ANCHORS: AnchorOptions = { convention: 'mmdet', strides: [4, 8, 16, 32, 64], scales: [8], ratios: [0.5, 1, 2] };
+export const MMDET_ANCHORS: AnchorOptions = {
+  convention: 'mmdet',
+  strides: [4, 8, 16, 32, 64],
+  scales: [8],
+  ratios: [0.5, 1, 2],
+};
 
 const f32 = Math.fround;
 
@@ -81,7 +86,11 @@ export interface LevelAnchors {
  * @param featureSizesHw per level `[featH, featW]`.
  * @param imageSizeHw the (padded) input size; torchvision infers strides from it.
  */
-export function gridAnchors(featureSizesHw: [number, number][], opts: AnchorOptions, imageSizeHw?: [number, number]): LevelAnchors {
+export function gridAnchors(
+  featureSizesHw: [number, number][],
+  opts: AnchorOptions,
+  imageSizeHw?: [number, number],
+): LevelAnchors {
   const anchors: Float32Array[] = [];
   const stridesHw: [number, number][] = [];
   let perCell = 0;

@@ -10,7 +10,10 @@ import { conv, makeConv, type ConvParams } from './nn.js';
 /** A feature extractor with FPN inputs at strides 4, 8, 16, 32. */
 export interface Backbone {
   /** `x` `[N, H, W, 3]` -> C2 `[N, H/4, W/4, channels[0]]` ... C5 `[N, H/32, W/32, channels[3]]` (ceil). */
-  forward(x: tf.Tensor4D, opts: { training: boolean }): { c2: tf.Tensor4D; c3: tf.Tensor4D; c4: tf.Tensor4D; c5: tf.Tensor4D };
+  forward(
+    x: tf.Tensor4D,
+    opts: { training: boolean },
+  ): { c2: tf.Tensor4D; c3: tf.Tensor4D; c4: tf.Tensor4D; c5: tf.Tensor4D };
   /** Channels of C2, C3, C4, C5 (ResNet-50: 256, 512, 1024, 2048). */
   channels: [number, number, number, number];
   /** The variables the optimiser updates (frozen ones left out). */
@@ -21,7 +24,11 @@ export interface Backbone {
  * A plain strided-conv backbone: a stride-2 stem then one stride-2 3x3 conv + ReLU per stage.
  * @param widths channels of C2–C5 (default `[8, 16, 24, 32]`).
  */
-export function makeTinyBackbone(rng: Rng, widths: [number, number, number, number] = [8, 16, 24, 32], inChannels = 3): Backbone {
+export function makeTinyBackbone(
+  rng: Rng,
+  widths: [number, number, number, number] = [8, 16, 24, 32],
+  inChannels = 3,
+): Backbone {
   const r = rng.fork('tinyBackbone');
   const stem = makeConv('stem', 3, inChannels, widths[0], { kind: 'xavier' }, r);
   const stages: ConvParams[] = [];

@@ -27,9 +27,14 @@ export interface BoxCoderOptions {
  * @param refs flat `[n * 4]` reference boxes (anchors / proposals), positive width and height.
  * @returns flat `[n * 4]` deltas `(dx, dy, dw, dh)`.
  */
-export function encodeBoxes(boxes: ArrayLike<number>, refs: ArrayLike<number>, opts: BoxCoderOptions): Float32Array {
+export function encodeBoxes(
+  boxes: ArrayLike<number>,
+  refs: ArrayLike<number>,
+  opts: BoxCoderOptions,
+): Float32Array {
   const n = refs.length / 4;
-  if (boxes.length !== refs.length) throw new Error(`encodeBoxes: ${boxes.length / 4} boxes vs ${n} references`);
+  if (boxes.length !== refs.length)
+    throw new Error(`encodeBoxes: ${boxes.length / 4} boxes vs ${n} references`);
   const [sx, sy, sw, sh] = opts.stds;
   const out = new Float32Array(n * 4);
   for (let i = 0; i < n; i++) {
@@ -58,10 +63,16 @@ export function encodeBoxes(boxes: ArrayLike<number>, refs: ArrayLike<number>, o
  * @param clipHw clip corners to `[0, W] x [0, H]` when given.
  * @returns flat `[n * K * 4]` boxes `[x1, y1, x2, y2]`.
  */
-export function decodeBoxes(deltas: ArrayLike<number>, refs: ArrayLike<number>, opts: BoxCoderOptions, clipHw?: [number, number]): Float32Array {
+export function decodeBoxes(
+  deltas: ArrayLike<number>,
+  refs: ArrayLike<number>,
+  opts: BoxCoderOptions,
+  clipHw?: [number, number],
+): Float32Array {
   const n = refs.length / 4;
   const k = n === 0 ? 0 : deltas.length / (n * 4);
-  if (n > 0 && !Number.isInteger(k)) throw new Error(`decodeBoxes: ${deltas.length} delta values for ${n} boxes`);
+  if (n > 0 && !Number.isInteger(k))
+    throw new Error(`decodeBoxes: ${deltas.length} delta values for ${n} boxes`);
   const [sx, sy, sw, sh] = opts.stds;
   const clip = opts.clip ?? BBOX_XFORM_CLIP;
   const lowClip = opts.symmetricClip ? -clip : -Infinity;

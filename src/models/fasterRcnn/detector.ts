@@ -110,40 +110,84 @@ export class FasterRcnn {
    * @param opts overrides of {@link FASTER_RCNN_DEFAULTS}.
    * @param rng seeds the initial weights and (through a fork) the anchor / RoI sampling.
    */
-  constructor(readonly backbone: Backbone, opts: Partial<FasterRcnnOptions>, rng: Rng) {
+  constructor(
+    readonly backbone: Backbone,
+    opts: Partial<FasterRcnnOptions>,
+    rng: Rng,
+  ) {
     const o = (this.opts = { ...FASTER_RCNN_DEFAULTS, ...opts });
     this.fpn = new Fpn({ inChannels: backbone.channels, outChannels: o.fpnChannels }, rng);
-    this.rpn = new RpnHead({
-      channels: o.fpnChannels, anchorsPerCell: o.anchors.ratios.length * o.anchors.scales.length,
-      fgIouThr: o.rpnFgIouThr, bgIouThr: o.rpnBgIouThr, minPosIou: o.rpnMinPosIou,
-      batchSizePerImage: o.rpnBatchSizePerImage, positiveFraction: o.rpnPositiveFraction,
-      preNmsTopNTrain: o.rpnPreNmsTopNTrain, preNmsTopNTest: o.rpnPreNmsTopNTest,
-      postNmsTopNTrain: o.rpnPostNmsTopNTrain, postNmsTopNTest: o.rpnPostNmsTopNTest,
-      nmsThr: o.rpnNmsThr, targetStds: o.rpnTargetStds,
-    } satisfies RpnOptions, rng);
-    this.roiHeads = new RoiHeads({
-      numClasses: o.numClasses, channels: o.fpnChannels, fcWidth: o.boxFcWidth, roiSize: o.boxRoiSize,
-      samplingRatio: o.boxSamplingRatio, aligned: o.boxAligned, finestScale: o.boxFinestScale,
-      strides: o.anchors.strides.slice(0, 4), fgIouThr: o.boxFgIouThr, bgIouThr: o.boxBgIouThr,
-      batchSizePerImage: o.boxBatchSizePerImage, positiveFraction: o.boxPositiveFraction, targetStds: o.boxTargetStds,
-      scoreThr: o.boxScoreThr, nmsThr: o.boxNmsThr, detectionsPerImg: o.boxDetectionsPerImg,
-    } satisfies RoiHeadOptions, rng);
+    this.rpn = new RpnHead(
+      {
+        channels: o.fpnChannels,
+        anchorsPerCell: o.anchors.ratios.length * o.anchors.scales.length,
+        fgIouThr: o.rpnFgIouThr,
+        bgIouThr: o.rpnBgIouThr,
+        minPosIou: o.rpnMinPosIou,
+        batchSizePerImage: o.rpnBatchSizePerImage,
+        positiveFraction: o.rpnPositiveFraction,
+        preNmsTopNTrain: o.rpnPreNmsTopNTrain,
+        preNmsTopNTest: o.rpnPreNmsTopNTest,
+        postNmsTopNTrain: o.rpnPostNmsTopNTrain,
+        postNmsTopNTest: o.rpnPostNmsTopNTest,
+        nmsThr: o.rpnNmsThr,
+        targetStds: o.rpnTargetStds,
+      } satisfies RpnOptions,
+      rng,
+    );
+    this.roiHeads = new RoiHeads(
+      {
+        numClasses: o.numClasses,
+        channels: o.fpnChannels,
+        fcWidth: o.boxFcWidth,
+        roiSize: o.boxRoiSize,
+        samplingRatio: o.boxSamplingRatio,
+        aligned: o.boxAligned,
+        finestScale: o.boxFinestScale,
+        strides: o.anchors.strides.slice(0, 4),
+        fgIouThr: o.boxFgIouThr,
+        bgIouThr: o.boxBgIouThr,
+        batchSizePerImage: o.boxBatchSizePerImage,
+        positiveFraction: o.boxPositiveFraction,
+        targetStds: o.boxTargetStds,
+        scoreThr: o.boxScoreThr,
+        nmsThr: o.boxNmsThr,
+        detectionsPerImg: o.boxDetectionsPerImg,
+      } satisfies RoiHeadOptions,
+      rng,
+    );
     this.sampling = rng.fork('sampling');
   }
 
   /** Backbone, FPN, RPN and box-head variables, in that order. */
   trainableVariables(): tf.Variable[] {
-    return [...this.backbone.trainableVariables(), ...this.fpn.variables(), ...this.rpn.variables(), ...this.roiHeads.variables()];
+    return [
+      ...this.backbone.trainableVariables(),
+      ...this.fpn.variables(),
+      ...this.rpn.variables(),
+      ...this.roiHeads.variables(),
+    ];
   }
 
   // Pads to the size divisor and runs backbone + FPN: P2..P6.
-  private features(images: tf.Tensor4D, training: boolean): { feats: tf.Tensor4D[]; paddedHw: [number, number] } {
+  private features(
+    images: tf.Tensor4D,
+    training: boolean,
+  ): { feats: tf.Tensor4D[]; paddedHw: [number, number] } {
     const [, h, w] = images.shape;
     const d = this.opts.sizeDivisor;
     const ph = Math.ceil(h / d) * d;
     const pw = Math.ceil(w / d) * d;
     const feats = tf.tidy(() => {
-      const x = ph === h && pw === w ? images : tf.pad(images, [[0, 0], [0, ph - h], [0, pw - w], [0, 0]]);
+      const x =
+        ph === h && pw === w
+          ? images
+          : tf.pad(images, [
+              [0, 0],
+              [0, ph - h],
+              [0, pw - w],
+              [0, 0],
+            ]);
       const c = this.backbone.forward(x, { training });
       return this.fpn.forward([c.c2, c.c3, c.c4, c.c5]);
     });
@@ -151,12 +195,18 @@ export class FasterRcnn {
   }
 
   private anchors(feats: tf.Tensor4D[], paddedHw: [number, number]): Float32Array[] {
-    return gridAnchors(feats.map((f) => [f.shape[1], f.shape[2]] as [number, number]), this.opts.anchors, paddedHw).anchors;
+    return gridAnchors(
+      feats.map((f) => [f.shape[1], f.shape[2]] as [number, number]),
+      this.opts.anchors,
+      paddedHw,
+    ).anchors;
   }
 
   private sizes(images: tf.Tensor4D, opts?: ImageSizes): [number, number][] {
     const n = images.shape[0];
-    const s = opts?.imageSizesHw ?? Array.from({ length: n }, () => [images.shape[1], images.shape[2]] as [number, number]);
+    const s =
+      opts?.imageSizesHw ??
+      Array.from({ length: n }, () => [images.shape[1], images.shape[2]] as [number, number]);
     if (s.length !== n) throw new Error(`FasterRcnn: ${s.length} image sizes for ${n} images`);
     return s;
   }
@@ -168,7 +218,8 @@ export class FasterRcnn {
    * @param targets per image boxes `[x1, y1, x2, y2]` in input pixels and class ids.
    */
   loss(images: tf.Tensor4D, targets: DetectionTarget[], opts?: ImageSizes & { rng?: Rng }): DetectionLosses {
-    if (targets.length !== images.shape[0]) throw new Error(`FasterRcnn.loss: ${targets.length} targets for ${images.shape[0]} images`);
+    if (targets.length !== images.shape[0])
+      throw new Error(`FasterRcnn.loss: ${targets.length} targets for ${images.shape[0]} images`);
     const rng = opts?.rng ?? this.sampling;
     const sizes = this.sizes(images, opts);
     return tf.tidy(() => {
@@ -184,7 +235,12 @@ export class FasterRcnn {
       const gtBoxes = targets.map((t) => t.boxes);
       const rpnLoss = this.rpn.loss(out, all, gtBoxes, rng);
       const props = this.rpn.proposals(out, anchorsPerLevel, sizes, true).map((p) => p.boxes);
-      const samples = this.roiHeads.sample(props, gtBoxes, targets.map((t) => t.labels), rng);
+      const samples = this.roiHeads.sample(
+        props,
+        gtBoxes,
+        targets.map((t) => t.labels),
+        rng,
+      );
       const roiLoss = this.roiHeads.loss(feats.slice(0, 4), samples);
       const total = tf.addN([rpnLoss.cls, rpnLoss.box, roiLoss.cls, roiLoss.box]) as tf.Scalar;
       return { total, rpnCls: rpnLoss.cls, rpnBox: rpnLoss.box, roiCls: roiLoss.cls, roiBox: roiLoss.box };
@@ -210,7 +266,11 @@ export class FasterRcnn {
    * ablated, for Ablation-CAM). `paddedHw` is the (padded) input size they came from, `sizes` each
    * image's unpadded size. Does not dispose its inputs.
    */
-  detectFromBackbone(c: { c2: tf.Tensor4D; c3: tf.Tensor4D; c4: tf.Tensor4D; c5: tf.Tensor4D }, paddedHw: [number, number], sizes: [number, number][]): Detections[] {
+  detectFromBackbone(
+    c: { c2: tf.Tensor4D; c3: tf.Tensor4D; c4: tf.Tensor4D; c5: tf.Tensor4D },
+    paddedHw: [number, number],
+    sizes: [number, number][],
+  ): Detections[] {
     const feats = this.fpn.forward([c.c2, c.c3, c.c4, c.c5]);
     try {
       return this.detectFromFeatures(feats, paddedHw, sizes);
@@ -225,11 +285,19 @@ export class FasterRcnn {
   }
 
   /** Detections from FPN outputs P2–P6 computed elsewhere (see `pyramid`). Does not dispose its inputs. */
-  detectFromPyramid(feats: tf.Tensor4D[], paddedHw: [number, number], sizes: [number, number][]): Detections[] {
+  detectFromPyramid(
+    feats: tf.Tensor4D[],
+    paddedHw: [number, number],
+    sizes: [number, number][],
+  ): Detections[] {
     return this.detectFromFeatures(feats, paddedHw, sizes);
   }
 
-  private detectFromFeatures(feats: tf.Tensor4D[], paddedHw: [number, number], sizes: [number, number][]): Detections[] {
+  private detectFromFeatures(
+    feats: tf.Tensor4D[],
+    paddedHw: [number, number],
+    sizes: [number, number][],
+  ): Detections[] {
     const out = this.rpn.forward(feats);
     const props = this.rpn.proposals(out, this.anchors(feats, paddedHw), sizes, false).map((p) => p.boxes);
     tf.dispose([out.logits, out.deltas]);

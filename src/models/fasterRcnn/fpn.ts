@@ -27,10 +27,17 @@ export function upsampleNearest(x: tf.Tensor4D, h: number, w: number): tf.Tensor
   return tf.tidy(() => {
     const [n, ih, iw, c] = x.shape;
     if (h === 2 * ih && w === 2 * iw) {
-      const rows = tf.reshape(tf.concat([tf.reshape(x, [n, ih, 1, iw * c]), tf.reshape(x, [n, ih, 1, iw * c])], 2), [n * h, iw, 1, c]);
+      const rows = tf.reshape(
+        tf.concat([tf.reshape(x, [n, ih, 1, iw * c]), tf.reshape(x, [n, ih, 1, iw * c])], 2),
+        [n * h, iw, 1, c],
+      );
       return tf.reshape(tf.concat([rows, rows], 2), [n, h, w, c]);
     }
-    const idx = (out: number, inp: number) => tf.tensor1d(Array.from({ length: out }, (_, d) => Math.min(inp - 1, Math.floor((d * inp) / out))), 'int32');
+    const idx = (out: number, inp: number) =>
+      tf.tensor1d(
+        Array.from({ length: out }, (_, d) => Math.min(inp - 1, Math.floor((d * inp) / out))),
+        'int32',
+      );
     return tf.gather(tf.gather(x, idx(h, ih), 1), idx(w, iw), 2) as tf.Tensor4D;
   });
 }
@@ -40,10 +47,17 @@ export class Fpn {
   readonly lateral: ConvParams[];
   readonly output: ConvParams[];
 
-  constructor(readonly opts: FpnOptions, rng: Rng) {
+  constructor(
+    readonly opts: FpnOptions,
+    rng: Rng,
+  ) {
     const r = rng.fork('fpn');
-    this.lateral = opts.inChannels.map((c, i) => makeConv(`neck.lateral_convs.${i}.conv`, 1, c, opts.outChannels, { kind: 'xavier' }, r));
-    this.output = opts.inChannels.map((_, i) => makeConv(`neck.fpn_convs.${i}.conv`, 3, opts.outChannels, opts.outChannels, { kind: 'xavier' }, r));
+    this.lateral = opts.inChannels.map((c, i) =>
+      makeConv(`neck.lateral_convs.${i}.conv`, 1, c, opts.outChannels, { kind: 'xavier' }, r),
+    );
+    this.output = opts.inChannels.map((_, i) =>
+      makeConv(`neck.fpn_convs.${i}.conv`, 3, opts.outChannels, opts.outChannels, { kind: 'xavier' }, r),
+    );
   }
 
   /**

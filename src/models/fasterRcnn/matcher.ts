@@ -35,10 +35,16 @@ export interface MatcherOptions {
  * @returns `Int32Array[N]`: ground-truth index, {@link BELOW_LOW} or {@link BETWEEN}.
  * @throws when M or N is 0 (as torchvision; callers handle images without boxes themselves).
  */
-export function matchPredictions(iou: ArrayLike<number>, m: number, n: number, opts: MatcherOptions): Int32Array {
+export function matchPredictions(
+  iou: ArrayLike<number>,
+  m: number,
+  n: number,
+  opts: MatcherOptions,
+): Int32Array {
   if (m === 0) throw new Error('matchPredictions: no ground-truth boxes (M = 0)');
   if (n === 0) throw new Error('matchPredictions: no predictions (N = 0)');
-  if (iou.length !== m * n) throw new Error(`matchPredictions: iou has ${iou.length} values, expected ${m} x ${n}`);
+  if (iou.length !== m * n)
+    throw new Error(`matchPredictions: iou has ${iou.length} values, expected ${m} x ${n}`);
   if (opts.low > opts.high) throw new Error(`matchPredictions: low ${opts.low} > high ${opts.high}`);
   // Comparisons in float32, as the peers do with float32 tensors (float32(0.7) >= 0.7).
   const high = Math.fround(opts.high);
@@ -78,7 +84,10 @@ export function iouMatrix(gts: ArrayLike<number>, preds: ArrayLike<number>): Flo
   const n = preds.length / 4;
   const out = new Float32Array(m * n);
   for (let g = 0; g < m; g++) {
-    const gx1 = gts[g * 4]!, gy1 = gts[g * 4 + 1]!, gx2 = gts[g * 4 + 2]!, gy2 = gts[g * 4 + 3]!;
+    const gx1 = gts[g * 4]!,
+      gy1 = gts[g * 4 + 1]!,
+      gx2 = gts[g * 4 + 2]!,
+      gy2 = gts[g * 4 + 3]!;
     const ga = (gx2 - gx1) * (gy2 - gy1);
     for (let p = 0; p < n; p++) {
       const o = p * 4;

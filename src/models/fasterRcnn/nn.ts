@@ -38,9 +38,20 @@ function draw(shape: number[], fanIn: number, fanOut: number, init: Init, rng: R
 }
 
 /** A `k x k` convolution `cin -> cout` with zero bias. */
-export function makeConv(name: string, k: number, cin: number, cout: number, init: Init, rng: Rng): ConvParams {
+export function makeConv(
+  name: string,
+  k: number,
+  cin: number,
+  cout: number,
+  init: Init,
+  rng: Rng,
+): ConvParams {
   return tf.tidy(() => ({
-    w: tf.variable(draw([k, k, cin, cout], k * k * cin, k * k * cout, init, rng), true, uniqueName(`${name}.weight`)),
+    w: tf.variable(
+      draw([k, k, cin, cout], k * k * cin, k * k * cout, init, rng),
+      true,
+      uniqueName(`${name}.weight`),
+    ),
     b: tf.variable(tf.zeros([cout]), true, uniqueName(`${name}.bias`)),
   }));
 }
@@ -58,12 +69,26 @@ function im2col(x: tf.Tensor4D, k: number, stride: number, outH: number, outW: n
   const [n, h, w, c] = x.shape;
   const padH = Math.max((outH - 1) * stride + k - h, 0);
   const padW = Math.max((outW - 1) * stride + k - w, 0);
-  const xp = tf.pad(x, [[0, 0], [Math.floor(padH / 2), padH - Math.floor(padH / 2)], [Math.floor(padW / 2), padW - Math.floor(padW / 2)], [0, 0]]);
+  const xp = tf.pad(x, [
+    [0, 0],
+    [Math.floor(padH / 2), padH - Math.floor(padH / 2)],
+    [Math.floor(padW / 2), padW - Math.floor(padW / 2)],
+    [0, 0],
+  ]);
   const taps: tf.Tensor4D[] = [];
   for (let ky = 0; ky < k; ky++) {
     for (let kx = 0; kx < k; kx++) {
       // plain slices where possible: the CPU StridedSlice kernel is generic and several times slower
-      taps.push(stride === 1 ? tf.slice(xp, [0, ky, kx, 0], [n, outH, outW, c]) : (tf.stridedSlice(xp, [0, ky, kx, 0], [n, ky + (outH - 1) * stride + 1, kx + (outW - 1) * stride + 1, c], [1, stride, stride, 1]) as tf.Tensor4D));
+      taps.push(
+        stride === 1
+          ? tf.slice(xp, [0, ky, kx, 0], [n, outH, outW, c])
+          : (tf.stridedSlice(
+              xp,
+              [0, ky, kx, 0],
+              [n, ky + (outH - 1) * stride + 1, kx + (outW - 1) * stride + 1, c],
+              [1, stride, stride, 1],
+            ) as tf.Tensor4D),
+      );
     }
   }
   return tf.reshape(taps.length === 1 ? taps[0]! : tf.concat(taps, 3), [n * outH * outW, k * k * c]);

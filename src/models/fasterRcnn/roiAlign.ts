@@ -91,7 +91,8 @@ function makePlan(shape: number[], rois: number[][], opts: RoiAlignOptions): Pla
     const r = rois[k]!;
     if (r.length !== 5) throw new Error(`roiAlign: rois[${k}] must be [batchIndex, x1, y1, x2, y2]`);
     const b = r[0]!;
-    if (!Number.isInteger(b) || b < 0 || b >= n) throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
+    if (!Number.isInteger(b) || b < 0 || b >= n)
+      throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
     // torchvision computes the RoI geometry in float32; the adaptive grid ceil(roiSize / bins)
     // depends on it (8.000001 / 2 -> 5 samples, not 4).
     const scale = f32(opts.spatialScale);
@@ -129,7 +130,13 @@ function makePlan(shape: number[], rois: number[][], opts: RoiAlignOptions): Pla
 }
 
 /** out[cell] = sum of weight * features[pos] (per channel). */
-function gatherPlan(plan: Plan, x: Float32Array | Int32Array | Uint8Array, channels: number, cells: number, useNative = true): Float32Array {
+function gatherPlan(
+  plan: Plan,
+  x: Float32Array | Int32Array | Uint8Array,
+  channels: number,
+  cells: number,
+  useNative = true,
+): Float32Array {
   const out = new Float32Array(cells * channels);
   const native = useNative ? loadNative().addon : null;
   if (native && x instanceof Float32Array) {
@@ -148,7 +155,14 @@ function gatherPlan(plan: Plan, x: Float32Array | Int32Array | Uint8Array, chann
 }
 
 /** The transpose of {@link gatherPlan}: scatter-add weight * dy[cell] into the feature gradient. */
-function scatterPlan(plan: Plan, dy: Float32Array | Int32Array | Uint8Array, channels: number, cells: number, size: number, useNative = true): Float32Array {
+function scatterPlan(
+  plan: Plan,
+  dy: Float32Array | Int32Array | Uint8Array,
+  channels: number,
+  cells: number,
+  size: number,
+  useNative = true,
+): Float32Array {
   const dx = new Float32Array(size);
   const native = useNative ? loadNative().addon : null;
   if (native && dy instanceof Float32Array) {
@@ -180,7 +194,12 @@ function scatterPlan(plan: Plan, dy: Float32Array | Int32Array | Uint8Array, cha
  * @param loops `'js'` forces the JavaScript loops (tests compare them with the native ones).
  * @returns `[K, ph, pw, C]` pooled features.
  */
-export function roiAlign(features: tf.Tensor4D, rois: number[][], opts: RoiAlignOptions, loops: 'auto' | 'js' = 'auto'): tf.Tensor4D {
+export function roiAlign(
+  features: tf.Tensor4D,
+  rois: number[][],
+  opts: RoiAlignOptions,
+  loops: 'auto' | 'js' = 'auto',
+): tf.Tensor4D {
   const [, , , channels] = features.shape;
   const [ph, pw] = opts.outputSize;
   if (!(ph > 0 && pw > 0 && Number.isInteger(ph) && Number.isInteger(pw))) {
@@ -190,8 +209,14 @@ export function roiAlign(features: tf.Tensor4D, rois: number[][], opts: RoiAlign
   const cells = rois.length * ph * pw;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
-    const value = tf.tensor4d(gatherPlan(plan, x.dataSync(), channels, cells, loops === 'auto'), [rois.length, ph, pw, channels]);
-    const gradFunc = (dy: tf.Tensor): tf.Tensor => tf.tensor(scatterPlan(plan, dy.dataSync(), channels, cells, x.size, loops === 'auto'), x.shape);
+    const value = tf.tensor4d(gatherPlan(plan, x.dataSync(), channels, cells, loops === 'auto'), [
+      rois.length,
+      ph,
+      pw,
+      channels,
+    ]);
+    const gradFunc = (dy: tf.Tensor): tf.Tensor =>
+      tf.tensor(scatterPlan(plan, dy.dataSync(), channels, cells, x.size, loops === 'auto'), x.shape);
     return { value, gradFunc };
   });
   return op(features) as tf.Tensor4D;
@@ -245,8 +270,13 @@ export interface MultiLevelRoiAlignOptions {
  * @param rois `[K][5]` rows `[batchIndex, x1, y1, x2, y2]` in input pixels.
  * @returns `[K, ph, pw, C]`, row i pooled from `rois[i]`.
  */
-export function multiLevelRoiAlign(features: tf.Tensor4D[], rois: number[][], opts: MultiLevelRoiAlignOptions): tf.Tensor4D {
-  if (features.length !== opts.strides.length) throw new Error(`multiLevelRoiAlign: ${features.length} maps but ${opts.strides.length} strides`);
+export function multiLevelRoiAlign(
+  features: tf.Tensor4D[],
+  rois: number[][],
+  opts: MultiLevelRoiAlignOptions,
+): tf.Tensor4D {
+  if (features.length !== opts.strides.length)
+    throw new Error(`multiLevelRoiAlign: ${features.length} maps but ${opts.strides.length} strides`);
   const levels = mapRoiLevels(rois, opts.finestScale, features.length);
   return tf.tidy(() => {
     const parts: tf.Tensor4D[] = [];
@@ -256,7 +286,18 @@ export function multiLevelRoiAlign(features: tf.Tensor4D[], rois: number[][], op
       levels.forEach((lv, i) => lv === l && idx.push(i));
       if (idx.length === 0) return;
       order.push(...idx);
-      parts.push(roiAlign(f, idx.map((i) => rois[i]!), { outputSize: opts.outputSize, spatialScale: 1 / opts.strides[l]!, samplingRatio: opts.samplingRatio, aligned: opts.aligned }));
+      parts.push(
+        roiAlign(
+          f,
+          idx.map((i) => rois[i]!),
+          {
+            outputSize: opts.outputSize,
+            spatialScale: 1 / opts.strides[l]!,
+            samplingRatio: opts.samplingRatio,
+            aligned: opts.aligned,
+          },
+        ),
+      );
     });
     const c = features[0]!.shape[3];
     if (parts.length === 0) return tf.zeros([0, opts.outputSize[0], opts.outputSize[1], c]) as tf.Tensor4D;

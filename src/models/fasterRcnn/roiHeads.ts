@@ -63,14 +63,35 @@ export class RoiHeads {
   readonly cls: DenseParams;
   readonly reg: DenseParams;
 
-  constructor(readonly opts: RoiHeadOptions, rng: Rng) {
+  constructor(
+    readonly opts: RoiHeadOptions,
+    rng: Rng,
+  ) {
     const r = rng.fork('roiHead');
     const flat = opts.channels * opts.roiSize * opts.roiSize;
     this.fc1 = makeDense('roi_head.bbox_head.shared_fcs.0', flat, opts.fcWidth, { kind: 'xavier' }, r);
-    this.fc2 = makeDense('roi_head.bbox_head.shared_fcs.1', opts.fcWidth, opts.fcWidth, { kind: 'xavier' }, r);
+    this.fc2 = makeDense(
+      'roi_head.bbox_head.shared_fcs.1',
+      opts.fcWidth,
+      opts.fcWidth,
+      { kind: 'xavier' },
+      r,
+    );
     // MMDetection's BBoxHead: normal(0, 0.01) classifier, normal(0, 0.001) regressor
-    this.cls = makeDense('roi_head.bbox_head.fc_cls', opts.fcWidth, opts.numClasses + 1, { kind: 'normal', std: 0.01 }, r);
-    this.reg = makeDense('roi_head.bbox_head.fc_reg', opts.fcWidth, opts.numClasses * 4, { kind: 'normal', std: 0.001 }, r);
+    this.cls = makeDense(
+      'roi_head.bbox_head.fc_cls',
+      opts.fcWidth,
+      opts.numClasses + 1,
+      { kind: 'normal', std: 0.01 },
+      r,
+    );
+    this.reg = makeDense(
+      'roi_head.bbox_head.fc_reg',
+      opts.fcWidth,
+      opts.numClasses * 4,
+      { kind: 'normal', std: 0.001 },
+      r,
+    );
   }
 
   variables(): tf.Variable[] {
@@ -86,7 +107,13 @@ export class RoiHeads {
   forward(feats: tf.Tensor4D[], rois: number[][]): { logits: tf.Tensor2D; deltas: tf.Tensor2D } {
     return tf.tidy(() => {
       const o = this.opts;
-      const pooled = multiLevelRoiAlign(feats, rois, { strides: o.strides, outputSize: [o.roiSize, o.roiSize], samplingRatio: o.samplingRatio, aligned: o.aligned, finestScale: o.finestScale });
+      const pooled = multiLevelRoiAlign(feats, rois, {
+        strides: o.strides,
+        outputSize: [o.roiSize, o.roiSize],
+        samplingRatio: o.samplingRatio,
+        aligned: o.aligned,
+        finestScale: o.finestScale,
+      });
       const x = tf.reshape(pooled, [rois.length, -1]) as tf.Tensor2D;
       const h = tf.relu(dense(tf.relu(dense(x, this.fc1)), this.fc2));
       return { logits: dense(h, this.cls), deltas: dense(h, this.reg) };
@@ -107,10 +134,23 @@ export class RoiHeads {
       const cand = [...gts, ...props];
       let matches: Int32Array;
       if (gts.length === 0) matches = new Int32Array(cand.length).fill(-1);
-      else matches = matchPredictions(iouMatrix(gts.flat(), cand.flat()), gts.length, cand.length, { high: o.fgIouThr, low: o.bgIouThr, allowLowQualityMatches: false });
-      const { pos, neg } = samplePositiveNegative(matches, { num: o.batchSizePerImage, positiveFraction: o.positiveFraction }, rng);
+      else
+        matches = matchPredictions(iouMatrix(gts.flat(), cand.flat()), gts.length, cand.length, {
+          high: o.fgIouThr,
+          low: o.bgIouThr,
+          allowLowQualityMatches: false,
+        });
+      const { pos, neg } = samplePositiveNegative(
+        matches,
+        { num: o.batchSizePerImage, positiveFraction: o.positiveFraction },
+        rng,
+      );
       if (pos.length > 0) {
-        const enc = encodeBoxes(pos.flatMap((i) => gts[matches[i]!]!), pos.flatMap((i) => cand[i]!), { stds: o.targetStds });
+        const enc = encodeBoxes(
+          pos.flatMap((i) => gts[matches[i]!]!),
+          pos.flatMap((i) => cand[i]!),
+          { stds: o.targetStds },
+        );
         pos.forEach((i, j) => {
           rois.push([img, ...cand[i]!]);
           labels.push(gtLabels[img]![matches[i]!]!);
@@ -147,7 +187,10 @@ export class RoiHeads {
     });
     return tf.tidy(() => {
       const { logits, deltas } = this.forward(feats, s.rois);
-      const cls = tf.div(tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.tensor2d(onehot, logits.shape)))), k) as tf.Scalar;
+      const cls = tf.div(
+        tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.tensor2d(onehot, logits.shape)))),
+        k,
+      ) as tf.Scalar;
       const l1 = tf.mul(tf.abs(tf.sub(deltas, tf.tensor2d(tgt, deltas.shape))), tf.tensor2d(w, deltas.shape));
       return { cls, box: tf.div(tf.sum(l1), k) as tf.Scalar };
     });
@@ -172,7 +215,12 @@ export class RoiHeads {
     let row = 0;
     proposals.forEach((props, img) => {
       const refs = Float32Array.from(props.flat());
-      const dec = decodeBoxes(d.subarray(row * o.numClasses * 4, (row + props.length) * o.numClasses * 4), refs, { stds: o.targetStds }, imageSizesHw[img]);
+      const dec = decodeBoxes(
+        d.subarray(row * o.numClasses * 4, (row + props.length) * o.numClasses * 4),
+        refs,
+        { stds: o.targetStds },
+        imageSizesHw[img],
+      );
       const boxes: number[][] = [];
       const scores: number[] = [];
       const labels: number[] = [];
@@ -187,7 +235,11 @@ export class RoiHeads {
         }
       }
       const keep = batchedNms(boxes, scores, labels, o.nmsThr).slice(0, o.detectionsPerImg);
-      out.push({ boxes: keep.map((i) => boxes[i]!), scores: keep.map((i) => scores[i]!), labels: keep.map((i) => labels[i]!) });
+      out.push({
+        boxes: keep.map((i) => boxes[i]!),
+        scores: keep.map((i) => scores[i]!),
+        labels: keep.map((i) => labels[i]!),
+      });
       row += props.length;
     });
     return out;

@@ -54,7 +54,10 @@ export class RpnHead {
   readonly cls: ConvParams;
   readonly reg: ConvParams;
 
-  constructor(readonly opts: RpnOptions, rng: Rng) {
+  constructor(
+    readonly opts: RpnOptions,
+    rng: Rng,
+  ) {
     const r = rng.fork('rpn');
     const init = { kind: 'normal' as const, std: 0.01 };
     this.conv = makeConv('rpn_head.rpn_conv', 3, opts.channels, opts.channels, init, r);
@@ -92,7 +95,12 @@ export class RpnHead {
    * @param anchors all anchors flat `[T * 4]`, shared by the batch.
    * @param gtBoxes per image `[M][4]` boxes `[x1, y1, x2, y2]` in input pixels.
    */
-  loss(out: RpnOutputs, anchors: Float32Array, gtBoxes: number[][][], rng: Rng): { cls: tf.Scalar; box: tf.Scalar } {
+  loss(
+    out: RpnOutputs,
+    anchors: Float32Array,
+    gtBoxes: number[][][],
+    rng: Rng,
+  ): { cls: tf.Scalar; box: tf.Scalar } {
     const [n, t] = out.logits.shape;
     const labels = new Float32Array(n * t);
     const weights = new Float32Array(n * t);
@@ -104,10 +112,17 @@ export class RpnHead {
       if (gts.length === 0) matches = new Int32Array(t).fill(-1);
       else {
         matches = matchPredictions(iouMatrix(gts.flat(), anchors), gts.length, t, {
-          high: this.opts.fgIouThr, low: this.opts.bgIouThr, allowLowQualityMatches: true, lowQualityMinIou: this.opts.minPosIou,
+          high: this.opts.fgIouThr,
+          low: this.opts.bgIouThr,
+          allowLowQualityMatches: true,
+          lowQualityMinIou: this.opts.minPosIou,
         });
       }
-      const { pos, neg } = samplePositiveNegative(matches, { num: this.opts.batchSizePerImage, positiveFraction: this.opts.positiveFraction }, rng);
+      const { pos, neg } = samplePositiveNegative(
+        matches,
+        { num: this.opts.batchSizePerImage, positiveFraction: this.opts.positiveFraction },
+        rng,
+      );
       sampled += pos.length + neg.length;
       for (const i of neg) weights[img * t + i] = 1;
       if (pos.length === 0) return;
@@ -145,7 +160,12 @@ export class RpnHead {
    * @param imageSizesHw per image the unpadded size to clip to.
    * @returns per image `[P][4]` boxes `[x1, y1, x2, y2]` in input pixels, best first, and scores.
    */
-  proposals(out: RpnOutputs, anchorsPerLevel: Float32Array[], imageSizesHw: [number, number][], training: boolean): { boxes: number[][]; scores: number[] }[] {
+  proposals(
+    out: RpnOutputs,
+    anchorsPerLevel: Float32Array[],
+    imageSizesHw: [number, number][],
+    training: boolean,
+  ): { boxes: number[][]; scores: number[] }[] {
     const [n, t] = out.logits.shape;
     const logits = out.logits.dataSync();
     const deltas = out.deltas.dataSync();

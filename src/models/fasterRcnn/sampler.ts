@@ -29,7 +29,11 @@ function choose(pool: number[], k: number, rng: Rng): number[] {
  * @param matches per prediction: ground-truth index (>= 0, positive), -1 (negative) or -2 (ignored).
  * @returns indices of the sampled positives and negatives (never more than `num` together).
  */
-export function samplePositiveNegative(matches: ArrayLike<number>, opts: SamplerOptions, rng: Rng): { pos: number[]; neg: number[] } {
+export function samplePositiveNegative(
+  matches: ArrayLike<number>,
+  opts: SamplerOptions,
+  rng: Rng,
+): { pos: number[]; neg: number[] } {
   const posPool: number[] = [];
   const negPool: number[] = [];
   for (let i = 0; i < matches.length; i++) {

@@ -23,7 +23,13 @@ export interface StepLosses {
  * the first step). Throws on a non-finite loss, naming the step.
  * @param optimizer e.g. `tf.train.momentum(lr, 0.9)` (same update as torch.optim.SGD).
  */
-export function detectionTrainStep(model: FasterRcnn, optimizer: tf.Optimizer, images: tf.Tensor4D, targets: DetectionTarget[], opts: ImageSizes & { weightDecay?: number; rng?: Rng; step?: number; clipNorm?: number } = {}): StepLosses {
+export function detectionTrainStep(
+  model: FasterRcnn,
+  optimizer: tf.Optimizer,
+  images: tf.Tensor4D,
+  targets: DetectionTarget[],
+  opts: ImageSizes & { weightDecay?: number; rng?: Rng; step?: number; clipNorm?: number } = {},
+): StepLosses {
   const wd = opts.weightDecay ?? 1e-4;
   const clip = opts.clipNorm ?? 0;
   const vars = model.trainableVariables();
@@ -37,7 +43,9 @@ export function detectionTrainStep(model: FasterRcnn, optimizer: tf.Optimizer, i
   const total = value.dataSync()[0]!;
   if (!Number.isFinite(total)) {
     tf.dispose([value, ...parts, ...Object.values(grads)]);
-    throw new Error(`detectionTrainStep: loss is ${total} at step ${opts.step ?? '?'} (rpnCls ${rpnCls}, rpnBox ${rpnBox}, roiCls ${roiCls}, roiBox ${roiBox})`);
+    throw new Error(
+      `detectionTrainStep: loss is ${total} at step ${opts.step ?? '?'} (rpnCls ${rpnCls}, rpnBox ${rpnBox}, roiCls ${roiCls}, roiBox ${roiBox})`,
+    );
   }
   tf.tidy(() => {
     // torch.nn.utils.clip_grad_norm_ semantics (MMDetection's optimizer_config grad_clip): the
@@ -72,5 +80,11 @@ export interface WarmupCosineOptions {
 
 /** MMDetection's schedule: `warmupCosine` (train/schedule.ts) with the warm-up starting at 0.001 × baseLr. */
 export function warmupCosineLr(step: number, o: WarmupCosineOptions): number {
-  return warmupCosine(step, { base: o.baseLr, totalSteps: Math.max(o.totalSteps, 1), warmupSteps: o.warmupSteps, warmupStart: o.warmupStartFactor ?? 0.001, finalFraction: (o.minLr ?? 0) / o.baseLr });
+  return warmupCosine(step, {
+    base: o.baseLr,
+    totalSteps: Math.max(o.totalSteps, 1),
+    warmupSteps: o.warmupSteps,
+    warmupStart: o.warmupStartFactor ?? 0.001,
+    finalFraction: (o.minLr ?? 0) / o.baseLr,
+  });
 }

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateDetections, evaluateDetectionsDetailed, type ImageDetections, type ImageGroundTruth } from '../../../src/metrics/map/index.js';
+import {
+  evaluateDetections,
+  evaluateDetectionsDetailed,
+  type ImageDetections,
+  type ImageGroundTruth,
+} from '../../../src/metrics/map/index.js';
 import { assertAllClose, assertClose, loadReference } from '../../helpers/reference.js';
 
 // pycocotools works in float64; only summation order differs.
@@ -13,18 +18,31 @@ const edges = loadReference('coco_ap50_edges');
  * Reference case -> our API: images in the case's own list order (not sorted), with their COCO ids
  * in `imageIds`, which is how our API learns COCOeval's order for score ties across images.
  */
-function toApi(input: any): { dets: ImageDetections[]; gts: ImageGroundTruth[]; numClasses: number; imageIds: number[] } {
+function toApi(input: any): {
+  dets: ImageDetections[];
+  gts: ImageGroundTruth[];
+  numClasses: number;
+  imageIds: number[];
+} {
   const ids: number[] = [...input.image_ids];
   const pos = new Map(ids.map((id, i) => [id, i]));
   const dets: ImageDetections[] = ids.map(() => ({ boxes: [], scores: [], labels: [] }));
-  const gts: (ImageGroundTruth & { ignore: boolean[] })[] = ids.map(() => ({ boxes: [], labels: [], ignore: [] }));
+  const gts: (ImageGroundTruth & { ignore: boolean[] })[] = ids.map(() => ({
+    boxes: [],
+    labels: [],
+    ignore: [],
+  }));
   for (const d of input.dets) {
     const e = dets[pos.get(d.image_id)!]!;
-    e.boxes.push(d.bbox_xyxy); e.scores.push(d.score); e.labels.push(d.category_id);
+    e.boxes.push(d.bbox_xyxy);
+    e.scores.push(d.score);
+    e.labels.push(d.category_id);
   }
   for (const g of input.gts) {
     const e = gts[pos.get(g.image_id)!]!;
-    e.boxes.push(g.bbox_xyxy); e.labels.push(g.category_id); e.ignore.push(g.iscrowd === 1);
+    e.boxes.push(g.bbox_xyxy);
+    e.labels.push(g.category_id);
+    e.ignore.push(g.iscrowd === 1);
   }
   return { dets, gts, numClasses: Math.max(...input.category_ids) + 1, imageIds: ids };
 }
@@ -56,7 +74,12 @@ test('coco mode: the maxDets cut is per image and class, and raising it reproduc
   const c = ref.cases.find((x) => x.name.startsWith('maxdets_cut'))!;
   const { dets, gts, numClasses } = toApi(c.input);
   assertClose(evaluateDetections(dets, gts, { numClasses }).map, c.expected.ap50, TOL, 'maxDets 100');
-  assertClose(evaluateDetections(dets, gts, { numClasses, maxDets: 1000 }).map, c.expected.mmdet_cocometric.mAP_50_raw, TOL, 'maxDets 1000');
+  assertClose(
+    evaluateDetections(dets, gts, { numClasses, maxDets: 1000 }).map,
+    c.expected.mmdet_cocometric.mAP_50_raw,
+    TOL,
+    'maxDets 1000',
+  );
 });
 
 test('coco mode: no detections at all gives AP 0 where pycocotools raises', () => {
@@ -75,11 +98,19 @@ test('coco mode: equal scores across images are taken in ascending image id, wha
     const { dets, gts, numClasses, imageIds } = toApi(c.input);
     const got = evaluateDetectionsDetailed(dets, gts, { numClasses, imageIds });
     assertClose(got.map, c.expected.ap50, TOL, `${c.name} ap50`);
-    for (const pc of c.expected.per_category) assertClose(got.perClass[pc.category_id] ?? -1, pc.ap50, TOL, `${c.name} cat ${pc.category_id}`);
+    for (const pc of c.expected.per_category)
+      assertClose(got.perClass[pc.category_id] ?? -1, pc.ap50, TOL, `${c.name} cat ${pc.category_id}`);
     // Without the ids the list order decides the tie, and the answer differs: the case can tell.
-    assert.notEqual(Math.round(evaluateDetectionsDetailed(dets, gts, { numClasses }).map * 1e9), Math.round(c.expected.ap50 * 1e9), `${c.name} without ids`);
+    assert.notEqual(
+      Math.round(evaluateDetectionsDetailed(dets, gts, { numClasses }).map * 1e9),
+      Math.round(c.expected.ap50 * 1e9),
+      `${c.name} without ids`,
+    );
   }
   const { dets, gts } = toApi(edges.cases[0]!.input);
   assert.throws(() => evaluateDetections(dets, gts, { numClasses: 1, imageIds: [1, 1, 2] }), /unique/);
-  assert.throws(() => evaluateDetections(dets, gts, { numClasses: 1, imageIds: [1] }), /1 image ids for 3 images/);
+  assert.throws(
+    () => evaluateDetections(dets, gts, { numClasses: 1, imageIds: [1] }),
+    /1 image ids for 3 images/,
+  );
 });

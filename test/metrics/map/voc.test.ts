@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateDetectionsDetailed, type ImageDetections, type ImageGroundTruth } from '../../../src/metrics/map/index.js';
+import {
+  evaluateDetectionsDetailed,
+  type ImageDetections,
+  type ImageGroundTruth,
+} from '../../../src/metrics/map/index.js';
 import { assertAllClose, assertClose, loadReference } from '../../helpers/reference.js';
 
 // ap.json notes: mmdet's AP values, recall and precision are float32.
@@ -13,7 +17,13 @@ const edges = loadReference('ap_edges');
 function toApi(input: any): { dets: ImageDetections[]; gts: ImageGroundTruth[] } {
   const dets = input.detections.map((perClass: number[][][]) => {
     const d: ImageDetections = { boxes: [], scores: [], labels: [] };
-    perClass.forEach((list, cls) => list.forEach((r) => { d.boxes.push(r.slice(0, 4)); d.scores.push(r[4]!); d.labels.push(cls); }));
+    perClass.forEach((list, cls) =>
+      list.forEach((r) => {
+        d.boxes.push(r.slice(0, 4));
+        d.scores.push(r[4]!);
+        d.labels.push(cls);
+      }),
+    );
     return d;
   });
   const gts = input.annotations.map((a: any) => ({
@@ -30,7 +40,12 @@ for (const mode of ['area', '11points'] as const) {
     for (const c of [...ref.cases, ...edges.cases]) {
       const { dets, gts } = toApi(c.input);
       const exp = c.expected[mode];
-      const got = evaluateDetectionsDetailed(dets, gts, { numClasses: c.input.num_classes, mode, iouThr: c.input.iou_thr, legacyCoordinate: c.input.use_legacy_coordinate });
+      const got = evaluateDetectionsDetailed(dets, gts, {
+        numClasses: c.input.num_classes,
+        mode,
+        iouThr: c.input.iou_thr,
+        legacyCoordinate: c.input.use_legacy_coordinate,
+      });
       // Also when no class has GT (only ignored GT, or none): mmdet's mean_ap is then 0.0.
       assertClose(got.map, exp.mean_ap, TOL, `${c.name} mean_ap`);
       exp.per_class.forEach((p: any, k: number) => {

@@ -16,8 +16,14 @@ before(async () => {
 
 // Small widths for a CPU test; everything else is MMDetection's default except the proposal counts.
 const SMALL: Partial<FasterRcnnOptions> = {
-  numClasses: 3, fpnChannels: 32, boxFcWidth: 128, boxBatchSizePerImage: 64,
-  rpnPreNmsTopNTrain: 300, rpnPostNmsTopNTrain: 150, rpnPreNmsTopNTest: 300, rpnPostNmsTopNTest: 100,
+  numClasses: 3,
+  fpnChannels: 32,
+  boxFcWidth: 128,
+  boxBatchSizePerImage: 64,
+  rpnPreNmsTopNTrain: 300,
+  rpnPostNmsTopNTrain: 150,
+  rpnPreNmsTopNTest: 300,
+  rpnPostNmsTopNTest: 100,
 };
 
 function tinyDetector(seed: number): FasterRcnn {
@@ -31,8 +37,11 @@ test('FasterRcnn: output formats, padding to 32, losses finite, a training step 
   const dets = model.detect(images);
   assert.equal(dets.length, 2);
   for (const d of dets) {
-    assert.ok(d.boxes.length <= 100 && d.boxes.length === d.scores.length && d.scores.length === d.labels.length);
-    for (const b of d.boxes) assert.ok(b[0]! >= 0 && b[1]! >= 0 && b[2]! <= 72 && b[3]! <= 72 && b[0]! <= b[2]! && b[1]! <= b[3]!);
+    assert.ok(
+      d.boxes.length <= 100 && d.boxes.length === d.scores.length && d.scores.length === d.labels.length,
+    );
+    for (const b of d.boxes)
+      assert.ok(b[0]! >= 0 && b[1]! >= 0 && b[2]! <= 72 && b[3]! <= 72 && b[0]! <= b[2]! && b[1]! <= b[3]!);
     for (const s of d.scores) assert.ok(s > 0.05 && s <= 1);
     assert.ok(d.labels.every((l) => l >= 0 && l < 3));
   }
@@ -75,7 +84,9 @@ test('FasterRcnn learns a handful of phantom images until it finds their boxes (
   }
   const dets = model.detect(images);
   const { map } = evaluateDetections(dets, targets, { numClasses: 3 });
-  console.log(`phantom mAP50 ${map.toFixed(3)} after ${steps} steps (last loss ${last.toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `phantom mAP50 ${map.toFixed(3)} after ${steps} steps (last loss ${last.toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   assert.ok(map >= 0.9, `mAP50 ${map}`);
   images.dispose();
   opt.dispose();

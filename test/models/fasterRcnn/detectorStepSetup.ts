@@ -41,8 +41,21 @@ export const PARITY = {
 
 /** The two images' ground truth, in input pixels. */
 export const PARITY_TARGETS: DetectionTarget[] = [
-  { boxes: [[8, 10, 40, 30], [30, 34, 60, 62]], labels: [0, 2] },
-  { boxes: [[4, 4, 20, 22], [18, 20, 50, 44], [36, 6, 58, 28]], labels: [1, 1, 0] },
+  {
+    boxes: [
+      [8, 10, 40, 30],
+      [30, 34, 60, 62],
+    ],
+    labels: [0, 2],
+  },
+  {
+    boxes: [
+      [4, 4, 20, 22],
+      [18, 20, 50, 44],
+      [36, 6, 58, 28],
+    ],
+    labels: [1, 1, 0],
+  },
 ];
 
 export interface ParitySetup {
@@ -61,19 +74,35 @@ export function paritySetup(): ParitySetup {
   tf.tidy(() => {
     for (const p of resnet.store.all()) {
       const n = p.variable.shape[0]!;
-      if (p.name.endsWith('running_mean')) p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(-0.2, 0.2))));
-      if (p.name.endsWith('running_var')) p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(0.5, 2))));
-      if (/bn\d\.weight$|downsample\.1\.weight$/.test(p.name)) p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(0.5, 1.5))));
-      if (/bn\d\.bias$|downsample\.1\.bias$/.test(p.name)) p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(-0.1, 0.1))));
+      if (p.name.endsWith('running_mean'))
+        p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(-0.2, 0.2))));
+      if (p.name.endsWith('running_var'))
+        p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(0.5, 2))));
+      if (/bn\d\.weight$|downsample\.1\.weight$/.test(p.name))
+        p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(0.5, 1.5))));
+      if (/bn\d\.bias$|downsample\.1\.bias$/.test(p.name))
+        p.variable.assign(tf.tensor1d(Array.from({ length: n }, () => r.uniform(-0.1, 0.1))));
     }
   });
-  const detector = new FasterRcnn(resnetBackbone(resnet, { normEval: true, frozenStages: 1 }), {
-    numClasses: PARITY.numClasses, fpnChannels: PARITY.fpnChannels, boxFcWidth: PARITY.boxFcWidth,
-    anchors: { convention: 'torchvision', strides: [4, 8, 16, 32, 64], scales: [8], ratios: [0.5, 1, 2] },
-    rpnMinPosIou: 0, rpnBatchSizePerImage: PARITY.sampleAll, rpnPositiveFraction: 0.5,
-    rpnPreNmsTopNTrain: PARITY.preNms, rpnPostNmsTopNTrain: PARITY.postNms,
-    boxSamplingRatio: 2, boxAligned: false, boxBatchSizePerImage: PARITY.sampleAll, boxPositiveFraction: 0.5,
-  }, rng.fork('heads'));
+  const detector = new FasterRcnn(
+    resnetBackbone(resnet, { normEval: true, frozenStages: 1 }),
+    {
+      numClasses: PARITY.numClasses,
+      fpnChannels: PARITY.fpnChannels,
+      boxFcWidth: PARITY.boxFcWidth,
+      anchors: { convention: 'torchvision', strides: [4, 8, 16, 32, 64], scales: [8], ratios: [0.5, 1, 2] },
+      rpnMinPosIou: 0,
+      rpnBatchSizePerImage: PARITY.sampleAll,
+      rpnPositiveFraction: 0.5,
+      rpnPreNmsTopNTrain: PARITY.preNms,
+      rpnPostNmsTopNTrain: PARITY.postNms,
+      boxSamplingRatio: 2,
+      boxAligned: false,
+      boxBatchSizePerImage: PARITY.sampleAll,
+      boxPositiveFraction: 0.5,
+    },
+    rng.fork('heads'),
+  );
   // RoI heads start from a small random classifier and regressor; larger ones give the box losses a real gradient.
   tf.tidy(() => {
     detector.roiHeads.reg.w.assign(tf.randomNormal(detector.roiHeads.reg.w.shape, 0, 0.05, 'float32', 7));
@@ -81,12 +110,22 @@ export function paritySetup(): ParitySetup {
     detector.rpn.reg.w.assign(tf.randomNormal(detector.rpn.reg.w.shape, 0, 0.05, 'float32', 9));
   });
   const ir = rng.fork('images');
-  const images = tf.tensor4d(Array.from({ length: 2 * PARITY.size * PARITY.size }, () => ir.next()), [2, PARITY.size, PARITY.size, 1]);
+  const images = tf.tensor4d(
+    Array.from({ length: 2 * PARITY.size * PARITY.size }, () => ir.next()),
+    [2, PARITY.size, PARITY.size, 1],
+  );
   return {
-    detector, resnet, images,
+    detector,
+    resnet,
+    images,
     dispose: () => {
       images.dispose();
-      for (const v of [...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]) v.dispose();
+      for (const v of [
+        ...detector.fpn.variables(),
+        ...detector.rpn.variables(),
+        ...detector.roiHeads.variables(),
+      ])
+        v.dispose();
       resnet.dispose();
     },
   };
@@ -97,10 +136,31 @@ export function parityTensors(s: ParitySetup): Map<string, tf.Tensor> {
   const m = new Map<string, tf.Tensor>();
   for (const p of s.resnet.store.all()) m.set(`backbone.${p.name}`, p.variable);
   const d = s.detector;
-  d.fpn.lateral.forEach((p, i) => { m.set(`fpn.lateral.${i}.weight`, p.w); m.set(`fpn.lateral.${i}.bias`, p.b); });
-  d.fpn.output.forEach((p, i) => { m.set(`fpn.output.${i}.weight`, p.w); m.set(`fpn.output.${i}.bias`, p.b); });
-  for (const [k, p] of [['conv', d.rpn.conv], ['cls', d.rpn.cls], ['reg', d.rpn.reg]] as const) { m.set(`rpn.${k}.weight`, p.w); m.set(`rpn.${k}.bias`, p.b); }
-  for (const [k, p] of [['fc1', d.roiHeads.fc1], ['fc2', d.roiHeads.fc2], ['cls', d.roiHeads.cls], ['reg', d.roiHeads.reg]] as const) { m.set(`roi.${k}.weight`, p.w); m.set(`roi.${k}.bias`, p.b); }
+  d.fpn.lateral.forEach((p, i) => {
+    m.set(`fpn.lateral.${i}.weight`, p.w);
+    m.set(`fpn.lateral.${i}.bias`, p.b);
+  });
+  d.fpn.output.forEach((p, i) => {
+    m.set(`fpn.output.${i}.weight`, p.w);
+    m.set(`fpn.output.${i}.bias`, p.b);
+  });
+  for (const [k, p] of [
+    ['conv', d.rpn.conv],
+    ['cls', d.rpn.cls],
+    ['reg', d.rpn.reg],
+  ] as const) {
+    m.set(`rpn.${k}.weight`, p.w);
+    m.set(`rpn.${k}.bias`, p.b);
+  }
+  for (const [k, p] of [
+    ['fc1', d.roiHeads.fc1],
+    ['fc2', d.roiHeads.fc2],
+    ['cls', d.roiHeads.cls],
+    ['reg', d.roiHeads.reg],
+  ] as const) {
+    m.set(`roi.${k}.weight`, p.w);
+    m.set(`roi.${k}.bias`, p.b);
+  }
   return m;
 }
 
@@ -109,9 +169,13 @@ if (process.argv[2] === '--export') {
   if (!out) throw new Error('usage: node detectorStepSetup.js --export OUT.safetensors');
   const s = paritySetup();
   const raw = new Map<string, RawTensor>();
-  for (const [k, t] of parityTensors(s)) raw.set(k, { shape: [...t.shape], data: t.dataSync() as Float32Array });
+  for (const [k, t] of parityTensors(s))
+    raw.set(k, { shape: [...t.shape], data: t.dataSync() as Float32Array });
   raw.set('input.images', { shape: [...s.images.shape], data: s.images.dataSync() as Float32Array });
-  writeFileSync(out, encodeSafetensors(raw, { targets: JSON.stringify(PARITY_TARGETS), settings: JSON.stringify(PARITY) }));
+  writeFileSync(
+    out,
+    encodeSafetensors(raw, { targets: JSON.stringify(PARITY_TARGETS), settings: JSON.stringify(PARITY) }),
+  );
   console.log(`wrote ${raw.size} tensors to ${out}`);
   s.dispose();
 }

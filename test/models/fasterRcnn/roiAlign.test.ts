@@ -17,8 +17,17 @@ test('roiAlign reproduces torchvision 0.14.1 roi_align on every reference case (
     const i = c.input;
     const before = tf.memory().numTensors;
     const feats = tf.tensor4d(i.features_nhwc);
-    const out = roiAlign(feats, i.rois, { outputSize: i.output_size, spatialScale: i.spatial_scale, samplingRatio: i.sampling_ratio, aligned: i.aligned });
-    assert.deepEqual(out.shape, [i.rois.length, i.output_size[0], i.output_size[1], i.features_nhwc[0][0][0].length], c.name);
+    const out = roiAlign(feats, i.rois, {
+      outputSize: i.output_size,
+      spatialScale: i.spatial_scale,
+      samplingRatio: i.sampling_ratio,
+      aligned: i.aligned,
+    });
+    assert.deepEqual(
+      out.shape,
+      [i.rois.length, i.output_size[0], i.output_size[1], i.features_nhwc[0][0][0].length],
+      c.name,
+    );
     assertAllClose(out.arraySync(), c.expected.output_nhwc, TOL, c.name);
     tf.dispose([feats, out]);
     assert.equal(tf.memory().numTensors, before, `${c.name}: tensors leaked`);
@@ -29,8 +38,18 @@ test('roiAlign gradient is the exact transpose of the (linear) forward map', () 
   // RoIAlign is linear in the features, so d sum(out * R) / dF[j] = L(F + e_j) - L(F) exactly
   // (up to float32 rounding). Boxes cover inside, border-straddling and outside cases.
   const f = tf.randomNormal([2, 5, 6, 2], 0, 1, 'float32', 7) as tf.Tensor4D;
-  const rois = [[0, 1, 1, 9, 7], [1, -3, 2, 30, 12], [0, 10, 10, 40, 40], [1, 2.5, 3.5, 3, 4]];
-  const opts = { outputSize: [2, 3] as [number, number], spatialScale: 0.5, samplingRatio: -1, aligned: true };
+  const rois = [
+    [0, 1, 1, 9, 7],
+    [1, -3, 2, 30, 12],
+    [0, 10, 10, 40, 40],
+    [1, 2.5, 3.5, 3, 4],
+  ];
+  const opts = {
+    outputSize: [2, 3] as [number, number],
+    spatialScale: 0.5,
+    samplingRatio: -1,
+    aligned: true,
+  };
   const r = tf.randomNormal([4, 2, 3, 2], 0, 1, 'float32', 9);
   const loss = (x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, opts), r));
   const grad = tf.grad(loss)(f);
@@ -48,40 +67,64 @@ test('roiAlign gradient is the exact transpose of the (linear) forward map', () 
   tf.dispose([f, r, grad]);
 });
 
-nativeTest('roiAlign: the native loops give the same bits as the JavaScript ones, forward and backward', () => {
-  // Enough RoIs x channels (> 2^16 multiply-adds) that the native side splits the channels across threads.
-  const f = tf.randomNormal([2, 20, 24, 48], 0, 1, 'float32', 3) as tf.Tensor4D;
-  const rng = makeRng(4);
-  const rois = Array.from({ length: 40 }, (_, k) => {
-    const x = rng.uniform(-10, 90);
-    const y = rng.uniform(-10, 70);
-    return [k % 2, x, y, x + rng.uniform(1, 60), y + rng.uniform(1, 60)];
-  });
-  const opts = { outputSize: [7, 7] as [number, number], spatialScale: 0.25, samplingRatio: 0, aligned: true };
-  const r = tf.randomNormal([40, 7, 7, 48], 0, 1, 'float32', 5);
-  const run = (loops: 'auto' | 'js') => {
-    const out = roiAlign(f, rois, opts, loops);
-    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, opts, loops), r)))(f);
-    const v = { out: out.dataSync(), grad: g.dataSync() };
-    tf.dispose([out, g]);
-    return v;
-  };
-  const native = run('auto');
-  const js = run('js');
-  assert.deepEqual(native.out, js.out);
-  assert.deepEqual(native.grad, js.grad);
-  tf.dispose([f, r]);
-});
+nativeTest(
+  'roiAlign: the native loops give the same bits as the JavaScript ones, forward and backward',
+  () => {
+    // Enough RoIs x channels (> 2^16 multiply-adds) that the native side splits the channels across threads.
+    const f = tf.randomNormal([2, 20, 24, 48], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const rng = makeRng(4);
+    const rois = Array.from({ length: 40 }, (_, k) => {
+      const x = rng.uniform(-10, 90);
+      const y = rng.uniform(-10, 70);
+      return [k % 2, x, y, x + rng.uniform(1, 60), y + rng.uniform(1, 60)];
+    });
+    const opts = {
+      outputSize: [7, 7] as [number, number],
+      spatialScale: 0.25,
+      samplingRatio: 0,
+      aligned: true,
+    };
+    const r = tf.randomNormal([40, 7, 7, 48], 0, 1, 'float32', 5);
+    const run = (loops: 'auto' | 'js') => {
+      const out = roiAlign(f, rois, opts, loops);
+      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, opts, loops), r)))(
+        f,
+      );
+      const v = { out: out.dataSync(), grad: g.dataSync() };
+      tf.dispose([out, g]);
+      return v;
+    };
+    const native = run('auto');
+    const js = run('js');
+    assert.deepEqual(native.out, js.out);
+    assert.deepEqual(native.grad, js.grad);
+    tf.dispose([f, r]);
+  },
+);
 
 test('roiAlign: an RoI of one whole cell with one sample reads that cell; no RoIs gives [0, ph, pw, C]', () => {
   // aligned=true shifts by half a cell, so box [2, 1, 3, 2] at scale 1 has its single sample at the
   // centre (2, 1) of the sampled area, i.e. exactly on feature cell (y=1, x=2).
   const f = tf.tensor4d([...Array(12).keys()], [1, 3, 4, 1]);
-  const out = roiAlign(f, [[0, 2, 1, 3, 2]], { outputSize: [1, 1], spatialScale: 1, samplingRatio: 1, aligned: true });
+  const out = roiAlign(f, [[0, 2, 1, 3, 2]], {
+    outputSize: [1, 1],
+    spatialScale: 1,
+    samplingRatio: 1,
+    aligned: true,
+  });
   assert.deepEqual(out.arraySync(), [[[[6]]]]);
   const none = roiAlign(f, [], { outputSize: [7, 7], spatialScale: 1, samplingRatio: 0, aligned: true });
   assert.deepEqual(none.shape, [0, 7, 7, 1]);
-  assert.throws(() => roiAlign(f, [[1, 0, 0, 1, 1]], { outputSize: [1, 1], spatialScale: 1, samplingRatio: 1, aligned: true }), /batch index/);
+  assert.throws(
+    () =>
+      roiAlign(f, [[1, 0, 0, 1, 1]], {
+        outputSize: [1, 1],
+        spatialScale: 1,
+        samplingRatio: 1,
+        aligned: true,
+      }),
+    /batch index/,
+  );
   tf.dispose([f, out, none]);
 });
 
@@ -94,14 +137,37 @@ test('mapRoiLevels reproduces the MMDetection level rule (det_components.json ro
 test('multiLevelRoiAlign pools each RoI from its own level and keeps input order', () => {
   // Level l is filled with the constant l + 1, so each output equals its RoI's level + 1.
   const feats = [80, 40, 20, 10].map((s, l) => tf.fill([1, s, s, 1], l + 1) as tf.Tensor4D);
-  const rois = [[0, 0, 0, 300, 300], [0, 0, 0, 20, 20], [0, 0, 0, 150, 150], [0, 0, 0, 60, 60]];
-  const out = multiLevelRoiAlign(feats, rois, { strides: [4, 8, 16, 32], outputSize: [2, 2], samplingRatio: 2, aligned: false, finestScale: 56 });
+  const rois = [
+    [0, 0, 0, 300, 300],
+    [0, 0, 0, 20, 20],
+    [0, 0, 0, 150, 150],
+    [0, 0, 0, 60, 60],
+  ];
+  const out = multiLevelRoiAlign(feats, rois, {
+    strides: [4, 8, 16, 32],
+    outputSize: [2, 2],
+    samplingRatio: 2,
+    aligned: false,
+    finestScale: 56,
+  });
   const firstCell = (out.arraySync() as number[][][][]).map((r) => r[0]![0]![0]);
   assert.deepEqual(firstCell, [3, 1, 2, 1]);
   // and the gradient reaches every level that was used (each output cell is a mean: weights sum to 1)
   const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-    tf.sum(multiLevelRoiAlign([a, b, c, feats[3]!] as tf.Tensor4D[], rois, { strides: [4, 8, 16, 32], outputSize: [2, 2], samplingRatio: 2, aligned: false, finestScale: 56 })))(feats.slice(0, 3));
+    tf.sum(
+      multiLevelRoiAlign([a, b, c, feats[3]!] as tf.Tensor4D[], rois, {
+        strides: [4, 8, 16, 32],
+        outputSize: [2, 2],
+        samplingRatio: 2,
+        aligned: false,
+        finestScale: 56,
+      }),
+    ),
+  )(feats.slice(0, 3));
   const sums = grads.map((g) => g.sum().dataSync()[0]!);
-  assert.deepEqual(sums.map((v) => Math.round(v)), [8, 4, 4]); // 2 RoIs x 4 cells on P2, 1 x 4 on P3, P4
+  assert.deepEqual(
+    sums.map((v) => Math.round(v)),
+    [8, 4, 4],
+  ); // 2 RoIs x 4 cells on P2, 1 x 4 on P3, P4
   tf.dispose([...feats, out, ...grads]);
 });
