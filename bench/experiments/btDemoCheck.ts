@@ -57,7 +57,11 @@ const report = (r: BarlowTwinsResult, wall: string): void => {
       fall: +(1 - last / first).toFixed(3),
       diag: [+r.before.meanDiagonal.toFixed(3), +r.after.meanDiagonal.toFixed(3)],
       off: [+r.before.meanAbsOffDiagonal.toFixed(3), +r.after.meanAbsOffDiagonal.toFixed(3)],
-      curve: r.curve.map((p) => [p.step, +p.meanDiagonal.toFixed(3), p.knn === null ? null : +p.knn.toFixed(3)]),
+      curve: r.curve.map((p) => [
+        p.step,
+        +p.meanDiagonal.toFixed(3),
+        p.knn === null ? null : +p.knn.toFixed(3),
+      ]),
       knnMajority: r.knnMajority,
     }),
   );

@@ -1,5 +1,5 @@
 /**
- * The normal chest of the phantom: a frontal (PA) film drawn as attenuation on a float canvas.
+ * The normal chest of the phantom: a frontal film (PA, or AP with its differences) drawn as attenuation on a float canvas.
  * Geometry is in fractions of the image (x of the width, y of the height); the patient's right is
  * on the image's left, as radiographs are displayed.
  */
@@ -39,7 +39,8 @@ export interface Anatomy {
  * fractions of the image: inspiration moves both hemidiaphragms and the costophrenic angles together by
  * sd 0.025 (half a posterior rib space; a real film's diaphragm sits anywhere from the 9th to the 11th
  * posterior rib); heart width sd 0.011 (cardiothoracic ratio about 0.39–0.52, the normal adult range);
- * body half-width sd 0.02 and soft-tissue attenuation ×exp(sd 0.15) (thin to heavy habitus). AP films
+ * body half-width sd 0.02 and soft-tissue attenuation ×exp(sd 0.15) (thin to heavy habitus). The heart rests on
+ * the diaphragm, so it follows the inspiration level. AP films
  * (portable, supine or sitting): inspiration 0.03 shallower, heart magnified 8–18 % by the divergent
  * beam (it lies far from the detector), clavicles projected higher and flatter, scapulae over the lungs.
  */
@@ -60,7 +61,7 @@ export function sampleAnatomy(rng: Rng, view: View = 'PA'): Anatomy {
     apexD: 0.17 + n(0.01),
     medHalf: 0.052 + n(0.004),
     // Cardiothoracic ratio ~0.39–0.52 in a normal adult (PA); AP magnifies the heart.
-    heart: { dx: (0.04 + n(0.006)) * mag, y: 0.605 + n(0.012), rx: (0.145 + n(0.011)) * mag, ry: (0.115 + n(0.008)) * mag },
+    heart: { dx: (0.04 + n(0.006)) * mag, y: 0.605 + 0.8 * insp + n(0.012), rx: (0.145 + n(0.011)) * mag, ry: (0.115 + n(0.008)) * mag },
     knob: { dx: 0.058 + n(0.004), y: 0.29 + n(0.01), r: 0.026 + n(0.002) },
     bodyHalf: 0.465 + n(0.02),
     female: rng.next() < 0.45,
