@@ -10,8 +10,9 @@
  * split is notebook 02's (same rng forks). Heavy: run under nice with one thread.
  *
  * Usage: node build/bench/experiments/detRun.js '<json>' where json may hold
- *   { "vindrImages": 800, "inits": ["imagenet"], "seeds": [2024], "coverage": true,
- *     "detection": { ...overrides of config.detection } }
+ *   { "vindrImages": 800, "coverage": true,
+ *     "runs": [{ "inits": ["imagenet"], "seeds": [2024], "detection": { ...overrides of config.detection } }] }
+ * The runs go one after the other in one process (an A/B of their times on the same machine load).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,27 +34,30 @@ import {
 } from '../../src/train/detectionRun.js';
 import { imagenetInit } from '../../src/train/pretrainRun.js';
 
-interface Args {
-  vindrImages?: number;
+interface RunArgs {
   inits?: BackboneInit[];
   seeds?: number[];
-  coverage?: boolean;
   detection?: Partial<DetectionConfig>;
+}
+interface Args {
+  vindrImages?: number;
+  coverage?: boolean;
+  runs?: RunArgs[];
 }
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const base = makeConfig({ notebook: '04_detection', profile: 'demo' });
 const n = args.vindrImages ?? base.data.vindrImages;
 const root = join(base.paths.root, '.cache', 'detexp');
-const config = makeConfig({
-  notebook: '04_detection',
-  profile: 'demo',
-  data: { vindrImages: n, vindrDir: join(root, `vindr-${n}`) },
-  paths: { results: join(root, `results-${n}`), checkpoints: join(root, 'checkpoints') },
-  detection: args.detection ?? {},
-});
+const configFor = (detection: Partial<DetectionConfig>): ReturnType<typeof makeConfig> =>
+  makeConfig({
+    notebook: '04_detection',
+    profile: 'demo',
+    data: { vindrImages: n, vindrDir: join(root, `vindr-${n}`) },
+    paths: { results: join(root, `results-${n}`), checkpoints: join(root, 'checkpoints') },
+    detection,
+  });
+const config = configFor({});
 await initEngine(config.backend);
-const d = config.detection;
-console.log(`detection: ${JSON.stringify(d)}; vindrImages ${n}`);
 
 const vindr = await openVindr(config);
 const fusion = fuseVindr(vindr.images, config.wbf);
@@ -113,41 +117,46 @@ if (args.coverage) {
   }
 }
 
-const trainImages = d.filterEmptyGt ? splits.train.filter((im) => im.boxes.length > 0) : splits.train;
-for (const size of d.inputSizes) {
-  const t0 = performance.now();
-  const sets = {
-    train: await loadDetectionSet(trainImages, size),
-    val: await loadDetectionSet(splits.val, size),
-    test: await loadDetectionSet(splits.test, size),
-  };
-  console.log(`loaded ${size}px sets in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-  for (const init of args.inits ?? ['imagenet']) {
-    if (init !== 'none' && !existsSync(backbonePath(config, init))) {
-      if (init !== 'imagenet') throw new Error(`${init}: no backbone in ${config.paths.checkpoints}`);
-      const r = await imagenetInit(config, makeRng(config.seed).fork('03_pretraining').fork('proxy'));
-      console.log(`ImageNet-proxy trained: ${JSON.stringify(r).slice(0, 200)}`);
+for (const run of args.runs ?? [{}]) {
+  const config = configFor(run.detection ?? {});
+  const d = config.detection;
+  console.log(`\nRUN detection ${JSON.stringify(run.detection ?? {})}; vindrImages ${n}`);
+  const trainImages = d.filterEmptyGt ? splits.train.filter((im) => im.boxes.length > 0) : splits.train;
+  for (const size of d.inputSizes) {
+    const t0 = performance.now();
+    const sets = {
+      train: await loadDetectionSet(trainImages, size),
+      val: await loadDetectionSet(splits.val, size),
+      test: await loadDetectionSet(splits.test, size),
+    };
+    console.log(`loaded ${size}px sets in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+    for (const init of run.inits ?? ['imagenet']) {
+      if (init !== 'none' && !existsSync(backbonePath(config, init))) {
+        if (init !== 'imagenet') throw new Error(`${init}: no backbone in ${config.paths.checkpoints}`);
+        const r = await imagenetInit(config, makeRng(config.seed).fork('03_pretraining').fork('proxy'));
+        console.log(`ImageNet-proxy trained: ${JSON.stringify(r).slice(0, 200)}`);
+      }
+      for (const seed of run.seeds ?? [config.seeds[0]!]) {
+        const r = await trainDetector(
+          config,
+          init,
+          seed,
+          sets,
+          makeRng(config.seed).fork('04_detection').fork(`${init}:${size}:${seed}`),
+        );
+        if (!r) continue;
+        const steps = Math.ceil(sets.train.images.shape[0] / d.batchSize) * d.epochs;
+        console.log(
+          `RESULT ${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} (all ${r.testMapAll.toFixed(4)}, last epoch ${r.testMapLast.toFixed(4)}) best epoch ${r.bestEpoch}/${d.epochs}; val ${r.epochs.map((e) => e.valMap.toFixed(3)).join(' ')}; ${r.seconds}s for ${steps} steps`,
+        );
+        console.log(
+          `  per class: ${r.testPerClass
+            .map((ap, c) => (ap === null ? null : `${VINDR_CLASSES[c]} ${ap.toFixed(2)}`))
+            .filter(Boolean)
+            .join('; ')}`,
+        );
+      }
     }
-    for (const seed of args.seeds ?? [config.seeds[0]!]) {
-      const r = await trainDetector(
-        config,
-        init,
-        seed,
-        sets,
-        makeRng(config.seed).fork('04_detection').fork(`${init}:${size}:${seed}`),
-      );
-      if (!r) continue;
-      const steps = Math.ceil(sets.train.images.shape[0] / d.batchSize) * d.epochs;
-      console.log(
-        `RESULT ${init} ${size}px seed ${seed}: test mAP50 ${r.testMap.toFixed(4)} (all ${r.testMapAll.toFixed(4)}, last epoch ${r.testMapLast.toFixed(4)}) best epoch ${r.bestEpoch}/${d.epochs}; val ${r.epochs.map((e) => e.valMap.toFixed(3)).join(' ')}; ${r.seconds}s for ${steps} steps`,
-      );
-      console.log(
-        `  per class: ${r.testPerClass
-          .map((ap, c) => (ap === null ? null : `${VINDR_CLASSES[c]} ${ap.toFixed(2)}`))
-          .filter(Boolean)
-          .join('; ')}`,
-      );
-    }
+    for (const s of Object.values(sets)) s.images.dispose();
   }
-  for (const s of Object.values(sets)) s.images.dispose();
 }
