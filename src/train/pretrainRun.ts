@@ -365,7 +365,7 @@ export async function pretrainBarlowTwins(
       p.microBatch,
     ),
   );
-  const views = { scale: p.cropScale, jitter: p.jitter };
+  const views = { scale: p.cropScale, jitter: p.jitter, interpolation: p.interpolation };
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize,
     inputSize: config.backbone.inputSize,
