@@ -31,7 +31,7 @@ import torchvision.transforms as T
 from torchvision.models.resnet import Bottleneck, ResNet
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pretrain_torch import LARS  # noqa: E402  main.py's LARS, shared with the ResNet-50 peer
+from bt_main import LARS, bt_loss, lars_groups  # noqa: E402  main.py's loss and LARS, shared with the other peers
 
 
 def backbone(blocks, width, norm_layer=None, zero_init_residual=False):
@@ -91,9 +91,7 @@ def bt(a):
         layers += [nn.Linear(sizes[i], sizes[i + 1], bias=False), nn.BatchNorm1d(sizes[i + 1]), nn.ReLU(True)]
     layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
     proj = nn.Sequential(*layers)
-    bn = nn.BatchNorm1d(sizes[-1], affine=False)
-    params = list(net.parameters()) + list(proj.parameters())
-    opt = LARS([{'params': [p for p in params if p.ndim != 1]}, {'params': [p for p in params if p.ndim == 1]}], lr=0.01)
+    opt = LARS(lars_groups(list(net.parameters()) + list(proj.parameters())), lr=0.01, weight_decay=1e-6)
     b, s, src = a['batch'], a['size'], a['imageSize']
     g = torch.Generator().manual_seed(1)
     bank = torch.rand(a['bank'], 1, src, src, generator=g)
@@ -105,11 +103,7 @@ def bt(a):
         imgs = [bank[i] for i in idx]
         y1 = torch.stack([t1(x) for x in imgs])
         y2 = torch.stack([t2(x) for x in imgs])
-        z1, z2 = proj(net(y1)), proj(net(y2))
-        c = bn(z1).T @ bn(z2) / b
-        on = torch.diagonal(c).add(-1).pow(2).sum()
-        off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-        loss = on + lam * off
+        loss = bt_loss(proj(net(y1)), proj(net(y2)), lam)
         opt.zero_grad()
         loss.backward()
         opt.step()
