@@ -84,14 +84,16 @@ test('renderView equals the tfjs ops on the same draws: many sizes, flips, jitte
   assert.equal(cases, 150);
 });
 
+/** Pixel mean, spread and share above 0.8 over a set of views. */
+function viewStats(views: Float32Array[]): number[] {
+  let sum = 0; let sq = 0; let bright = 0; let count = 0;
+  for (const v of views) for (const p of v) { sum += p; sq += p * p; bright += p > 0.8 ? 1 : 0; count++; }
+  const mean = sum / count;
+  return [mean, Math.sqrt(sq / count - mean * mean), bright / count];
+}
+
 test('views keep their distribution: pixel mean, spread, solarised and blurred shares of renderView match the tfjs ops over many seeds', () => {
   const x = tf.tidy(() => tf.add(tf.mul(ramp(16, 64), 0.6), tf.randomUniform([16, 64, 64, 1], 0, 0.4, 'float32', 8)) as tf.Tensor4D);
-  const stats = (views: Float32Array[]): number[] => {
-    let sum = 0; let sq = 0; let bright = 0; let count = 0;
-    for (const v of views) for (const p of v) { sum += p; sq += p * p; bright += p > 0.8 ? 1 : 0; count++; }
-    const mean = sum / count;
-    return [mean, Math.sqrt(sq / count - mean * mean), bright / count];
-  };
   const ours: Float32Array[] = [];
   const ref: Float32Array[] = [];
   const data = x.dataSync() as Float32Array;
@@ -104,7 +106,7 @@ test('views keep their distribution: pixel mean, spread, solarised and blurred s
       t.dispose();
     }
   }
-  const [a, b] = [stats(ours), stats(ref)];
+  const [a, b] = [viewStats(ours), viewStats(ref)];
   for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `statistic ${i}: ${a[i]} vs ${b[i]}`);
   // and the views are augmented, not copies: spread differs from the input's, mean within the jitter's range
   assert.ok(a[0]! > 0.2 && a[0]! < 0.8 && a[1]! > 0.05);
@@ -166,12 +168,6 @@ test('Pillow crops: the interpolation changes no random draw, a full-scale crop 
 test('Pillow crops: renderView equals the tensor path on the same draws, and the views keep the bilinear views\' distribution', () => {
   const x = tf.tidy(() => tf.add(tf.mul(ramp(16, 64), 0.6), tf.randomUniform([16, 64, 64, 1], 0, 0.4, 'float32', 8)) as tf.Tensor4D);
   const data = x.dataSync() as Float32Array;
-  const stats = (views: Float32Array[]): number[] => {
-    let sum = 0; let sq = 0; let bright = 0; let count = 0;
-    for (const v of views) for (const p of v) { sum += p; sq += p * p; bright += p > 0.8 ? 1 : 0; count++; }
-    const mean = sum / count;
-    return [mean, Math.sqrt(sq / count - mean * mean), bright / count];
-  };
   const bic: Float32Array[] = [];
   const bil: Float32Array[] = [];
   let worst = 0;
@@ -187,7 +183,7 @@ test('Pillow crops: renderView equals the tensor path on the same draws, and the
     }
   }
   assert.ok(worst <= 2e-6, `renderView vs tensor ops: max |diff| ${worst}`);
-  const [a, b] = [stats(bic), stats(bil)];
+  const [a, b] = [viewStats(bic), viewStats(bil)];
   // Same crops, jitter, blur and solarisation: only the resampling differs, and it preserves the mean.
   assert.ok(Math.abs(a[0]! - b[0]!) < 0.005, `mean ${a[0]} vs ${b[0]}`);
   assert.ok(Math.abs(a[1]! / b[1]! - 1) < 0.05, `spread ${a[1]} vs ${b[1]}`);

@@ -11,10 +11,8 @@ import {
   type CamImage,
 } from '../../src/explain/camRun.js';
 import { camMassInBoxes, pointingChance, type BoxLocalisation } from '../../src/explain/localisation.js';
-import { FasterRcnn } from '../../src/models/fasterRcnn/detector.js';
-import { ResNet } from '../../src/models/resnet.js';
-import { resnetBackbone } from '../../src/train/detectionRun.js';
 import { makeRng } from '../../src/rng.js';
+import { tinyDetector } from '../helpers/tinyDetector.js';
 
 before(async () => {
   await initEngine('auto');
@@ -131,20 +129,7 @@ test('camLocalisation: per layer and backbone, against chance, paired on the gro
 // clip the same way (or no detection of an ablated copy would match the boxes being explained), and
 // each map is scored on the image alone, against the image's own chance level.
 test('explainImage on a non-square image: boxes inside the image, per-box maps scored on the image without its padding', async () => {
-  const rng = makeRng(7);
-  const resnet = new ResNet({ blocks: [1, 1, 1, 1], width: 4, inChannels: 1 }, rng.fork('r'));
-  const det = new FasterRcnn(
-    resnetBackbone(resnet, { normEval: true, frozenStages: 1 }),
-    {
-      numClasses: 3,
-      fpnChannels: 8,
-      boxFcWidth: 16,
-      boxBatchSizePerImage: 16,
-      rpnPreNmsTopNTest: 50,
-      rpnPostNmsTopNTest: 30,
-    },
-    rng.fork('d'),
-  );
+  const { resnet, det, dispose } = tinyDetector(7);
   const hw: [number, number] = [40, 64];
   const x = tf.tidy(() => {
     const img = tf.randomUniform([1, 40, 64, 1], 0, 1, 'float32', 3);
@@ -212,8 +197,7 @@ test('explainImage on a non-square image: boxes inside the image, per-box maps s
     assert.equal(b.localisation.area, onImage.area);
   }
   x.dispose();
-  tf.dispose([...det.fpn.variables(), ...det.rpn.variables(), ...det.roiHeads.variables()]);
-  resnet.dispose();
+  dispose();
 });
 
 test('cropCam keeps the top-left rows and columns', () => {
