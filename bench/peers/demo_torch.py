@@ -8,7 +8,7 @@ channel), built with torchvision's own ResNet._make_layer.
 Modes (spec "mode"):
   bt     Barlow Twins training step with its augmentation, image pairs/s: per-image torchvision
          transforms on [1, S, S] tensors as main.py's Transform has them for a grey image
-         (RandomResizedCrop 0.08-1 to the input size, flip 0.5, ColorJitter brightness/contrast 0.4
+         (RandomResizedCrop 0.08-1 to the input size with the spec's interpolation, flip 0.5, ColorJitter brightness/contrast 0.4
          with p 0.8, GaussianBlur sigma 0.1-2 scaled by size/224 with p 1.0 / 0.1, solarisation
          p 0 / 0.2), then both views through backbone + projector, main.py's loss and LARS.
   det    Faster R-CNN + FPN training step, images/s: torchvision FasterRCNN on that backbone (frozen
@@ -71,10 +71,14 @@ def timed(fn, warmup, steps):
     return statistics.median(times), times
 
 
-def view_transform(size, blur_p, solarize_p):
+def view_transform(size, blur_p, solarize_p, interpolation):
+    # Ours: 'pil-bicubic' (main.py's Pillow bicubic, antialiased when shrinking) or tfjs's point-sampled
+    # 'bilinear'; torchvision's tensor resize does the same work (antialias only for the Pillow filters).
+    pil = interpolation.startswith('pil-')
+    mode = T.InterpolationMode.BICUBIC if interpolation == 'pil-bicubic' else T.InterpolationMode.BILINEAR
     k = size / 224
     return T.Compose([
-        T.RandomResizedCrop(size, scale=(0.08, 1.0), interpolation=T.InterpolationMode.BILINEAR, antialias=False),
+        T.RandomResizedCrop(size, scale=(0.08, 1.0), interpolation=mode, antialias=pil),
         T.RandomHorizontalFlip(0.5),
         T.RandomApply([T.ColorJitter(brightness=0.4, contrast=0.4)], p=0.8),
         # our radius is ceil(3 sigma_max) px: kernel 2r+1
@@ -95,7 +99,8 @@ def bt(a):
     b, s, src = a['batch'], a['size'], a['imageSize']
     g = torch.Generator().manual_seed(1)
     bank = torch.rand(a['bank'], 1, src, src, generator=g)
-    t1, t2 = view_transform(s, 1.0, 0.0), view_transform(s, 0.1, 0.2)
+    interp = a.get('interpolation', 'bilinear')
+    t1, t2 = view_transform(s, 1.0, 0.0, interp), view_transform(s, 0.1, 0.2, interp)
     lam = a['lambda']
 
     def step():
