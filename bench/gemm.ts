@@ -1,6 +1,6 @@
 /**
  * The bundled SGEMM against the system BLAS (OpenBLAS), both called through the addon in the
- * same process on the same buffers, alternating call by call so that a load change hits both:
+ * same process on the same buffers, in alternating rounds so that a load change hits both:
  * GFLOP/s of the bundled GEMM (its best micro-kernel), with OpenBLAS as the peer (ratio =
  * bundled / OpenBLAS). Shapes: a square product and the GEMMs of ResNet convolutions (im2col
  * forward, input and filter gradient) and of the demo's narrow network.
@@ -44,7 +44,9 @@ export async function run(): Promise<BenchResult[]> {
   const kernel = info.bundledKernels.split(',')[0];
   const hasSystem = info.gemm !== 'bundled';
   if (!hasSystem) console.warn(`gemm: no system BLAS in use (${info.blas}); bundled GEMM rows only`);
-  const peer = hasSystem ? info.blas.replace(/ \(.*$/, '').replace(/ NO_LAPACKE| DYNAMIC_ARCH| NO_AFFINITY/g, '') : null;
+  const peer = hasSystem
+    ? info.blas.replace(/ \(.*$/, '').replace(/ NO_LAPACKE| DYNAMIC_ARCH| NO_AFFINITY/g, '')
+    : null;
   const results: BenchResult[] = [];
   for (const s of SPECS) {
     const a = fill(s.m * s.k, 1);
@@ -57,12 +59,16 @@ export async function run(): Promise<BenchResult[]> {
     const sides = hasSystem ? [call(kernel), call('system')] : [call(kernel)];
     const times: number[][] = sides.map(() => []);
     for (const f of sides) f(); // warm-up (packing buffers, BLAS threads)
-    const start = performance.now();
-    while (times[0].length < 5 || (performance.now() - start) / 1000 < 2 * sides.length) {
+    // Rounds of ~0.3 s per side, alternating, so that a change of load hits both; not call by call,
+    // because OpenBLAS's threads spin for a while after each call and would slow the next one.
+    for (let round = 0; round < 4; round++) {
       sides.forEach((f, i) => {
-        const t0 = performance.now();
-        f();
-        times[i].push((performance.now() - t0) / 1000);
+        const start = performance.now();
+        do {
+          const t0 = performance.now();
+          f();
+          times[i].push((performance.now() - t0) / 1000);
+        } while (performance.now() - start < 300);
       });
     }
     const flop = 2 * s.m * s.n * s.k;

@@ -63,7 +63,9 @@ if (headerDir) {
     ...sources,
     '-o',
     tmp,
-    ...(process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared', '-pthread', '-ldl']),
+    ...(process.platform === 'darwin'
+      ? ['-bundle', '-undefined', 'dynamic_lookup']
+      : ['-shared', '-pthread', '-ldl']),
   ];
   const r = spawnSync(cxx, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) {
@@ -73,14 +75,16 @@ if (headerDir) {
   renameSync(tmp, outFile);
 } else {
   // No headers beside node: npm's bundled node-gyp fetches them (needs python3 and the network).
-  if (!which('python3')) skip(`Node's headers not found beside ${process.execPath}, and node-gyp needs python3`);
+  if (!which('python3'))
+    skip(`Node's headers not found beside ${process.execPath}, and node-gyp needs python3`);
   const gyp = [
     process.env.npm_config_node_gyp,
     path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   ]
     .filter(Boolean)
     .find((p) => existsSync(p));
-  if (!gyp && !which('node-gyp')) skip(`Node's headers not found beside ${process.execPath}, and no node-gyp`);
+  if (!gyp && !which('node-gyp'))
+    skip(`Node's headers not found beside ${process.execPath}, and no node-gyp`);
   const [cmd, cmdArgs] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
   console.log('cxr-notebooks: building native kernels (native/) with node-gyp ...');
   const r = spawnSync(cmd, cmdArgs, { cwd: nativeDir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });

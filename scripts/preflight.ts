@@ -62,5 +62,6 @@ export function preflight(root: string, opts: { quiet?: boolean } = {}): void {
   const missing = missingAptPackages(root);
   if (missing.length)
     lines.push(`apt.txt: not installed: ${missing.join(' ')} (npm run setup:system installs them)`);
-  if (!opts.quiet || !native.addon || !browser || lines.some((l) => l.startsWith('OpenBLAS'))) console.log(lines.map((l) => `preflight: ${l}`).join('\n'));
+  if (!opts.quiet || !native.addon || !browser || lines.some((l) => l.startsWith('OpenBLAS')))
+    console.log(lines.map((l) => `preflight: ${l}`).join('\n'));
 }

@@ -32,6 +32,9 @@ SystemBlas g_blas;
 std::string g_kind = "bundled";
 std::string g_kernel;     // the bundled micro-kernel in use
 std::string g_why_not;    // why the system BLAS is not used
+bool g_auto_kernel = true;  // false when CXR_GEMM named the kernel
+bool g_has_avx2 = false;
+const std::string kAvx2 = "avx2";
 
 template <typename F>
 F sym(void* lib, const char* name) {
@@ -91,9 +94,11 @@ std::string init_gemm() {
   const char* env = std::getenv("CXR_GEMM");
   const std::string want = env && *env ? env : "auto";
   g_kernel = best_bundled_kernel();
+  g_has_avx2 = !bundled_kernel_shape("avx2").empty();
   if (want.rfind("bundled", 0) == 0) {
     if (want.size() > 8 && want[7] == ':') {
       g_kernel = want.substr(8);
+      g_auto_kernel = false;
       if (bundled_kernel_shape(g_kernel).empty())
         return "CXR_GEMM=" + want + ": this CPU or build has no bundled kernel '" + g_kernel +
                "' (it has " + bundled_kernels() + ")";
@@ -150,7 +155,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (g_kind != "bundled" &&
       system_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
     return;
-  bundled_sgemm(g_kernel, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  // A product at most 16 wide fills only half of the AVX-512 kernel's 32 columns: the AVX2
+  // kernel (16 columns, at half the width per instruction) does it as fast with half the
+  // padding rows (the demo's width-16 network has many such convolutions).
+  const std::string& kernel = n <= 16 && g_auto_kernel && g_kernel == "avx512" && g_has_avx2 ? kAvx2 : g_kernel;
+  bundled_sgemm(kernel, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace cxr

@@ -35,12 +35,14 @@ function check(addon: NativeAddon, which: string, c: Case, rng: Rng): void {
   const { ta, tb, m, n, k, alpha, beta, pad } = c;
   const [ar, ac] = ta ? [k, m] : [m, k];
   const [br, bc] = tb ? [n, k] : [k, n];
-  const lda = ac + pad;
-  const ldb = bc + pad;
+  // At least 1, as BLAS requires (OpenBLAS rejects lda = 0 when k = 0 and computes nothing).
+  const lda = Math.max(1, ac + pad);
+  const ldb = Math.max(1, bc + pad);
   const ldc = n + pad;
   const a = randomValues(rng, Math.max(1, ar * lda));
   const b = randomValues(rng, Math.max(1, br * ldb));
-  const c0 = beta === 0 ? new Float32Array(Math.max(1, m * ldc)).fill(NaN) : randomValues(rng, Math.max(1, m * ldc));
+  const c0 =
+    beta === 0 ? new Float32Array(Math.max(1, m * ldc)).fill(NaN) : randomValues(rng, Math.max(1, m * ldc));
   const out = Float32Array.from(c0);
   const ran = addon.sgemm(which, ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc);
   assert.ok(ran, `${which} did not run`);
@@ -112,13 +114,30 @@ function addon(): NativeAddon {
   return native.addon;
 }
 
+/**
+ * Runs fn with the addon's pool at `threads` (more than the cores is fine: it is about the split
+ * into row blocks and column groups, which a one-thread run never takes), then restores it.
+ */
+function withThreads(threads: number, fn: () => void): void {
+  const before = addon().info().threads;
+  addon().setNumThreads(threads);
+  try {
+    fn();
+  } finally {
+    addon().setNumThreads(before);
+  }
+}
+
 nativeTest('every bundled GEMM micro-kernel this CPU runs equals a double-precision reference', () => {
   const kernels = addon().info().bundledKernels.split(',');
   assert.ok(kernels.includes('generic'), `bundled kernels: ${kernels.join(',')}`);
-  for (const kernel of kernels) {
-    const rng = mulberry32(181);
-    for (const c of cases(rng)) check(addon(), kernel, c, rng);
-  }
+  for (const threads of [1, 3])
+    withThreads(threads, () => {
+      for (const kernel of kernels) {
+        const rng = mulberry32(181 + threads);
+        for (const c of cases(rng)) check(addon(), kernel, c, rng);
+      }
+    });
 });
 
 nativeTest('the GEMM in use ("auto") and the system BLAS, when loaded, equal the reference too', () => {
@@ -130,7 +149,22 @@ nativeTest('the GEMM in use ("auto") and the system BLAS, when loaded, equal the
   }
   // A bundled kernel this CPU lacks or that does not exist is refused, not silently replaced.
   assert.equal(
-    addon().sgemm('no-such-kernel', 0, 0, 1, 1, 1, 1, new Float32Array(1), 1, new Float32Array(1), 1, 0, new Float32Array(1), 1),
+    addon().sgemm(
+      'no-such-kernel',
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      new Float32Array(1),
+      1,
+      new Float32Array(1),
+      1,
+      0,
+      new Float32Array(1),
+      1,
+    ),
     false,
   );
 });
