@@ -350,8 +350,8 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 // sgemm(which, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) -> boolean: one
-// GEMM by a named implementation ("auto": the one in use; "system": the loaded BLAS; a bundled
-// micro-kernel's name), false when that one is not available here. For tests and the bench.
+// GEMM by a named implementation ("auto": the one in use; "system": the loaded BLAS; "bundled":
+// the bundled GEMM as it runs without a BLAS; a bundled micro-kernel's name), false when that one is not available here. For tests and the bench.
 napi_value Sgemm(napi_env env, napi_callback_info info) {
   Args a(env, info);
   char which[32] = {0};
@@ -369,6 +369,9 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
     const float fa = static_cast<float>(alpha), fb = static_cast<float>(beta);
     if (w == "auto") {
       cxr::sgemm(ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
+      done = true;
+    } else if (w == "bundled") {
+      cxr::bundled_auto_sgemm(ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
       done = true;
     } else if (w == "system") {
       done = cxr::system_sgemm(ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);

@@ -155,6 +155,12 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (g_kind != "bundled" &&
       system_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
     return;
+  bundled_auto_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void bundled_auto_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                        const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                        float* c, int64_t ldc) {
   // A product at most 16 wide fills only half of the AVX-512 kernel's 32 columns: the AVX2
   // kernel (16 columns, at half the width per instruction) does it as fast with half the
   // padding rows (the demo's width-16 network has many such convolutions).

@@ -130,8 +130,9 @@ export interface NativeAddon {
   info(): NativeInfo;
   /**
    * One row-major GEMM, c = alpha * op(a) * op(b) + beta * c, by a named implementation: 'auto'
-   * (the one the kernels use), 'system' (the loaded BLAS), or a bundled micro-kernel ('avx512',
-   * 'avx2', 'generic'). False when that one is not available here. For tests and the bench.
+   * (the one the kernels use), 'system' (the loaded BLAS), 'bundled' (the bundled GEMM as it runs
+   * without a BLAS, micro-kernel chosen per shape), or one bundled micro-kernel ('avx512', 'avx2',
+   * 'generic'). False when that one is not available here. For tests and the bench.
    */
   sgemm(
     which: string,
