@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
-import { randomResizedCropFlip } from '../data/augment.js';
+import { randomResizedCropFlip, type Interpolation } from '../data/augment.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { NIH_LABELS } from '../data/labels.js';
@@ -244,6 +244,8 @@ export function fitEndToEnd(
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
   opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & {
     augment?: boolean;
+    /** How the crops are resampled (config `linearEval.interpolation`); default `bilinear`. */
+    interpolation?: Interpolation;
     rng: Rng;
     log?: (line: string) => void;
   },
@@ -276,7 +278,7 @@ export function fitEndToEnd(
         // The authors' RandomResizedCrop + flip per image; without `augment`, a flip coin per image.
         const x =
           (opts.augment ?? true)
-            ? randomResizedCropFlip(plain, plain.shape[1], shuffle)
+            ? randomResizedCropFlip(plain, plain.shape[1], shuffle, undefined, opts.interpolation)
             : flipEach(plain, shuffle);
         const { value, grads } = tf.variableGrads(
           () => bceWithLogits(head.apply(backbone.forward(x, { training: true }).pooled), y),
@@ -488,7 +490,13 @@ export async function runLinearEvaluation(
                     ? () =>
                         tf.tidy(() => {
                           const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
-                          return randomResizedCropFlip(plain, plain.shape[1], augRng);
+                          return randomResizedCropFlip(
+                            plain,
+                            plain.shape[1],
+                            augRng,
+                            undefined,
+                            le.interpolation,
+                          );
                         })
                     : undefined;
                   const r = guarded({ ...base, mode: 'frozen' }, () =>
@@ -543,6 +551,7 @@ export async function runLinearEvaluation(
                         { train: sub.indices, val: split.val, test: split.test },
                         {
                           ...le.endToEnd,
+                          interpolation: le.interpolation,
                           rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
                         },
                       ),
