@@ -20,7 +20,7 @@ import {
 } from '../../src/models/backbones.js';
 import { ResNet } from '../../src/models/resnet.js';
 import { standInImagenetTensors, writeStandInImagenetFile } from '../../src/models/standInWeights.js';
-import { loadTorchResNetWeights } from '../../src/models/weights.js';
+import { kerasLayerName, loadKerasResNetWeights, loadTorchResNetWeights } from '../../src/models/weights.js';
 import { makeRng } from '../../src/rng.js';
 import { imagenetInit } from '../../src/train/pretrainRun.js';
 import { tempDir } from '../helpers.js';
@@ -80,7 +80,7 @@ test('the stand-in ImageNet file is in torchvision layout: the importer loads ev
   const backbone = { blocks: [1, 1, 1, 1] as [number, number, number, number], width: 4 };
   const t = standInImagenetTensors(backbone, 3);
   assert.deepEqual(t.get('conv1.weight')!.shape, [4, 3, 7, 7]); // torch OIHW, RGB
-  assert.deepEqual(t.get('fc.weight')!.shape, [1000, 16]); // [out, in]
+  assert.deepEqual(t.get('fc.weight')!.shape, [1000, 128]); // [out, in]: 4 × 8 × width features
   const config = makeConfig({
     notebook: 't',
     profile: 'smoke',
@@ -181,4 +181,59 @@ test("a Keras .h5 ImageNet file builds every backbone as ResNet v1 (Keras's arch
   assert.equal(k.options.variant, 'v1');
   assert.equal(t.options.variant, 'v1.5');
   [k, t].forEach((m) => m.dispose());
+});
+
+test("the Keras route works end to end: a .h5 file through imagenetInit gives the v1 'imagenet' backbone later notebooks load", async () => {
+  const h5 = (await import('h5wasm/node')).default;
+  await h5.ready;
+  const dir = tempDir();
+  const blocks: [number, number, number, number] = [1, 1, 1, 1];
+  // An RGB Keras ResNet50-style file (v1), written as keras-applications lays it out.
+  const rgb = new ResNet({ blocks, width: 4, inChannels: 3, variant: 'v1' }, makeRng(8));
+  const file = join(dir, 'resnet50_notop.h5');
+  const f = new h5.File(file, 'w');
+  const fields: Record<string, string> = {
+    weight: 'gamma:0',
+    bias: 'beta:0',
+    running_mean: 'moving_mean:0',
+    running_var: 'moving_variance:0',
+  };
+  for (const p of rgb.store.all()) {
+    const dot = p.name.lastIndexOf('.');
+    const layer = kerasLayerName(p.name.slice(0, dot));
+    if (!f.keys().includes(layer)) f.create_group(layer);
+    const g = f.get(layer) as InstanceType<typeof h5.Group>;
+    if (!g.keys().includes(layer)) g.create_group(layer);
+    const inner = f.get(`${layer}/${layer}`) as InstanceType<typeof h5.Group>;
+    const name = layer.endsWith('_conv') ? 'kernel:0' : fields[p.name.slice(dot + 1)]!;
+    inner.create_dataset({
+      name,
+      data: Float32Array.from(p.variable.dataSync()),
+      shape: [...p.variable.shape],
+      dtype: '<f',
+    });
+  }
+  f.close();
+  rgb.dispose();
+  const config = makeConfig({
+    notebook: 't',
+    profile: 'smoke',
+    env: { CXR_IMAGENET_WEIGHTS: file },
+    paths: { checkpoints: join(dir, 'ck') } as Config['paths'],
+    backbone: { blocks, width: 4, inputSize: 32 },
+  });
+  const r = await imagenetInit(config, makeRng(1));
+  assert.ok(r.kind === 'file' && r.report.notes.some((n) => /caffe/i.test(n)), JSON.stringify(r));
+  const loaded = loadBackbone(config, 'imagenet', makeRng(2));
+  assert.equal(loaded.options.variant, 'v1');
+  const direct = new ResNet({ blocks, width: 4, inChannels: 1, variant: 'v1' }, makeRng(3));
+  await loadKerasResNetWeights(direct, file);
+  const x = tf.randomUniform([1, 32, 32, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const [a, b] = tf.tidy(() => [
+    Array.from(direct.forward(x, { training: false }).pooled.dataSync()),
+    Array.from(loaded.forward(x, { training: false }).pooled.dataSync()),
+  ]);
+  assert.deepEqual(b, a);
+  [direct, loaded].forEach((m) => m.dispose());
+  x.dispose();
 });
