@@ -16,6 +16,11 @@ export const BENCH_GROUPS: BenchGroup[] = [
   convBench,
   resnetBench,
   moduleGroup(
+    'gemm',
+    'the bundled SGEMM vs the system BLAS (OpenBLAS) in the same process, GFLOP/s',
+    () => import('./gemm.js'),
+  ),
+  moduleGroup(
     'pretrain',
     'Barlow Twins training images/s, ResNet-50 at 64 and 224 px, vs PyTorch',
     () => import('./pretrain.js'),

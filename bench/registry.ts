@@ -14,6 +14,11 @@ export interface BenchResult {
   peer: string | null;
   peerValue: number | null;
   ratio: number | null;
+  /**
+   * The GEMM the native kernels used in this run ('openblas', 'accelerate', 'bundled:avx512'...;
+   * 'none' on plain tfjs), added to every row by bench/run.ts.
+   */
+  gemm?: string;
 }
 
 export interface BenchGroup {

@@ -1,12 +1,14 @@
 /**
  * `npm run bench [-- --only conv,resnet]`: runs the bench groups, prints a table and writes
- * bench-results.json (a list of { name, value, unit, peer, peerValue, ratio }) in the repo root.
+ * bench-results.json (a list of { name, value, unit, peer, peerValue, ratio, gemm }) in the repo
+ * root; gemm is the GEMM the native kernels ran on (CXR_GEMM chooses; native/README.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { registerAcceleratedBackend } from '../src/backend/index.js';
+import { loadNative } from '../src/backend/native.js';
 import { repoRoot } from '../src/config.js';
 import { BENCH_GROUPS } from './groups.js';
 import type { BenchResult } from './registry.js';
@@ -24,6 +26,13 @@ if (unknown.length > 0) {
 const reg = registerAcceleratedBackend();
 console.log(`backend: ${reg.ok ? `cxr-cpu (${reg.reason})` : `plain tfjs cpu: ${reg.reason}`}`);
 if (!reg.ok) await tf.setBackend('cpu');
+const nativeInfo = loadNative().addon?.info();
+const gemm = !nativeInfo
+  ? 'none'
+  : nativeInfo.gemm === 'bundled'
+    ? `bundled:${/(\w+) micro-kernel/.exec(nativeInfo.blas)?.[1] ?? '?'}`
+    : nativeInfo.gemm;
+console.log(`gemm: ${gemm}`);
 
 /** Timings are only comparable on an otherwise idle machine; say so when it is not. */
 function loadNote(when: string): void {
@@ -45,7 +54,7 @@ for (const group of BENCH_GROUPS.filter((g) => !only || only.includes(g.id))) {
   console.log(`\n== ${group.id}: ${group.description}`);
   const t0 = performance.now();
   const rows = await group.run();
-  results.push(...rows);
+  results.push(...rows.map((r) => ({ ...r, gemm })));
   const width = Math.max(...rows.map((r) => r.name.length));
   console.log(
     `${'name'.padEnd(width)}  ${'ours'.padStart(8)}  ${'peer'.padStart(8)}  ${'ratio'.padStart(6)}  unit`,

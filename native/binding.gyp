@@ -4,6 +4,8 @@
       "target_name": "cxr_native",
       "sources": [
         "src/addon.cc",
+        "src/blas.cc",
+        "src/gemm.cc",
         "src/parallel.cc",
         "src/conv.cc",
         "src/pool2d.cc",
@@ -12,8 +14,7 @@
         "src/elementwise.cc",
         "src/roialign.cc"
       ],
-      "include_dirs": ["/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu", "/usr/include/openblas"],
-      "libraries": ["-lopenblas", "-lpthread"],
+      "libraries": ["-lpthread", "-ldl"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-O2", "-fno-exceptions"],
       "cflags": ["-O3"],

@@ -1,76 +1,96 @@
 #!/usr/bin/env node
-// Builds the OpenBLAS kernels addon (native/) with npm's bundled node-gyp. Runs from the
-// root package's "install" script, so `npm ci` builds it; when OpenBLAS or a compiler is
-// missing it prints why and exits 0, and the project runs on plain tfjs.
-// `--strict` (npm run build:native) makes a failed build exit non-zero instead.
+// Builds the native kernels addon (native/) with the C++ compiler directly: the sources are a
+// dozen files with no dependency beyond Node's N-API headers (no BLAS at build time: the addon
+// opens OpenBLAS at run time when it is installed, else runs its bundled GEMM), so node-gyp
+// and its Python are needed only where Node's headers are not installed beside node; then
+// npm's bundled node-gyp builds binding.gyp. Runs from the root package's "install" script,
+// so `npm ci` builds it; when no compiler is found or the build fails it prints why and exits
+// 0, and the project runs on plain tfjs. `--strict` (npm run build:native) exits non-zero.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
+const outFile = path.join(nativeDir, 'build', 'Release', 'cxr_native.node');
 const strict = process.argv.includes('--strict');
-const APT = 'apt-get install -y libopenblas-dev g++ make python3';
+const APT = 'apt-get install -y g++';
 
 function skip(why) {
   const msg =
     `cxr-notebooks: native kernels not built: ${why}.\n` +
-    `  The project still works on plain TensorFlow.js (much slower training).\n` +
-    `  To enable them: ${APT}   then   npm run build:native`;
+    `  The project still works on plain TensorFlow.js (about 100x slower training).\n` +
+    `  To enable them: ${process.platform === 'darwin' ? 'xcode-select --install' : APT}   then   npm run build:native`;
   console.warn(msg);
   process.exit(strict ? 1 : 0);
 }
 
 if (process.env.CXR_SKIP_NATIVE === '1') skip('CXR_SKIP_NATIVE=1');
-if (process.platform !== 'linux') skip(`platform ${process.platform} is not supported (Linux only)`);
+if (process.platform !== 'linux' && process.platform !== 'darwin')
+  skip(`platform ${process.platform} is not supported (Linux and macOS only)`);
 
-const headerDirs = [
-  '/usr/include/x86_64-linux-gnu',
-  '/usr/include/aarch64-linux-gnu',
-  '/usr/include/openblas',
-  '/usr/include',
-];
-if (!headerDirs.some((d) => existsSync(path.join(d, 'cblas.h'))))
-  skip('OpenBLAS headers (cblas.h) not found');
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
-if (!which('c++') && !which('g++')) skip('no C++ compiler (c++/g++) on PATH');
-if (!which('make')) skip('make not found');
-if (!which('python3')) skip('python3 not found (node-gyp needs it)');
+const cxx = [process.env.CXX, 'c++', 'g++', 'clang++'].find((c) => c && which(c));
+if (!cxx) skip('no C++ compiler (c++, g++ or clang++) on PATH');
 
-// npm exports its bundled node-gyp to scripts; outside npm, look beside npm itself.
-const candidates = [
-  process.env.npm_config_node_gyp,
-  path.join(
-    path.dirname(process.execPath),
-    '..',
-    'lib',
-    'node_modules',
-    'npm',
-    'node_modules',
-    'node-gyp',
-    'bin',
-    'node-gyp.js',
-  ),
-].filter(Boolean);
-const gyp = candidates.find((p) => existsSync(p));
-if (!gyp && !which('node-gyp')) skip('node-gyp not found (it ships with npm)');
-
-// Build against the headers of the running node when they are installed (Debian's nodejs
-// puts them in /usr/include/node), so node-gyp never tries to download them.
+// Node's headers: beside the running node (official tarballs, nvm, Debian's nodejs in
+// /usr/include/node) or where npm_config_nodedir points.
 const prefix = path.resolve(path.dirname(process.execPath), '..');
-const nodedir =
-  !process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))
-    ? [`--nodedir=${prefix}`]
-    : [];
-const [cmd, cmdArgs] = gyp
-  ? [process.execPath, [gyp, 'rebuild', ...nodedir]]
-  : ['node-gyp', ['rebuild', ...nodedir]];
-console.log(`cxr-notebooks: building native kernels (${path.relative(root, nativeDir)}/) ...`);
-const r = spawnSync(cmd, cmdArgs, { cwd: nativeDir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-if (r.status !== 0) {
-  const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-  console.warn(tail);
-  skip(`node-gyp failed (exit ${r.status ?? r.signal}); output above`);
+const headerDir = [process.env.npm_config_nodedir, prefix]
+  .filter(Boolean)
+  .map((d) => path.join(d, 'include', 'node'))
+  .find((d) => existsSync(path.join(d, 'node_api.h')));
+
+const sources = readdirSync(path.join(nativeDir, 'src'))
+  .filter((f) => f.endsWith('.cc'))
+  .sort()
+  .map((f) => path.join(nativeDir, 'src', f));
+
+if (headerDir) {
+  console.log(`cxr-notebooks: building native kernels (native/, ${cxx}, Node headers ${headerDir}) ...`);
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  const tmp = `${outFile}.tmp`;
+  const args = [
+    '-O3',
+    '-std=c++17',
+    '-fPIC',
+    '-fvisibility=hidden',
+    '-DNODE_GYP_MODULE_NAME=cxr_native',
+    '-DBUILDING_NODE_EXTENSION',
+    '-DNAPI_DISABLE_CPP_EXCEPTIONS',
+    `-I${headerDir}`,
+    ...sources,
+    '-o',
+    tmp,
+    ...(process.platform === 'darwin'
+      ? ['-bundle', '-undefined', 'dynamic_lookup']
+      : ['-shared', '-pthread', '-ldl']),
+  ];
+  const r = spawnSync(cxx, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.warn(`${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-20).join('\n'));
+    skip(`${cxx} failed (exit ${r.status ?? r.signal}); output above`);
+  }
+  renameSync(tmp, outFile);
+} else {
+  // No headers beside node: npm's bundled node-gyp fetches them (needs python3 and the network).
+  if (!which('python3'))
+    skip(`Node's headers not found beside ${process.execPath}, and node-gyp needs python3`);
+  const gyp = [
+    process.env.npm_config_node_gyp,
+    path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ]
+    .filter(Boolean)
+    .find((p) => existsSync(p));
+  if (!gyp && !which('node-gyp'))
+    skip(`Node's headers not found beside ${process.execPath}, and no node-gyp`);
+  const [cmd, cmdArgs] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+  console.log('cxr-notebooks: building native kernels (native/) with node-gyp ...');
+  const r = spawnSync(cmd, cmdArgs, { cwd: nativeDir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.warn(`${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n'));
+    skip(`node-gyp failed (exit ${r.status ?? r.signal}); output above`);
+  }
 }
 console.log('cxr-notebooks: native kernels built: native/build/Release/cxr_native.node');

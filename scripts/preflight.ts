@@ -48,6 +48,11 @@ export function preflight(root: string, opts: { quiet?: boolean } = {}): void {
       ? `native kernels: ${native.reason}`
       : `native kernels: MISSING (${native.reason}) -> plain TensorFlow.js, training about 100x slower; fix: npm run setup:system && npm run build:native`,
   );
+  // The bundled GEMM where no system BLAS loaded (not when CXR_GEMM chose it): say what OpenBLAS adds.
+  if (native.addon?.info().gemm === 'bundled' && !/CXR_GEMM=/.test(native.reason))
+    lines.push(
+      'OpenBLAS: not found -> the bundled GEMM runs (convolutions somewhat slower; `npm run bench -- --only gemm` compares); fix: npm run setup:system',
+    );
   const browser = findChromium(process.env.CXR_CHROMIUM ?? '');
   lines.push(
     browser
@@ -57,5 +62,6 @@ export function preflight(root: string, opts: { quiet?: boolean } = {}): void {
   const missing = missingAptPackages(root);
   if (missing.length)
     lines.push(`apt.txt: not installed: ${missing.join(' ')} (npm run setup:system installs them)`);
-  if (!opts.quiet || !native.addon || !browser) console.log(lines.map((l) => `preflight: ${l}`).join('\n'));
+  if (!opts.quiet || !native.addon || !browser || lines.some((l) => l.startsWith('OpenBLAS')))
+    console.log(lines.map((l) => `preflight: ${l}`).join('\n'));
 }

@@ -4,6 +4,7 @@
 // to its child) reaches what owns the compiler and, later, the notebook kernel; a nested
 // `npm run build` under a shell would be orphaned by such a signal and keep running.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -18,12 +19,23 @@ const tsc = spawn(process.execPath, [tscBin, '-p', path.join(root, 'tsconfig.jso
  * build/scripts/reproduce.js in CXR_WATCH_PIDS.
  */
 function watchedAncestors() {
+  // [_, ppid, command] of a process: /proc on Linux (minimal images have no ps), else ps.
+  const parentOf = (pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const close = stat.lastIndexOf(')');
+      const ppid = stat.slice(close + 2).split(' ')[1];
+      return [stat, ppid, stat.slice(stat.indexOf('(') + 1, close)];
+    } catch {
+      const r = spawnSync('ps', ['-o', 'ppid=,comm=', '-p', String(pid)], { encoding: 'utf8' });
+      return /^\s*(\d+)\s+(\S+)/.exec(r.stdout ?? '');
+    }
+  };
   const pids = [process.ppid];
   if (!process.env.npm_lifecycle_event) return pids;
   for (let i = 0; i < 3; i++) {
     const pid = pids[pids.length - 1];
-    const r = spawnSync('ps', ['-o', 'ppid=,comm=', '-p', String(pid)], { encoding: 'utf8' });
-    const m = /^\s*(\d+)\s+(\S+)/.exec(r.stdout ?? '');
+    const m = parentOf(pid);
     if (!m || /^npm/.test(m[2]) || Number(m[1]) <= 1) break;
     pids.push(Number(m[1]));
   }

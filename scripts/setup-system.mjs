@@ -54,4 +54,6 @@ const run = (args) => {
 };
 run(['apt-get', 'update', '-qq']);
 run(['apt-get', 'install', '-y', '--no-install-recommends', ...missing]);
-console.log('setup:system: done; rebuild the native kernels against them with: npm run build:native');
+console.log(
+  'setup:system: done; if g++ was among them, build the native kernels now: npm run build:native (OpenBLAS needs no rebuild: the addon opens it at run time)',
+);

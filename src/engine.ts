@@ -56,7 +56,7 @@ interface AcceleratedModule {
 }
 
 async function loadAccelerated(): Promise<{ ok: boolean; reason: string; path: string }> {
-  const path = 'cxr-cpu (native kernels on OpenBLAS)';
+  const path = 'cxr-cpu (native kernels)';
   try {
     const mod = (await import(ACCELERATED_MODULE)) as AcceleratedModule;
     const r = mod.registerAcceleratedBackend();

@@ -1,24 +1,13 @@
 // N-API glue: unpacks Float32Arrays (zero-copy) and integers, then calls the kernels.
 // Argument checking lives in the TypeScript wrappers; here a wrong type throws a TypeError.
-#include <cblas.h>
 #include <node_api.h>
 
 #include <cstdint>
 #include <string>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
-
-extern "C" {
-// Exported by OpenBLAS but not declared in every cblas.h flavour.
-void openblas_set_num_threads(int);
-// OpenBLAS's thread pool (pthread builds): stopped, then started again from a thread whose
-// floating-point mode the new workers inherit.
-int blas_thread_shutdown_(void);
-int blas_thread_init(void);
-int openblas_get_num_threads(void);
-char* openblas_get_config(void);
-}
 
 namespace {
 
@@ -338,7 +327,7 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   auto n = a.i64(0);
   if (a.ok && n > 0) {
     cxr::set_num_threads(static_cast<int>(n));
-    openblas_set_num_threads(static_cast<int>(n));
+    cxr::set_system_blas_threads(static_cast<int>(n));
   }
   return Undefined(env);
 }
@@ -346,22 +335,62 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
-  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, obj, "blas", v);
-  napi_create_int32(env, openblas_get_num_threads(), &v);
+  auto str = [&](const char* name, const std::string& value) {
+    napi_create_string_utf8(env, value.c_str(), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, obj, name, v);
+  };
+  str("blas", cxr::gemm_description());
+  str("gemm", cxr::gemm_kind());
+  str("bundledKernels", cxr::bundled_kernels());
+  napi_create_int32(env, cxr::system_blas_threads(), &v);
   napi_set_named_property(env, obj, "blasThreads", v);
   napi_create_int32(env, cxr::num_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
   return obj;
 }
 
+// sgemm(which, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) -> boolean: one
+// GEMM by a named implementation ("auto": the one in use; "system": the loaded BLAS; "bundled":
+// the bundled GEMM as it runs without a BLAS; a bundled micro-kernel's name), false when that one is not available here. For tests and the bench.
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  char which[32] = {0};
+  size_t len = 0;
+  if (a.argc < 14 ||
+      napi_get_value_string_utf8(env, a.argv[0], which, sizeof which, &len) != napi_ok)
+    a.fail("string", 0);
+  auto ta = a.i64(1); auto tb = a.i64(2);
+  auto m = a.i64(3); auto n = a.i64(4); auto k = a.i64(5); auto alpha = a.f64(6);
+  auto pa = a.f32(7); auto lda = a.i64(8); auto pb = a.f32(9); auto ldb = a.i64(10);
+  auto beta = a.f64(11); auto pc = a.f32(12); auto ldc = a.i64(13);
+  bool done = false;
+  if (a.ok) {
+    const std::string w(which);
+    const float fa = static_cast<float>(alpha), fb = static_cast<float>(beta);
+    if (w == "auto") {
+      cxr::sgemm(ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
+      done = true;
+    } else if (w == "bundled") {
+      cxr::bundled_auto_sgemm(ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
+      done = true;
+    } else if (w == "system") {
+      done = cxr::system_sgemm(ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
+    } else {
+      done = cxr::bundled_sgemm(w, ta != 0, tb != 0, m, n, k, fa, pa, lda, pb, ldb, fb, pc, ldc);
+    }
+  }
+  napi_value r;
+  napi_get_boolean(env, done, &r);
+  return r;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
-  {
-    // OpenBLAS started its workers when the library loaded; restart them with denormals flushed.
-    // (If it was built with CONSISTENT_FPCSR they copy the caller's mode per call anyway.)
-    cxr::ScopedFlushDenormal flush;
-    blas_thread_shutdown_();
-    blas_thread_init();
+  // Chooses the GEMM (system BLAS or bundled; CXR_GEMM) once; a CXR_GEMM that cannot be
+  // honoured makes the load fail with the reason rather than run something else.
+  const std::string err = cxr::init_gemm();
+  if (!err.empty()) {
+    napi_throw_error(env, nullptr, err.c_str());
+    return nullptr;
   }
   struct { const char* name; napi_callback fn; } fns[] = {
       {"conv2d", GeomCall<cxr::conv2d>},
@@ -385,6 +414,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"momentumUpdate", MomentumUpdate},
       {"setNumThreads", SetNumThreads},
       {"info", Info},
+      {"sgemm", Sgemm},
   };
   for (auto& f : fns) {
     napi_value v;

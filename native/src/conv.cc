@@ -1,10 +1,10 @@
 // Convolutions as GEMMs: im2col turns every output pixel's receptive field into a row, so
-// forward, input gradient and filter gradient are each one OpenBLAS sgemm.
-#include <cblas.h>
+// forward, input gradient and filter gradient are each one SGEMM (gemm.h).
 
 #include <cstdlib>
 #include <cstring>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -194,7 +194,7 @@ void conv2d_shifted(const float* x, const float* w, float* y, const ConvGeom& g)
   const int64_t mq = rows - (static_cast<int64_t>(g.fh - 1) * wp + (g.fw - 1));
   for (int kh = 0; kh < g.fh; ++kh)
     for (int kw = 0; kw < g.fw; ++kw)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mq, g.k, g.c, 1.f,
+      sgemm(false, false, mq, g.k, g.c, 1.f,
                   xp + (static_cast<int64_t>(kh) * wp + kw) * g.c, g.c,
                   w + (static_cast<int64_t>(kh) * g.fw + kw) * g.c * g.k, g.k,
                   kh == 0 && kw == 0 ? 0.f : 1.f, yp, g.k);
@@ -214,7 +214,7 @@ void conv2d_backprop_input_shifted(const float* dy, const float* w, float* dx, c
   const int64_t mq = rows - (static_cast<int64_t>(g.fh - 1) * wp + (g.fw - 1));
   for (int kh = 0; kh < g.fh; ++kh)
     for (int kw = 0; kw < g.fw; ++kw)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mq, g.c, g.k, 1.f, dyp, g.k,
+      sgemm(false, true, mq, g.c, g.k, 1.f, dyp, g.k,
                   w + (static_cast<int64_t>(kh) * g.fw + kw) * g.c * g.k, g.k, 1.f,
                   dxp + (static_cast<int64_t>(kh) * wp + kw) * g.c, g.c);
   crop_image(dxp, dx, g.n, g.h, g.w, g.c, hp, wp, g.pt, g.pl);
@@ -237,7 +237,7 @@ void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
   const float* a = columns(x, g, m, kcols);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, g.k, kcols, 1.f, a, kcols, w, g.k,
+  sgemm(false, false, m, g.k, kcols, 1.f, a, kcols, w, g.k,
               0.f, y, g.k);
 }
 
@@ -249,12 +249,12 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
   if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, kcols, g.k, 1.f, dy, g.k, w, g.k,
+    sgemm(false, true, m, kcols, g.k, 1.f, dy, g.k, w, g.k,
                 0.f, dx, kcols);
     return;
   }
   float* col = scratch(static_cast<size_t>(m) * kcols);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, kcols, g.k, 1.f, dy, g.k, w, g.k, 0.f,
+  sgemm(false, true, m, kcols, g.k, 1.f, dy, g.k, w, g.k, 0.f,
               col, kcols);
   col2im(col, dx, g);
 }
@@ -263,7 +263,7 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
   const float* a = columns(x, g, m, kcols);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kcols, g.k, m, 1.f, a, kcols, dy, g.k,
+  sgemm(true, false, kcols, g.k, m, 1.f, a, kcols, dy, g.k,
               0.f, dw, g.k);
 }
 

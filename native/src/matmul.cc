@@ -1,5 +1,4 @@
-#include <cblas.h>
-
+#include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -12,8 +11,7 @@ void matmul(const float* a, const float* b, float* c, int64_t batch_a, int64_t b
   for (int64_t i = 0; i < batch; ++i) {
     const float* ai = a + (batch_a == 1 ? 0 : i) * static_cast<int64_t>(m) * k;
     const float* bi = b + (batch_b == 1 ? 0 : i) * static_cast<int64_t>(k) * n;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.f, ai, lda, bi, ldb, 0.f,
+    sgemm(trans_a, trans_b, m, n, k, 1.f, ai, lda, bi, ldb, 0.f,
                 c + i * static_cast<int64_t>(m) * n, n);
   }
 }

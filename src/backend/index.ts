@@ -1,6 +1,6 @@
 /**
  * The accelerated CPU path: `registerAcceleratedBackend()` adds the 'cxr-cpu' tfjs backend
- * (native OpenBLAS kernels behind N-API), `batchNormTrain` is training-mode batch norm with
+ * (native kernels behind N-API; GEMM by OpenBLAS or the bundled one), `batchNormTrain` is training-mode batch norm with
  * a fused native gradient on that backend, `addRelu` the residual add and relu in one op, and
  * `momentumOptimizer` tfjs's SGD with momentum with a fused native update. See native/README.md.
  */

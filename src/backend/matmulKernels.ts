@@ -1,4 +1,4 @@
-/** BatchMatMul and _FusedMatMul (bias + relu) as OpenBLAS sgemm calls. */
+/** BatchMatMul and _FusedMatMul (bias + relu) as SGEMM calls (native/src/gemm.h). */
 import * as tf from '@tensorflow/tfjs';
 import { f32, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';

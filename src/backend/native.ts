@@ -1,5 +1,7 @@
 /**
- * Loads the OpenBLAS kernels addon (`native/build/Release/cxr_native.node`), if it was built.
+ * Loads the native kernels addon (`native/build/Release/cxr_native.node`), if it was built. Its
+ * GEMM is OpenBLAS's (Accelerate's on macOS), opened at run time, or else its own bundled one;
+ * `CXR_GEMM` chooses (see native/README.md).
  * The compiled form of this file lives at `build/src/backend/native.js`, so the repository
  * root is three levels above it.
  */
@@ -125,7 +127,42 @@ export interface NativeAddon {
     momentum: number,
   ): void;
   setNumThreads(n: number): void;
-  info(): { blas: string; blasThreads: number; threads: number };
+  info(): NativeInfo;
+  /**
+   * One row-major GEMM, c = alpha * op(a) * op(b) + beta * c, by a named implementation: 'auto'
+   * (the one the kernels use), 'system' (the loaded BLAS), 'bundled' (the bundled GEMM as it runs
+   * without a BLAS, micro-kernel chosen per shape), or one bundled micro-kernel ('avx512', 'avx2',
+   * 'generic'). False when that one is not available here. For tests and the bench.
+   */
+  sgemm(
+    which: string,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): boolean;
+}
+
+/** What the addon reports about itself. */
+export interface NativeInfo {
+  /** The GEMM in use, in words: the BLAS build and library, or the bundled kernel and why. */
+  blas: string;
+  /** Which GEMM runs: 'openblas', 'accelerate' or 'bundled'. */
+  gemm: 'openblas' | 'accelerate' | 'bundled';
+  /** The bundled micro-kernels this CPU runs, best first, comma-separated. */
+  bundledKernels: string;
+  /** The system BLAS's threads (0 without one). */
+  blasThreads: number;
+  threads: number;
 }
 
 /** Where the addon is expected, relative to the repository root. */
@@ -173,7 +210,7 @@ export function loadNative(): { addon: NativeAddon | null; reason: string } {
     const require = createRequire(import.meta.url);
     const addon = require(file) as NativeAddon;
     const info = addon.info();
-    cached = { addon, reason: `${info.blas.trim()}, ${info.threads} threads` };
+    cached = { addon, reason: `GEMM ${info.gemm}: ${info.blas.trim()}, ${info.threads} threads` };
   } catch (err) {
     cached = { addon: null, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };
   }

@@ -1,6 +1,6 @@
 /**
  * The accelerated CPU backend: tfjs's own CPU backend class, with the kernels that training
- * spends its time in replaced by OpenBLAS/N-API ones and every other kernel borrowed from
+ * spends its time in replaced by N-API ones (their GEMM: OpenBLAS when installed, else bundled) and every other kernel borrowed from
  * the 'cpu' backend unchanged.
  */
 import * as tf from '@tensorflow/tfjs';

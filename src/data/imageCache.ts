@@ -19,20 +19,6 @@ import { writeJsonAtomic } from '../io.js';
 import { ImageError, loadImagePixels } from './images.js';
 import type { IssueLog } from './issues.js';
 
-/** The files' sizes and modification times, hashed: what the cache of their decoded pixels depends on. */
-export function filesFingerprint(paths: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of paths) {
-    try {
-      const st = statSync(p);
-      h.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
-    } catch {
-      h.update(`${p}\0missing\n`);
-    }
-  }
-  return h.digest('hex');
-}
-
 /**
  * Above this many bytes of float32 pixels a split is streamed from the cache instead of held in memory
  * (pretraining, detection and the linear evaluation alike).

@@ -80,7 +80,7 @@ const toByte = (b: Float32Array): Uint8Array => {
 
 /** Summary of what the NIH generator wrote (also saved as `phantom.json` beside the files). */
 export interface PhantomSummary {
-  kind: 'nih-phantom-v2';
+  kind: 'nih-phantom-v3';
   seed: number;
   numImages: number;
   imageSize: number;
@@ -121,7 +121,7 @@ export function generateNihPhantom(opts: NihPhantomOptions): PhantomSummary {
       lines.push([name, labels.join('|'), String(f), String(patient), String(age0 + Math.floor(f / 4)), gender, view, String(w), String(h), spacing, spacing, ''].map(csvField).join(','));
       const kinds = labels.filter((l): l is Exclude<NihLabel, 'No Finding'> => l !== 'No Finding').map((l) => NIH_KIND[l]);
       const imgRng = rng.fork(name);
-      const film = renderFilm(imageSize, imageSize, kinds, 'nih', imgRng);
+      const film = renderFilm(imageSize, imageSize, kinds, 'nih', imgRng, view);
       writeFileAtomic(join(dir, 'images', name), encodeGrayPng({ width: imageSize, height: imageSize, pixels: toByte(film.brightness), bitDepth: 8 }));
       // The real box file covers 880 of 112,120 images; the phantom boxes more so there is something to see.
       if (imgRng.next() < 0.15) {
@@ -140,7 +140,7 @@ export function generateNihPhantom(opts: NihPhantomOptions): PhantomSummary {
   writeFileAtomic(join(dir, NIH_BBOX_CSV), `${boxes.join('\n')}\n`);
   writeFileAtomic(join(dir, 'train_val_list.txt'), `${trainVal.join('\n')}\n`);
   writeFileAtomic(join(dir, 'test_list.txt'), `${test.join('\n')}\n`);
-  const summary: PhantomSummary = { kind: 'nih-phantom-v2', seed, numImages, imageSize, numPatients: patient, numBoxes: boxes.length - 1 };
+  const summary: PhantomSummary = { kind: 'nih-phantom-v3', seed, numImages, imageSize, numPatients: patient, numBoxes: boxes.length - 1 };
   writeJsonAtomic(join(dir, 'phantom.json'), summary);
   return summary;
 }
@@ -151,7 +151,7 @@ export function generateNihPhantom(opts: NihPhantomOptions): PhantomSummary {
  */
 export function ensureNihPhantom(opts: NihPhantomOptions): { summary: PhantomSummary; generated: boolean } {
   const s = readSummary<PhantomSummary>(opts.dir);
-  if (s && s.kind === 'nih-phantom-v2' && s.seed === opts.seed && s.numImages === opts.numImages && s.imageSize === opts.imageSize) return { summary: s, generated: false };
+  if (s && s.kind === 'nih-phantom-v3' && s.seed === opts.seed && s.numImages === opts.numImages && s.imageSize === opts.imageSize) return { summary: s, generated: false };
   return { summary: generateNihPhantom(opts), generated: true };
 }
 
@@ -171,7 +171,7 @@ export interface VindrPhantomOptions {
 
 /** Summary of what the VinDr generator wrote (`phantom.json`). */
 export interface VindrPhantomSummary {
-  kind: 'vindr-phantom-v1';
+  kind: 'vindr-phantom-v2';
   seed: number;
   numImages: number;
   imageSize: number;
@@ -215,7 +215,7 @@ export function generateVindrPhantom(opts: VindrPhantomOptions): VindrPhantomSum
     writeFileAtomic(join(dir, 'train', `${imageId}.dicom`), dicom.bytes);
   }
   writeFileAtomic(join(dir, VINDR_TRAIN_CSV), `${lines.join('\n')}\n`);
-  const summary: VindrPhantomSummary = { kind: 'vindr-phantom-v1', seed, numImages, imageSize, normalImages: normal, rows: lines.length - 1, monochrome1: mono1 };
+  const summary: VindrPhantomSummary = { kind: 'vindr-phantom-v2', seed, numImages, imageSize, normalImages: normal, rows: lines.length - 1, monochrome1: mono1 };
   writeJsonAtomic(join(dir, 'phantom.json'), summary);
   return summary;
 }
@@ -262,6 +262,6 @@ function filmToDicom(b: Float32Array, width: number, height: number, key: string
 /** Generates the VinDr phantom unless `dir` already holds one made with the same options. */
 export function ensureVindrPhantom(opts: VindrPhantomOptions): { summary: VindrPhantomSummary; generated: boolean } {
   const s = readSummary<VindrPhantomSummary>(opts.dir);
-  if (s && s.kind === 'vindr-phantom-v1' && s.seed === opts.seed && s.numImages === opts.numImages && s.imageSize === opts.imageSize) return { summary: s, generated: false };
+  if (s && s.kind === 'vindr-phantom-v2' && s.seed === opts.seed && s.numImages === opts.numImages && s.imageSize === opts.imageSize) return { summary: s, generated: false };
   return { summary: generateVindrPhantom(opts), generated: true };
 }

@@ -6,13 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { momentumOptimizer } from '../backend/index.js';
 import { repoRoot, type Config } from '../config.js';
 import { fusedSplitPaths, readFusedCsv } from '../data/annotations.js';
-import { dataFingerprint } from '../data/dataCache.js';
-import { filesFingerprint, ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
+import { DataCache, dataCacheFor, dataFingerprint, folderFingerprint } from '../data/dataCache.js';
+import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
 import { readImage, resizeImage } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { VINDR_NO_FINDING } from '../data/labels.js';
@@ -198,7 +198,7 @@ const KEEP_RATIO_DECODER = { name: 'keep-ratio-top-left-v1', decode: keepRatioPi
 /**
  * A split for training or scoring: in memory (`loadDetectionSet`) when its float32 pixels fit in
  * `inMemoryBytes` (default `IN_MEMORY_BYTES`, 2 GiB; `config.data.inMemoryBytes`), otherwise decoded once into the on-disk image cache (`data/imageCache.ts`:
- * keyed by the files, their sizes and modification times, the size and this decoder; resumable, with
+ * keyed by the files and their content (`folderFingerprint`), the size and this decoder; resumable, with
  * progress and ETA) and read batch by batch, so that memory holds a few batches, not the split. `stream`
  * forces either path. Both give the same pixels up to the cache's 16-bit quantisation (exactly, for
  * 8-bit sources at their own size).
@@ -206,7 +206,14 @@ const KEEP_RATIO_DECODER = { name: 'keep-ratio-top-left-v1', decode: keepRatioPi
 export async function openDetectionSet(
   images: readonly DetImage[],
   size: number,
-  opts: { stream?: boolean; cacheDir?: string; label?: string; inMemoryBytes?: number } = {},
+  opts: {
+    stream?: boolean;
+    cacheDir?: string;
+    label?: string;
+    inMemoryBytes?: number;
+    /** The files' content fingerprint (`folderFingerprint`; default: computed here, reading every file). */
+    fingerprint?: string;
+  } = {},
 ): Promise<DetSet> {
   if (!(opts.stream ?? images.length * size * size * 4 > (opts.inMemoryBytes ?? IN_MEMORY_BYTES)))
     return loadDetectionSet(images, size);
@@ -215,7 +222,7 @@ export async function openDetectionSet(
   const cache = await ImageCache.open(paths, {
     dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
     size,
-    fingerprint: filesFingerprint(paths),
+    fingerprint: opts.fingerprint ?? folderFingerprint(dirname(paths[0] ?? '.'), paths, new DataCache(null)),
     decoder: KEEP_RATIO_DECODER,
     log,
     label: opts.label ?? `VinDr images`,
@@ -717,6 +724,12 @@ export async function runDetection(
     const open = (images: DetImage[], part: string): Promise<DetSet> =>
       openDetectionSet(images, size, {
         cacheDir: config.paths.cache,
+        // By content, from the SHA-1s openVindr's image check keeps in the data cache.
+        fingerprint: folderFingerprint(
+          vindr.dir,
+          images.map((im) => im.path),
+          dataCacheFor(config, vindr.dir),
+        ),
         label: `VinDr ${part} images`,
         inMemoryBytes: config.data.inMemoryBytes,
       });

@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { repoRoot, type Config } from '../config.js';
-import { randomResizedCropFlip } from '../data/augment.js';
-import { filesFingerprint, ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
+import { randomResizedCropFlip, type Interpolation } from '../data/augment.js';
+import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
+import { DataCache, folderFingerprint } from '../data/dataCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { NIH_LABELS } from '../data/labels.js';
@@ -174,7 +175,13 @@ export async function loadEvalImages(split: EvalSplit, size: number): Promise<tf
 export async function openEvalImages(
   split: EvalSplit,
   size: number,
-  opts: { stream?: boolean; cacheDir?: string; inMemoryBytes?: number } = {},
+  opts: {
+    stream?: boolean;
+    cacheDir?: string;
+    inMemoryBytes?: number;
+    /** The files' content fingerprint (`folderFingerprint`; default: computed here, reading every file). */
+    fingerprint?: string;
+  } = {},
 ): Promise<ImageSource & { streamed: boolean; dispose(): void }> {
   if (!(opts.stream ?? split.paths.length * size * size * 4 > (opts.inMemoryBytes ?? IN_MEMORY_BYTES))) {
     const t = await loadEvalImages(split, size);
@@ -184,7 +191,8 @@ export async function openEvalImages(
   const cache = await ImageCache.open(split.paths, {
     dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
     size,
-    fingerprint: filesFingerprint(split.paths),
+    fingerprint:
+      opts.fingerprint ?? folderFingerprint(dirname(split.paths[0] ?? '.'), split.paths, new DataCache(null)),
     log,
     label: 'NIH test-list images',
   });
@@ -291,6 +299,8 @@ export function fitEndToEnd(
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
   opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & {
     augment?: boolean;
+    /** How the crops are resampled (config `linearEval.interpolation`); default `bilinear`. */
+    interpolation?: Interpolation;
     rng: Rng;
     log?: (line: string) => void;
   },
@@ -324,7 +334,7 @@ export function fitEndToEnd(
         // The authors' RandomResizedCrop + flip per image; without `augment`, a flip coin per image.
         const x =
           (opts.augment ?? true)
-            ? randomResizedCropFlip(plain, plain.shape[1], shuffle)
+            ? randomResizedCropFlip(plain, plain.shape[1], shuffle, undefined, opts.interpolation)
             : flipEach(plain, shuffle);
         const { value, grads } = tf.variableGrads(
           () => bceWithLogits(head.apply(backbone.forward(x, { training: true }).pooled), y),
@@ -436,6 +446,8 @@ export async function runLinearEvaluation(
   const images = await openEvalImages(split, config.backbone.inputSize, {
     cacheDir: config.paths.cache,
     inMemoryBytes: config.data.inMemoryBytes,
+    // By content: the SHA-1s openNih's image check made.
+    fingerprint: folderFingerprint(nih.dir, split.paths, nih.hashes ?? new DataCache(null)),
   });
   log(
     `evaluation images: ${images.count} at ${config.backbone.inputSize}px, ${images.streamed ? 'streamed from the image cache' : 'held in memory'}`,
@@ -519,7 +531,9 @@ export async function runLinearEvaluation(
                         const out = new Float32Array(sub.indices.length * dim);
                         for (let s = 0; s < sub.indices.length; s += 64) {
                           const plain = images.batch(sub.indices.slice(s, s + 64));
-                          const x = tf.tidy(() => randomResizedCropFlip(plain, plain.shape[1], augRng));
+                          const x = tf.tidy(() =>
+                            randomResizedCropFlip(plain, plain.shape[1], augRng, undefined, le.interpolation),
+                          );
                           plain.dispose();
                           try {
                             out.set(extractFeatures(frozenBackbone(), x), s * dim);
@@ -571,6 +585,7 @@ export async function runLinearEvaluation(
                         { train: sub.indices, val: split.val, test: split.test },
                         {
                           ...le.endToEnd,
+                          interpolation: le.interpolation,
                           rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
                         },
                       ),

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { repoRoot, type Config } from '../config.js';
 import { barlowTwinsViews, type ViewStrength } from '../data/augment.js';
-import { filesFingerprint, ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
+import { DataCache, folderFingerprint } from '../data/dataCache.js';
+import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { naturalImages } from '../data/naturalImages.js';
@@ -173,16 +174,16 @@ export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetIn
 
 /** Above this many bytes of float32 pixels, `nihTrainSource` streams from the on-disk cache. */
 export const IN_MEMORY_SOURCE_BYTES = IN_MEMORY_BYTES;
-export { filesFingerprint };
 
 /** Which NIH images a source holds: the official lists, or every image (the authors' log: all 112,120, test list included). */
 export type NihImageSet = 'train_val' | 'test' | 'all';
 
 /**
  * The NIH images of `set` at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
- * they fit in `inMemoryBytes` (default `IN_MEMORY_SOURCE_BYTES`, 2 GiB; notebook 03 passes `config.data.inMemoryBytes`) (then with `tensor` and the image indices `ids`), otherwise decoded once
- * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' sizes and
- * modification times) and read batch by batch.
+ * they fit in `inMemoryBytes` (default `IN_MEMORY_SOURCE_BYTES`, 2 GiB; notebook 03 passes `config.data.inMemoryBytes`)
+ * (then with `tensor` and the image indices `ids`), otherwise decoded once into the on-disk cache
+ * (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' content fingerprint, `folderFingerprint`,
+ * as the run keys are) and read batch by batch.
  */
 export async function nihSplitSource(
   nih: NihDataset,
@@ -208,7 +209,8 @@ export async function nihSplitSource(
     const cache = await ImageCache.open(paths, {
       dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
       size,
-      fingerprint: filesFingerprint(paths),
+      // By content (SHA-1 per file, reused from openNih's image check when it made them).
+      fingerprint: folderFingerprint(nih.dir, paths, nih.hashes ?? new DataCache(null)),
       log,
       label: `NIH ${set} images`,
     });
@@ -402,7 +404,7 @@ export async function pretrainBarlowTwins(
       p.microBatch,
     ),
   );
-  const views = { scale: p.cropScale, jitter: p.jitter };
+  const views = { scale: p.cropScale, jitter: p.jitter, interpolation: p.interpolation };
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize,
     inputSize: config.backbone.inputSize,

@@ -14,7 +14,7 @@ const registration = registerAcceleratedBackend();
  * A test of the accelerated backend. Where the addon loads, it runs `fn`. Where it does not, the
  * test fails, naming the reason — a broken native build must not pass as skipped tests — unless
  * the run opted out of the addon on purpose (`CXR_SKIP_NATIVE=1`, as for `npm ci` on a machine
- * without OpenBLAS). Then it checks the fallback instead: the engine lands on plain tfjs and says why.
+ * without a C++ compiler). Then it checks the fallback instead: the engine lands on plain tfjs and says why.
  */
 export function nativeTest(name: string, fn: () => void | Promise<void>): void {
   test(name, async () => {

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { labelDistribution } from '../../src/data/audit.js';
-import { findChromium } from '../../src/plots/chromium.js';
+import { chromiumHint, findChromium } from '../../src/plots/chromium.js';
 import { labelDistributionFigure } from '../../src/plots/dataAudit.js';
 import type { Figure } from '../../src/plots/figure.js';
 import { figureHtml, plotSnippet } from '../../src/plots/html.js';
 import { saveFigure, show } from '../../src/plots/show.js';
-import { tempDir } from '../helpers.js';
+import { missingSystemTool, tempDir } from '../helpers.js';
 
 const fig: Figure = {
   data: [{ type: 'bar', x: ['alpha', 'beta'], y: [31415, 27182] }],
@@ -39,19 +39,24 @@ test('output is deterministic: the same figure gives the same bytes', () => {
   assert.equal(figureHtml(fig, 'a', { width: 5, height: 5 }), figureHtml(fig, 'a', { width: 5, height: 5 }));
 });
 
-test('saveFigure writes HTML and, with a browser, a PNG of the requested size', () => {
+test('saveFigure without a browser (CXR_CHROMIUM=none) writes the HTML only', () => {
   const dir = tempDir();
-  const browser = findChromium('');
-  const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium: '' });
+  const saved = saveFigure(fig, 'fig_html', { dir, width: 640, height: 400, png: true, chromium: 'none' });
   assert.ok(readFileSync(saved.html, 'utf8').includes('27182'));
-  if (browser) {
-    assert.ok(saved.png && existsSync(saved.png));
-    assert.deepEqual(pngSize(readFileSync(saved.png)), { width: 640, height: 400 });
-  } else {
-    assert.equal(saved.png, null);
-  }
+  assert.equal(saved.png, null);
+  assert.deepEqual(readdirSync(dir), ['fig_html.html']);
+});
+
+test('saveFigure with a browser writes HTML and a PNG of the requested size', (t) => {
+  const browser = findChromium(process.env.CXR_CHROMIUM ?? '');
+  if (!browser) return missingSystemTool(t, 'Chromium (PNG figures)', chromiumHint());
+  const dir = tempDir();
+  const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium: browser });
+  assert.ok(readFileSync(saved.html, 'utf8').includes('27182'));
+  assert.ok(saved.png && existsSync(saved.png));
+  assert.deepEqual(pngSize(readFileSync(saved.png)), { width: 640, height: 400 });
   // No temporary or static twin files are left behind.
-  assert.deepEqual(readdirSync(dir).sort(), browser ? ['fig_test.html', 'fig_test.png'] : ['fig_test.html']);
+  assert.deepEqual(readdirSync(dir).sort(), ['fig_test.html', 'fig_test.png']);
 });
 
 test('PNGs can be switched off; bad names are rejected', () => {

@@ -1,10 +1,11 @@
 /**
- * The normal chest of the phantom: a frontal (PA) film drawn as attenuation on a float canvas.
+ * The normal chest of the phantom: a frontal film (PA, or AP with its differences) drawn as attenuation on a float canvas.
  * Geometry is in fractions of the image (x of the width, y of the height); the patient's right is
  * on the image's left, as radiographs are displayed.
  */
 import type { Rng } from '../../rng.js';
 import { addBand, addEllipse, addSegment, boxBlur, makeCanvas, valueNoise, type Canvas } from './canvas.js';
+import type { View } from './positioning.js';
 
 /** One patient's anatomy (fractions of the image). Sides: -1 = image left (patient right), +1 = image right. */
 export interface Anatomy {
@@ -27,14 +28,30 @@ export interface Anatomy {
   /** How much air darkens the lungs (0.3 … 0.45); emphysema raises it. */
   lungAir: number;
   ribSpacing: number;
+  /** Body habitus: multiplies the soft tissue's attenuation (thin < 1 < heavy). */
+  softTissue: number;
+  /** PA or AP projection (AP: magnified heart, scapulae over the lungs, higher clavicles). */
+  view: View;
 }
 
-/** Draws a patient's anatomy: small, realistic variation around an adult PA film. */
-export function sampleAnatomy(rng: Rng): Anatomy {
+/**
+ * Draws a patient's anatomy around an adult PA film. Per-patient spreads (normals clipped at 2.5 sd), as
+ * fractions of the image: inspiration moves both hemidiaphragms and the costophrenic angles together by
+ * sd 0.025 (half a posterior rib space; a real film's diaphragm sits anywhere from the 9th to the 11th
+ * posterior rib); heart width sd 0.011 (cardiothoracic ratio about 0.39–0.52, the normal adult range);
+ * body half-width sd 0.02 and soft-tissue attenuation ×exp(sd 0.15) (thin to heavy habitus). The heart rests on
+ * the diaphragm, so it follows the inspiration level. AP films
+ * (portable, supine or sitting): inspiration 0.03 shallower, heart magnified 8–18 % by the divergent
+ * beam (it lies far from the detector), clavicles projected higher and flatter, scapulae over the lungs.
+ */
+export function sampleAnatomy(rng: Rng, view: View = 'PA'): Anatomy {
   const n = (s: number): number => s * Math.max(-2.5, Math.min(2.5, rng.normal()));
+  const ap = view === 'AP';
+  const insp = n(0.025) - (ap ? 0.03 : 0);
   const latMax = 0.35 + n(0.015);
-  const cpY = 0.74 + n(0.02);
-  const domeR = 0.63 + n(0.02);
+  const cpY = 0.74 + insp + n(0.01);
+  const domeR = 0.63 + insp + n(0.012);
+  const mag = ap ? rng.uniform(1.08, 1.18) : 1;
   return {
     cx: 0.5 + n(0.01),
     apexY: 0.11 + n(0.01),
@@ -43,13 +60,15 @@ export function sampleAnatomy(rng: Rng): Anatomy {
     latMax,
     apexD: 0.17 + n(0.01),
     medHalf: 0.052 + n(0.004),
-    // Cardiothoracic ratio ~0.42–0.48 in a normal adult.
-    heart: { dx: 0.04 + n(0.006), y: 0.605 + n(0.012), rx: 0.145 + n(0.008), ry: 0.115 + n(0.007) },
+    // Cardiothoracic ratio ~0.39–0.52 in a normal adult (PA); AP magnifies the heart.
+    heart: { dx: (0.04 + n(0.006)) * mag, y: 0.605 + 0.8 * insp + n(0.012), rx: (0.145 + n(0.011)) * mag, ry: (0.115 + n(0.008)) * mag },
     knob: { dx: 0.058 + n(0.004), y: 0.29 + n(0.01), r: 0.026 + n(0.002) },
-    bodyHalf: 0.465 + n(0.012),
+    bodyHalf: 0.465 + n(0.02),
     female: rng.next() < 0.45,
     lungAir: 0.38 + n(0.02),
     ribSpacing: 0.056 + n(0.003),
+    softTissue: Math.exp(n(0.15)),
+    view,
   };
 }
 
@@ -123,7 +142,7 @@ export function drawAnatomy(width: number, height: number, a0: Anatomy, mods: An
       if (ad < half + 2 * px) {
         const q = Math.min(1, ad / half);
         // Thickness through the body, thinner at the edge; the abdomen is denser than the chest.
-        val = 0.3 * Math.sqrt(Math.max(0, 1 - q * q)) + 0.22 * smooth01((half - ad) / 0.05);
+        val = (0.3 * Math.sqrt(Math.max(0, 1 - q * q)) + 0.22 * smooth01((half - ad) / 0.05)) * a.softTissue;
         val += 0.1 * smooth01((v - a.domeY[0] + 0.02) / 0.08);
         if (ad > half) val *= (half + 2 * px - ad) / (2 * px);
       }
@@ -163,6 +182,7 @@ export function drawAnatomy(width: number, height: number, a0: Anatomy, mods: An
   drawSpine(c, a);
   drawRibs(c, a);
   drawClavicles(c, a);
+  if (a.view === 'AP') drawScapulae(c, a);
   // Shoulders: humeral heads at the upper corners.
   for (const s of [-1, 1]) addEllipse(c, (a.cx + s * (a.bodyHalf + 0.01)) * W, 0.15 * H, 0.06 * W, 0.075 * H, 0.2, 0.4);
   if (a.female) for (const s of [-1, 1]) addEllipse(c, (a.cx + s * 0.22) * W, 0.76 * H, 0.19 * W, 0.12 * H, 0.07, 0.6);
@@ -224,10 +244,26 @@ function drawClavicles(c: Canvas, a: Anatomy): void {
   for (const s of [-1, 1] as const) {
     for (let x = 0; x < W; x++) {
       const dd = s * ((x + 0.5) / W - a.cx);
-      centre[x] = (a.apexY + 0.1 - 0.45 * dd + 0.5 * dd * dd) * H;
+      // On AP films the beam's angle projects the clavicles higher and flatter, over the apices.
+      centre[x] = (a.view === 'AP' ? a.apexY + 0.06 - 0.25 * dd + 0.35 * dd * dd : a.apexY + 0.1 - 0.45 * dd + 0.5 * dd * dd) * H;
       half[x] = dd > 0.035 && dd < 0.36 ? (0.011 + 0.004 * Math.abs(dd - 0.2) / 0.2) * H : 0;
     }
     addBand(c, 0, W - 1, centre, half, 0.15, 0.5);
+  }
+}
+
+/**
+ * The scapulae of an AP film: without the PA stance's shoulders-forward position they overlap the upper
+ * lateral lung fields; a faint plate with a brighter medial border.
+ */
+function drawScapulae(c: Canvas, a: Anatomy): void {
+  const W = c.width;
+  const H = c.height;
+  for (const s of [-1, 1] as const) {
+    const x0 = a.cx + s * (a.latMax + 0.04);
+    const xb = a.cx + s * (a.latMax - 0.09);
+    addEllipse(c, ((x0 + xb) / 2) * W, (a.apexY + 0.17) * H, 0.07 * W, 0.14 * H, 0.035, 1, s * 0.25);
+    addSegment(c, (a.cx + s * (a.latMax - 0.04)) * W, (a.apexY + 0.05) * H, xb * W, (a.apexY + 0.3) * H, 0.006 * W, 0.05);
   }
 }
 

@@ -23,11 +23,21 @@ export interface Site {
   mottle: number;
   /** Probability that collimator edges show (unexposed borders). */
   collimation: number;
+  /** Share of AP (portable) films when the caller does not give the view. */
+  apShare: number;
 }
 
+/**
+ * Per-film exposure and contrast spreads: NIH's PNGs were each windowed on export from films of many
+ * machines and techniques (portable and standing), so their brightness and contrast differ visibly from
+ * film to film; the ranges below (exposure ±0.1, k 1.2–2.2) are our estimate, not a measurement on NIH.
+ * VinDr keeps its raw detector values (the DICOM window is applied on reading), a narrower spread. AP
+ * share: NIH's CSV says 44,810 of 112,120 films are AP (40 %; the NIH phantom writes each film's view in
+ * its CSV and renders that view); VinDr publishes no view positions, 10 % is an assumption.
+ */
 export const SITES: Readonly<Record<SiteName, Site>> = {
-  nih: { name: 'nih', k: [1.4, 1.9], exposure: [-0.04, 0.04], blur: 0.006, noise: 0.012, mottle: 0.025, collimation: 0.05 },
-  vindr: { name: 'vindr', k: [1.9, 2.6], exposure: [-0.08, 0.0], blur: 0.0015, noise: 0.022, mottle: 0.01, collimation: 0.55 },
+  nih: { name: 'nih', k: [1.2, 2.2], exposure: [-0.1, 0.1], blur: 0.006, noise: 0.012, mottle: 0.025, collimation: 0.05, apShare: 0.4 },
+  vindr: { name: 'vindr', k: [1.9, 2.6], exposure: [-0.1, 0.02], blur: 0.0015, noise: 0.022, mottle: 0.01, collimation: 0.55, apShare: 0.1 },
 };
 
 /**
