@@ -124,7 +124,11 @@ export interface ProxyPretrainConfig {
   lr: number;
 }
 
-/** The linear-evaluation protocol on the NIH test list (notebook 05). */
+/**
+ * The linear-evaluation protocol on the NIH test list (notebook 05). Its control row, no pretraining with
+ * BatchNorm re-estimated (`none_bn`), takes its statistics from the images of `pretrain.imageSet` at
+ * `backbone.inputSize`: the images the Barlow Twins backbones pretrain on, at the size the evaluation sees.
+ */
 export interface LinearEvalConfig {
   /** Share of the official test list used to train the classifier (the rest is the evaluation test part). */
   trainShare: number;
