@@ -124,6 +124,7 @@ export function btRow(config: Config, steps: number, withPeer = true): BenchResu
         batch: p.batchSize,
         size,
         imageSize,
+        interpolation: p.interpolation,
         bank,
         steps,
       })

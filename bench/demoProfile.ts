@@ -4,7 +4,14 @@
  * seconds, median of `reps`), and the time per tfjs kernel of each part (tf.profile).
  */
 import * as tf from '@tensorflow/tfjs';
-import { VIEW_1, VIEW_2, barlowTwinsViews, renderViewTf, sampleViewParams } from '../src/data/augment.js';
+import {
+  VIEW_1,
+  VIEW_2,
+  barlowTwinsViews,
+  renderViewTf,
+  sampleViewParams,
+  type Interpolation,
+} from '../src/data/augment.js';
 import { makeConfig } from '../src/config.js';
 import { initEngine } from '../src/engine.js';
 import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
@@ -66,7 +73,12 @@ const opt = new Lars({ weightDecay: p.weightDecay });
 const vars = model.trainable();
 const byTf = new Map([...vars].map(([n, v]) => [v.name, n]));
 let k = 0;
-const views = (): [tf.Tensor4D, tf.Tensor4D] => barlowTwinsViews(images, size, makeRng(9).fork(k++));
+const views = (interpolation: Interpolation = p.interpolation): [tf.Tensor4D, tf.Tensor4D] =>
+  barlowTwinsViews(images, size, makeRng(9).fork(k++), {
+    scale: p.cropScale,
+    jitter: p.jitter,
+    interpolation,
+  });
 const [v1, v2] = views();
 const train = (): void => {
   const { value, grads } = tf.variableGrads(() => model.loss(v1, v2), [...vars.values()]);
@@ -76,7 +88,8 @@ const train = (): void => {
   value.dataSync();
   tf.dispose([value, ...Object.values(grads)]);
 };
-// A/B in this process: the views as tfjs ops (renderViewTf, what the step ran before) and as renderView.
+// A/B in this process: the views as tfjs ops (renderViewTf, what the step ran before) and as renderView,
+// with the profile's crop interpolation and with tfjs's bilinear.
 const viewsTf = (): tf.Tensor4D[] => {
   const r = makeRng(9).fork(k++);
   const [n, h, w] = images.shape;
@@ -86,7 +99,11 @@ for (let round = 0; round < 2; round++) {
   console.log(
     `views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`,
   );
-  console.log(`views by renderView: ${time(() => tf.dispose(views()), reps)}`);
+  // What the profile's interpolation costs against tfjs's point-sampled bilinear crop.
+  for (const interpolation of [p.interpolation, 'bilinear'] as const)
+    console.log(
+      `views by renderView, ${interpolation} crops: ${time(() => tf.dispose(views(interpolation)), reps)}`,
+    );
 }
 console.log(`train step on ready views: ${time(train, reps)}`);
 await kernels('views', () => tf.dispose(views()));

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Interpolation } from './data/augment.js';
 
 export type ProfileName = 'smoke' | 'demo' | 'paper';
 export const PROFILE_NAMES: readonly ProfileName[] = ['smoke', 'demo', 'paper'];
@@ -74,6 +75,12 @@ export interface PretrainConfig {
   /** Brightness and contrast jitter strength (main.py: 0.4). */
   jitter: number;
   /**
+   * How both views' random crops are resampled: `pil-bicubic` is main.py's (torchvision's
+   * RandomResizedCrop with `Image.BICUBIC` on PIL images: Pillow's cubic, a = −0.5, antialiased when
+   * shrinking); `bilinear` is tfjs's point-sampled cropAndResize.
+   */
+  interpolation: Interpolation;
+  /**
    * Which NIH images Barlow Twins sees: `train_val` (the official training list; leak-free, the
    * default) or `all` (all images, test list included, as the authors' training log shows: 112,120
    * images, 145 steps of 768 per epoch). Notebook 05 evaluates on the test list, so `all` lets the
@@ -117,7 +124,11 @@ export interface ProxyPretrainConfig {
   lr: number;
 }
 
-/** The linear-evaluation protocol on the NIH test list (notebook 05). */
+/**
+ * The linear-evaluation protocol on the NIH test list (notebook 05). Its control row, no pretraining with
+ * BatchNorm re-estimated (`none_bn`), takes its statistics from the images of `pretrain.imageSet` at
+ * `backbone.inputSize`: the images the Barlow Twins backbones pretrain on, at the size the evaluation sees.
+ */
 export interface LinearEvalConfig {
   /** Share of the official test list used to train the classifier (the rest is the evaluation test part). */
   trainShare: number;
@@ -132,6 +143,12 @@ export interface LinearEvalConfig {
    * images, features recomputed every epoch (false: features of the plain images, computed once).
    */
   probe: { epochs: number; batchSize: number; lr: number; weightDecay: number; augment: boolean };
+  /**
+   * How the training crops of both modes are resampled: `pil-bilinear` is evaluate.py's
+   * (`RandomResizedCrop(224)`, torchvision's default bilinear on a PIL image: antialiased when
+   * shrinking); `bilinear` is tfjs's point-sampled cropAndResize.
+   */
+  interpolation: Interpolation;
   /**
    * End-to-end fine-tuning; `backboneLrScale` multiplies `lr` for the backbone (the authors' evaluate.py
    * defaults to --lr-backbone 0: backbone weights fixed, only its BatchNorm statistics adapting in train
@@ -350,6 +367,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       maxStepsPerEpoch: 4,
       cropScale: [0.08, 1],
       jitter: 0.4,
+      interpolation: 'pil-bicubic',
       imageSet: 'train_val',
       transfer: 'last',
       zeroInitResidual: true,
@@ -365,6 +383,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       valShare: 0.15,
       fractions: [0.01, 0.1, 1],
       minImages: 8,
+      interpolation: 'pil-bilinear',
       probe: { epochs: 3, batchSize: 16, lr: 0.3, weightDecay: 1e-6, augment: true },
       endToEnd: { epochs: 1, batchSize: 8, lr: 0.05, backboneLrScale: 0.1, weightDecay: 1e-6, augment: true },
       authorsProtocol: ['frozen', 'endToEnd'],
@@ -424,6 +443,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       maxStepsPerEpoch: 10,
       cropScale: [0.08, 1],
       jitter: 0.4,
+      interpolation: 'pil-bicubic',
       imageSet: 'train_val',
       transfer: 'last',
       zeroInitResidual: true,
@@ -438,6 +458,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       valShare: 0.15,
       fractions: [0.01, 0.1, 1],
       minImages: 16,
+      interpolation: 'pil-bilinear',
       // Probe features computed once (30 augmented feature passes would double the notebook's time); the
       // authors' protocol for the cheap frozen probe only (end to end it would double the costliest part).
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: false },
@@ -512,6 +533,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       maxStepsPerEpoch: 0,
       cropScale: [0.08, 1],
       jitter: 0.4,
+      interpolation: 'pil-bicubic',
       imageSet: 'train_val',
       transfer: 'last',
       zeroInitResidual: true,
@@ -533,6 +555,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       valShare: 0.1,
       fractions: [0.01, 0.1, 1],
       minImages: 32,
+      interpolation: 'pil-bilinear',
       probe: { epochs: 30, batchSize: 64, lr: 0.3, weightDecay: 1e-6, augment: true },
       endToEnd: {
         epochs: 30,

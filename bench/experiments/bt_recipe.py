@@ -12,6 +12,7 @@ loss, mean C_ii and mean |C_ij| on a fixed probe batch (fresh views, batch stati
 """
 import json
 import math
+import os
 import sys
 import time
 
@@ -19,6 +20,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'peers'))
+from bt_main import LARS, bt_loss, cross_corr  # noqa: E402  main.py's loss and LARS, shared with the peers
 
 DEFAULTS = dict(data='.cache/bt-recipe', steps=200, batch=64, size=64, lr=0.2, lr_bias=0.0048, lam=0.0051,
                 proj=[512, 512, 512], blocks=[2, 2, 2, 2], width=16, warmup=20, wd=1e-6, scale=[0.08, 1.0],
@@ -84,47 +88,6 @@ def projector(sizes):
         layers += [nn.Linear(sizes[i], sizes[i + 1], bias=False), nn.BatchNorm1d(sizes[i + 1]), nn.ReLU(True)]
     layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
     return nn.Sequential(*layers)
-
-
-class LARS(torch.optim.Optimizer):
-    # main.py's LARS: weight decay and the trust ratio only for ndim != 1.
-    def __init__(self, params, lr, weight_decay=1e-6, momentum=0.9, eta=0.001):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta))
-
-    @torch.no_grad()
-    def step(self):
-        for g in self.param_groups:
-            for p in g['params']:
-                if p.grad is None:
-                    continue
-                dp = p.grad
-                if p.ndim != 1:
-                    dp = dp.add(p, alpha=g['weight_decay'])
-                    pn, un = torch.norm(p), torch.norm(dp)
-                    one = torch.ones_like(pn)
-                    q = torch.where(pn > 0., torch.where(un > 0, (g['eta'] * pn / un), one), one)
-                    dp = dp.mul(q)
-                st = self.state[p]
-                if 'mu' not in st:
-                    st['mu'] = torch.zeros_like(p)
-                mu = st['mu']
-                mu.mul_(g['momentum']).add_(dp)
-                p.add_(mu, alpha=-g['lr'])
-
-
-def bn_std(z):
-    return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
-
-
-def cross_corr(z1, z2):
-    return bn_std(z1).T @ bn_std(z2) / z1.shape[0]
-
-
-def bt_loss(z1, z2, lam):
-    c = cross_corr(z1, z2)
-    on = torch.diagonal(c).add(-1).pow(2).sum()
-    off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-    return on + lam * off
 
 
 def views(x, a, gen, blur_p, sol_p):

@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from bt_main import LARS, bt_loss, lars_groups  # main.py's loss and LARS, shared with the other peers
+
 
 class Bottleneck(nn.Module):
     def __init__(self, cin, planes, stride):
@@ -46,7 +48,7 @@ class Bottleneck(nn.Module):
 
 
 class BarlowTwins(nn.Module):
-    def __init__(self, blocks, width, projector, lambd, batch):
+    def __init__(self, blocks, width, projector, lambd):
         super().__init__()
         self.conv1 = nn.Conv2d(1, width, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
@@ -64,9 +66,7 @@ class BarlowTwins(nn.Module):
             layers += [nn.Linear(sizes[i], sizes[i + 1], bias=False), nn.BatchNorm1d(sizes[i + 1]), nn.ReLU(True)]
         layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
         self.projector = nn.Sequential(*layers)
-        self.bn = nn.BatchNorm1d(sizes[-1], affine=False)
         self.lambd = lambd
-        self.batch = batch
 
     def backbone(self, x):
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
@@ -75,42 +75,7 @@ class BarlowTwins(nn.Module):
 
     def forward(self, y1, y2):
         # main.py BarlowTwins.forward (all_reduce is the identity on one process)
-        z1 = self.projector(self.backbone(y1))
-        z2 = self.projector(self.backbone(y2))
-        c = self.bn(z1).T @ self.bn(z2)
-        c.div_(self.batch)
-        on_diag = torch.diagonal(c).add_(-1).pow_(2).sum()
-        n = c.shape[0]
-        off = c.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
-        off_diag = off.pow_(2).sum()
-        return on_diag + self.lambd * off_diag
-
-
-class LARS(torch.optim.Optimizer):
-    # main.py's LARS with weight_decay_filter and lars_adaptation_filter excluding ndim == 1.
-    def __init__(self, params, lr, weight_decay=0, momentum=0.9, eta=0.001):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta))
-
-    @torch.no_grad()
-    def step(self):
-        for g in self.param_groups:
-            for p in g['params']:
-                dp = p.grad
-                if dp is None:
-                    continue
-                if p.ndim != 1:
-                    dp = dp.add(p, alpha=g['weight_decay'])
-                    param_norm = torch.norm(p)
-                    update_norm = torch.norm(dp)
-                    one = torch.ones_like(param_norm)
-                    q = torch.where(param_norm > 0., torch.where(update_norm > 0, (g['eta'] * param_norm / update_norm), one), one)
-                    dp = dp.mul(q)
-                state = self.state[p]
-                if 'mu' not in state:
-                    state['mu'] = torch.zeros_like(p)
-                mu = state['mu']
-                mu.mul_(g['momentum']).add_(dp)
-                p.add_(mu, alpha=-g['lr'])
+        return bt_loss(self.projector(self.backbone(y1)), self.projector(self.backbone(y2)), self.lambd)
 
 
 def adjust_learning_rate(s, step):
@@ -151,7 +116,7 @@ def main():
     arrays = {t['name']: flat[t['offset']:t['offset'] + int(np.prod(t['shape']))].reshape(t['shape']) for t in meta['tensors']}
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    model = BarlowTwins(s['blocks'], s['width'], s['projector'], s['lambda'], s['batch'])
+    model = BarlowTwins(s['blocks'], s['width'], s['projector'], s['lambda'])
     sd = model.state_dict()
     loaded = 0
     for name, a in arrays.items():
@@ -161,12 +126,9 @@ def main():
         assert sd[name].shape == t.shape, (name, sd[name].shape, t.shape)
         sd[name].copy_(t)
         loaded += 1
-    missing = [k for k in sd if k not in arrays and not k.endswith('num_batches_tracked') and not k.startswith('bn.')]
+    missing = [k for k in sd if k not in arrays and not k.endswith('num_batches_tracked')]
     assert not missing, missing
-    params = [p for p in model.parameters()]
-    weights = [p for p in params if p.ndim != 1]
-    biases = [p for p in params if p.ndim == 1]
-    opt = LARS([{'params': weights}, {'params': biases}], lr=0, weight_decay=s['weightDecay'])
+    opt = LARS(lars_groups(model.parameters()), lr=0, weight_decay=s['weightDecay'])
     views = [(torch.from_numpy(arrays[f'view1.{k}']).permute(0, 3, 1, 2).contiguous(),
               torch.from_numpy(arrays[f'view2.{k}']).permute(0, 3, 1, 2).contiguous()) for k in range(s['pairs'])]
     init = {'params': moments(np.concatenate([a.ravel() for n, a in arrays.items() if not n.startswith('view')])),
@@ -186,7 +148,7 @@ def main():
         lrs.append([lw, lb])
     final = {}
     for name, t in model.state_dict().items():
-        if name.endswith('num_batches_tracked') or name.startswith('bn.'):
+        if name.endswith('num_batches_tracked'):
             continue
         final[name] = float(t.double().norm().item())
     fixture = {

@@ -8,7 +8,7 @@ channel), built with torchvision's own ResNet._make_layer.
 Modes (spec "mode"):
   bt     Barlow Twins training step with its augmentation, image pairs/s: per-image torchvision
          transforms on [1, S, S] tensors as main.py's Transform has them for a grey image
-         (RandomResizedCrop 0.08-1 to the input size, flip 0.5, ColorJitter brightness/contrast 0.4
+         (RandomResizedCrop 0.08-1 to the input size with the spec's interpolation, flip 0.5, ColorJitter brightness/contrast 0.4
          with p 0.8, GaussianBlur sigma 0.1-2 scaled by size/224 with p 1.0 / 0.1, solarisation
          p 0 / 0.2), then both views through backbone + projector, main.py's loss and LARS.
   det    Faster R-CNN + FPN training step, images/s: torchvision FasterRCNN on that backbone (frozen
@@ -31,7 +31,7 @@ import torchvision.transforms as T
 from torchvision.models.resnet import Bottleneck, ResNet
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pretrain_torch import LARS  # noqa: E402  main.py's LARS, shared with the ResNet-50 peer
+from bt_main import LARS, bt_loss, lars_groups  # noqa: E402  main.py's loss and LARS, shared with the other peers
 
 
 def backbone(blocks, width, norm_layer=None, zero_init_residual=False):
@@ -71,10 +71,14 @@ def timed(fn, warmup, steps):
     return statistics.median(times), times
 
 
-def view_transform(size, blur_p, solarize_p):
+def view_transform(size, blur_p, solarize_p, interpolation):
+    # Ours: 'pil-bicubic' (main.py's Pillow bicubic, antialiased when shrinking) or tfjs's point-sampled
+    # 'bilinear'; torchvision's tensor resize does the same work (antialias only for the Pillow filters).
+    pil = interpolation.startswith('pil-')
+    mode = T.InterpolationMode.BICUBIC if interpolation == 'pil-bicubic' else T.InterpolationMode.BILINEAR
     k = size / 224
     return T.Compose([
-        T.RandomResizedCrop(size, scale=(0.08, 1.0), interpolation=T.InterpolationMode.BILINEAR, antialias=False),
+        T.RandomResizedCrop(size, scale=(0.08, 1.0), interpolation=mode, antialias=pil),
         T.RandomHorizontalFlip(0.5),
         T.RandomApply([T.ColorJitter(brightness=0.4, contrast=0.4)], p=0.8),
         # our radius is ceil(3 sigma_max) px: kernel 2r+1
@@ -91,13 +95,12 @@ def bt(a):
         layers += [nn.Linear(sizes[i], sizes[i + 1], bias=False), nn.BatchNorm1d(sizes[i + 1]), nn.ReLU(True)]
     layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
     proj = nn.Sequential(*layers)
-    bn = nn.BatchNorm1d(sizes[-1], affine=False)
-    params = list(net.parameters()) + list(proj.parameters())
-    opt = LARS([{'params': [p for p in params if p.ndim != 1]}, {'params': [p for p in params if p.ndim == 1]}], lr=0.01)
+    opt = LARS(lars_groups(list(net.parameters()) + list(proj.parameters())), lr=0.01, weight_decay=1e-6)
     b, s, src = a['batch'], a['size'], a['imageSize']
     g = torch.Generator().manual_seed(1)
     bank = torch.rand(a['bank'], 1, src, src, generator=g)
-    t1, t2 = view_transform(s, 1.0, 0.0), view_transform(s, 0.1, 0.2)
+    interp = a.get('interpolation', 'bilinear')
+    t1, t2 = view_transform(s, 1.0, 0.0, interp), view_transform(s, 0.1, 0.2, interp)
     lam = a['lambda']
 
     def step():
@@ -105,11 +108,7 @@ def bt(a):
         imgs = [bank[i] for i in idx]
         y1 = torch.stack([t1(x) for x in imgs])
         y2 = torch.stack([t2(x) for x in imgs])
-        z1, z2 = proj(net(y1)), proj(net(y2))
-        c = bn(z1).T @ bn(z2) / b
-        on = torch.diagonal(c).add(-1).pow(2).sum()
-        off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-        loss = on + lam * off
+        loss = bt_loss(proj(net(y1)), proj(net(y2)), lam)
         opt.zero_grad()
         loss.backward()
         opt.step()

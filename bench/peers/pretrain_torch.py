@@ -14,31 +14,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-
-class LARS(torch.optim.Optimizer):
-    # main.py's LARS (weight decay and trust ratio for ndim > 1 only).
-    def __init__(self, params, lr, weight_decay=1e-6, momentum=0.9, eta=0.001):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta))
-
-    @torch.no_grad()
-    def step(self):
-        for g in self.param_groups:
-            for p in g['params']:
-                if p.grad is None:
-                    continue
-                dp = p.grad
-                if p.ndim != 1:
-                    dp = dp.add(p, alpha=g['weight_decay'])
-                    pn, un = torch.norm(p), torch.norm(dp)
-                    one = torch.ones_like(pn)
-                    q = torch.where(pn > 0., torch.where(un > 0, (g['eta'] * pn / un), one), one)
-                    dp = dp.mul(q)
-                st = self.state[p]
-                if 'mu' not in st:
-                    st['mu'] = torch.zeros_like(p)
-                mu = st['mu']
-                mu.mul_(g['momentum']).add_(dp)
-                p.add_(mu, alpha=-g['lr'])
+from bt_main import LARS, bt_loss, lars_groups  # main.py's loss and LARS, shared with the other peers
 
 
 def main():
@@ -54,18 +30,12 @@ def main():
         layers += [nn.Linear(sizes[i], sizes[i + 1], bias=False), nn.BatchNorm1d(sizes[i + 1]), nn.ReLU(True)]
     layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
     proj = nn.Sequential(*layers)
-    bn = nn.BatchNorm1d(sizes[-1], affine=False)
-    params = list(net.parameters()) + list(proj.parameters())
-    opt = LARS([{'params': [p for p in params if p.ndim != 1]}, {'params': [p for p in params if p.ndim == 1]}], lr=0.01)
+    opt = LARS(lars_groups(list(net.parameters()) + list(proj.parameters())), lr=0.01, weight_decay=1e-6)
     b, s = a['batch'], a['size']
     y1, y2 = torch.rand(b, 1, s, s), torch.rand(b, 1, s, s)
 
     def step():
-        z1, z2 = proj(net(y1)), proj(net(y2))
-        c = bn(z1).T @ bn(z2) / b
-        on = torch.diagonal(c).add_(-1).pow_(2).sum()
-        off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-        loss = on + 0.0051 * off
+        loss = bt_loss(proj(net(y1)), proj(net(y2)), 0.0051)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -5,8 +5,11 @@
  *
  * main.py's pipeline and what the CXR adaptation keeps:
  * - RandomResizedCrop(scale 0.08–1, ratio 3/4–4/3): kept (torchvision's sampling, 10 tries then a
- *   centre crop), bilinear via `tf.image.cropAndResize` with one box per sample.
- * - RandomHorizontalFlip(0.5): kept, folded into the crop box (x1 > x2 mirrors the crop).
+ *   centre crop). Resampled as `interpolation` says: `pil-bicubic` is main.py's (`Image.BICUBIC`, Pillow's
+ *   area-mapped cubic with antialiasing when shrinking, `data/pilResample.ts`); `bilinear` is
+ *   `tf.image.cropAndResize`'s point-sampled bilinear (no antialiasing), the default.
+ * - RandomHorizontalFlip(0.5): kept; with `bilinear` folded into the crop box (x1 > x2 mirrors the
+ *   crop), with Pillow's filters a mirror of the resized crop, as main.py applies it after the crop.
  * - ColorJitter(brightness 0.4, contrast 0.4, saturation 0.2, hue 0.1) with p 0.8: brightness and
  *   contrast kept, in a random order per image as torchvision does. Saturation and hue are dropped, not
  *   replaced: on a grey image (R = G = B) saturation blends the image with its own greyscale and a hue
@@ -23,6 +26,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
+import { pilResizedCrop, type PilFilter, type PixelCrop } from './pilResample.js';
+
+/**
+ * How a random crop is resampled to the view's size: `bilinear`, tfjs's `cropAndResize` (point samples
+ * between the corner pixels' centres, no antialiasing); `pil-bicubic` and `pil-bilinear`, Pillow's
+ * filters as torchvision applies them to a PIL image (main.py's crops are bicubic, evaluate.py's bilinear).
+ */
+export type Interpolation = 'bilinear' | `pil-${PilFilter}`;
 
 export interface ViewOptions {
   scale?: [number, number];
@@ -35,6 +46,8 @@ export interface ViewOptions {
   solarizeP: number;
   /** σ range in pixels at 224 px input. */
   sigma?: [number, number];
+  /** How the crop is resampled; default `bilinear`. */
+  interpolation?: Interpolation;
 }
 
 /** main.py's first view: always blurred, never solarised. */
@@ -62,6 +75,27 @@ export function sampleCrop(h: number, w: number, rng: Rng, scale: [number, numbe
   return [Math.floor((h - ch) / 2), Math.floor((w - cw) / 2), ch, cw];
 }
 
+/** A pixel crop as `tf.image.cropAndResize`'s normalised box `[y1, x1, y2, x2]`, mirrored (x1 > x2) when `flip`. */
+function cropBox([top, left, ch, cw]: PixelCrop, h: number, w: number, flip: boolean): number[] {
+  const y1 = top / Math.max(1, h - 1);
+  const y2 = (top + ch - 1) / Math.max(1, h - 1);
+  const x1 = left / Math.max(1, w - 1);
+  const x2 = (left + cw - 1) / Math.max(1, w - 1);
+  return flip ? [y1, x2, y2, x1] : [y1, x1, y2, x2];
+}
+
+/**
+ * The crops of `params` resampled by Pillow's filter (`params.interpolation` must be `pil-…`):
+ * `[N, outSize, outSize]` row-major, from `data` `[N, H, W]`.
+ */
+function pilCrops(data: Float32Array, [n, h, w]: [number, number, number], params: Pick<ViewParams, 'outSize' | 'crops' | 'flips' | 'interpolation'>): Float32Array {
+  const s = params.outSize;
+  const filter = params.interpolation.slice(4) as PilFilter;
+  const out = new Float32Array(n * s * s);
+  for (let i = 0; i < n; i++) pilResizedCrop(data, i * h * w, w, params.crops[i]!, s, filter, params.flips[i] === 1, out, i * s * s);
+  return out;
+}
+
 function gaussianKernel(sigma: number, radius: number): number[] {
   const k = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
   const s = k.reduce((a, b) => a + b, 0);
@@ -74,6 +108,10 @@ export interface ViewParams {
   outSize: number;
   /** Per image `[y1, x1, y2, x2]`, normalised as `tf.image.cropAndResize` takes them (x1 > x2 mirrors). */
   boxes: number[][];
+  /** The same crops in whole pixels `[top, left, height, width]`, and 1 where the view is mirrored. */
+  crops: PixelCrop[];
+  flips: number[];
+  interpolation: Interpolation;
   /** Brightness and contrast factors (1 where the jitter was not applied). */
   bright: number[];
   contr: number[];
@@ -89,15 +127,16 @@ export interface ViewParams {
 export function sampleViewParams(n: number, h: number, w: number, outSize: number, rng: Rng, opts: ViewOptions): ViewParams {
   const o = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number], flipP: 0.5, jitterP: 0.8,
     brightness: 0.4, contrast: 0.4, sigma: [0.1, 2.0] as [number, number], ...opts };
-  const p: ViewParams = { outSize, boxes: [], bright: [], contr: [], contrastFirst: [], sigmas: [], solar: [] };
+  const p: ViewParams = {
+    outSize, boxes: [], crops: [], flips: [], interpolation: o.interpolation ?? 'bilinear',
+    bright: [], contr: [], contrastFirst: [], sigmas: [], solar: [],
+  };
   for (let i = 0; i < n; i++) {
-    const [top, left, ch, cw] = sampleCrop(h, w, rng, o.scale, o.ratio);
-    const y1 = top / Math.max(1, h - 1);
-    const y2 = (top + ch - 1) / Math.max(1, h - 1);
-    let x1 = left / Math.max(1, w - 1);
-    let x2 = (left + cw - 1) / Math.max(1, w - 1);
-    if (rng.next() < o.flipP) [x1, x2] = [x2, x1];
-    p.boxes.push([y1, x1, y2, x2]);
+    const crop = sampleCrop(h, w, rng, o.scale, o.ratio);
+    const flip = rng.next() < o.flipP;
+    p.crops.push(crop);
+    p.flips.push(flip ? 1 : 0);
+    p.boxes.push(cropBox(crop, h, w, flip));
     const jitter = rng.next() < o.jitterP;
     const b = rng.uniform(1 - o.brightness, 1 + o.brightness);
     const k = rng.uniform(1 - o.contrast, 1 + o.contrast);
@@ -133,8 +172,10 @@ export function renderViewTf(images: tf.Tensor4D, params: ViewParams): tf.Tensor
   const n = images.shape[0];
   const { outSize, boxes, bright, contr, contrastFirst, sigmas, solar } = params;
   return tf.tidy((): tf.Tensor4D => {
-    let x: tf.Tensor4D = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D,
-      [outSize, outSize], 'bilinear');
+    let x: tf.Tensor4D =
+      params.interpolation === 'bilinear'
+        ? tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear')
+        : tf.tensor4d(pilCrops(images.dataSync() as Float32Array, [n, images.shape[1], images.shape[2]], params), [n, outSize, outSize, 1]);
     const col = (v: number[]): tf.Tensor4D => tf.tensor4d(v, [n, 1, 1, 1]);
     const bT = col(bright);
     const cT = col(contr);
@@ -181,9 +222,37 @@ function blurPerSample(x: tf.Tensor4D, sigmas: number[]): tf.Tensor4D {
   return tf.transpose(t, [3, 1, 2, 0]) as tf.Tensor4D;
 }
 
+/** tfjs's CropAndResize (bilinear, extrapolation value 0) of one image at `img` in `data`, in double rounded to float32, into `a`. */
+function cropAndResize(data: Float32Array, img: number, h: number, w: number, box: number[], s: number, a: Float32Array): void {
+  const [y1, x1, y2, x2] = box.map(Math.fround) as [number, number, number, number];
+  const hs = s > 1 ? ((y2 - y1) * (h - 1)) / (s - 1) : 0;
+  const ws = s > 1 ? ((x2 - x1) * (w - 1)) / (s - 1) : 0;
+  for (let y = 0; y < s; y++) {
+    const yi = s > 1 ? y1 * (h - 1) + y * hs : 0.5 * (y1 + y2) * (h - 1);
+    if (yi < 0 || yi > h - 1) { a.fill(0, y * s, (y + 1) * s); continue; }
+    const t = Math.floor(yi);
+    const bo = Math.ceil(yi);
+    const yl = yi - t;
+    for (let x = 0; x < s; x++) {
+      const xi = s > 1 ? x1 * (w - 1) + x * ws : 0.5 * (x1 + x2) * (w - 1);
+      if (xi < 0 || xi > w - 1) { a[y * s + x] = 0; continue; }
+      const l = Math.floor(xi);
+      const r = Math.ceil(xi);
+      const xl = xi - l;
+      const tl = data[img + t * w + l]!;
+      const tr = data[img + t * w + r]!;
+      const bl = data[img + bo * w + l]!;
+      const br = data[img + bo * w + r]!;
+      const top = tl + (tr - tl) * xl;
+      const bottom = bl + (br - bl) * xl;
+      a[y * s + x] = top + (bottom - top) * yl;
+    }
+  }
+}
+
 /**
- * `renderViewTf`'s arithmetic, image by image, on plain arrays: bilinear crop-and-resize as tfjs's
- * CropAndResize computes it (double, rounded to float32), jitter with every tensor op's float32
+ * `renderViewTf`'s arithmetic, image by image, on plain arrays: the crop (bilinear as tfjs's
+ * CropAndResize computes it, double rounded to float32, or Pillow's filter), jitter with every tensor op's float32
  * rounding, the separable blur over reflect-padded rows and columns (double sums, float32 between the
  * passes), solarisation. About 100× less work than the tensor ops (no padded copies, no masks, no
  * transposes) and the same numbers up to the order of the mean's sum. data: `[N, H, W]` row-major.
@@ -195,33 +264,12 @@ export function renderView(data: Float32Array, [n, h, w]: [number, number, numbe
   const a = new Float32Array(s * s);
   const b = new Float32Array(s * s);
   const blur = sigmas.some((v) => v > 0) ? blurTaps(sigmas) : null;
+  const pil = params.interpolation === 'bilinear' ? null : (params.interpolation.slice(4) as PilFilter);
+  const tmp = pil ? new Float32Array(h * s) : null;
   for (let i = 0; i < n; i++) {
     const img = i * h * w;
-    const [y1, x1, y2, x2] = boxes[i]!.map(f) as [number, number, number, number];
-    // crop and resize (tfjs CropAndResize, bilinear, extrapolation value 0)
-    const hs = s > 1 ? ((y2 - y1) * (h - 1)) / (s - 1) : 0;
-    const ws = s > 1 ? ((x2 - x1) * (w - 1)) / (s - 1) : 0;
-    for (let y = 0; y < s; y++) {
-      const yi = s > 1 ? y1 * (h - 1) + y * hs : 0.5 * (y1 + y2) * (h - 1);
-      if (yi < 0 || yi > h - 1) { a.fill(0, y * s, (y + 1) * s); continue; }
-      const t = Math.floor(yi);
-      const bo = Math.ceil(yi);
-      const yl = yi - t;
-      for (let x = 0; x < s; x++) {
-        const xi = s > 1 ? x1 * (w - 1) + x * ws : 0.5 * (x1 + x2) * (w - 1);
-        if (xi < 0 || xi > w - 1) { a[y * s + x] = 0; continue; }
-        const l = Math.floor(xi);
-        const r = Math.ceil(xi);
-        const xl = xi - l;
-        const tl = data[img + t * w + l]!;
-        const tr = data[img + t * w + r]!;
-        const bl = data[img + bo * w + l]!;
-        const br = data[img + bo * w + r]!;
-        const top = tl + (tr - tl) * xl;
-        const bottom = bl + (br - bl) * xl;
-        a[y * s + x] = top + (bottom - top) * yl;
-      }
-    }
+    if (pil) pilResizedCrop(data, img, w, params.crops[i]!, s, pil, params.flips[i] === 1, a, 0, tmp!);
+    else cropAndResize(data, img, h, w, boxes[i]!, s, a);
     // brightness and contrast, in this image's order, each op rounded to float32 as tensor ops are
     const bf = f(bright[i]!);
     const cf = f(contr[i]!);
@@ -269,12 +317,14 @@ export function renderView(data: Float32Array, [n, h, w]: [number, number, numbe
 }
 
 /**
- * How strong both views are: main.py's crop scale (0.08–1) and brightness/contrast jitter (0.4) unless
- * a profile says otherwise (config `pretrain.cropScale`, `pretrain.jitter`).
+ * How strong both views are and how their crops are resampled: main.py's crop scale (0.08–1) and
+ * brightness/contrast jitter (0.4) unless a profile says otherwise (config `pretrain.cropScale`,
+ * `pretrain.jitter`, `pretrain.interpolation`).
  */
 export interface ViewStrength {
   scale?: [number, number];
   jitter?: number;
+  interpolation?: Interpolation;
 }
 
 /** Both views of main.py for a batch: `[view1, view2]`, each `[N, outSize, outSize, 1]`. */
@@ -285,24 +335,32 @@ export function barlowTwinsViews(images: tf.Tensor4D, outSize: number, rng: Rng,
     s.brightness = strength.jitter;
     s.contrast = strength.jitter;
   }
+  if (strength.interpolation) s.interpolation = strength.interpolation;
   return [barlowTwinsView(images, outSize, rng, { ...VIEW_1, ...s }), barlowTwinsView(images, outSize, rng, { ...VIEW_2, ...s })];
 }
 
 /**
  * torchvision's `RandomResizedCrop(outSize)` + `RandomHorizontalFlip()` per image (the authors'
  * evaluate.py training transform, both modes): images `[N, H, W, 1]` in [0, 1] → `[N, outSize, outSize, 1]`
- * (caller owns it), bilinear. Draws the crop then one flip coin per image from `rng`, in order.
+ * (caller owns it), resampled as `interpolation` says (evaluate.py: `pil-bilinear`, torchvision's default
+ * on a PIL image). Draws the crop then one flip coin per image from `rng`, in order.
  */
-export function randomResizedCropFlip(images: tf.Tensor4D, outSize: number, rng: Rng, scale: [number, number] = [0.08, 1]): tf.Tensor4D {
+export function randomResizedCropFlip(
+  images: tf.Tensor4D,
+  outSize: number,
+  rng: Rng,
+  scale: [number, number] = [0.08, 1],
+  interpolation: Interpolation = 'bilinear',
+): tf.Tensor4D {
   const [n, h, w] = images.shape;
-  const boxes: number[][] = [];
+  const crops: PixelCrop[] = [];
+  const flips: number[] = [];
   for (let i = 0; i < n; i++) {
-    const [top, left, ch, cw] = sampleCrop(h, w, rng, scale);
-    const y1 = top / Math.max(1, h - 1), y2 = (top + ch - 1) / Math.max(1, h - 1);
-    let x1 = left / Math.max(1, w - 1), x2 = (left + cw - 1) / Math.max(1, w - 1);
-    // x1 > x2 mirrors the crop: the flip folded into the box.
-    if (rng.next() < 0.5) [x1, x2] = [x2, x1];
-    boxes.push([y1, x1, y2, x2]);
+    crops.push(sampleCrop(h, w, rng, scale));
+    flips.push(rng.next() < 0.5 ? 1 : 0);
   }
+  if (interpolation !== 'bilinear')
+    return tf.tensor4d(pilCrops(images.dataSync() as Float32Array, [n, h, w], { outSize, crops, flips, interpolation }), [n, outSize, outSize, 1]);
+  const boxes = crops.map((c, i) => cropBox(c, h, w, flips[i] === 1));
   return tf.tidy(() => tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D, [outSize, outSize], 'bilinear'));
 }

@@ -55,7 +55,8 @@ export async function openNih(config: Config, opts: { log?: (msg: string) => voi
   }
   const nih = loadNih(config.data.nihDir);
   const listed = nih.records.filter((r) => nih.imagePaths.has(r.imageIndex));
-  const bad = await checkImageFiles(listed.map((r) => nih.imagePaths.get(r.imageIndex)!), { size: config.backbone.inputSize, cache: dataCacheFor(config, nih.dir), log, label: 'NIH image check' });
+  nih.hashes = dataCacheFor(config, nih.dir);
+  const bad = await checkImageFiles(listed.map((r) => nih.imagePaths.get(r.imageIndex)!), { size: config.backbone.inputSize, cache: nih.hashes, log, label: 'NIH image check' });
   const badPaths = new Set(bad.map((b) => b.path));
   for (const b of bad) nih.log.add(b.path, null, b.kind, b.reason);
   for (const r of listed) if (badPaths.has(nih.imagePaths.get(r.imageIndex)!)) nih.imagePaths.delete(r.imageIndex);

@@ -5,6 +5,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCsv } from './csv.js';
+import type { DataCache } from './dataCache.js';
 import { IssueLog } from './issues.js';
 import { NIH_LABELS, type NihLabel } from './labels.js';
 
@@ -102,6 +103,11 @@ export interface NihDataset {
   /** Boxes of BBox_List_2017.csv (empty when the file is absent). */
   boxes: NihBox[];
   log: IssueLog;
+  /**
+   * The folder's content hashes (SHA-1 per file), when `openNih` has made them in its image check:
+   * the pixel cache of `nihSplitSource` is keyed by the same fingerprint instead of reading every file again.
+   */
+  hashes?: DataCache;
 }
 
 /** One box of BBox_List_2017.csv; `box` is [x1, y1, x2, y2] in pixels of the image on disk. */

@@ -4,11 +4,14 @@
  * authors' tool explains each predicted box with score ≥ 0.3 on its own), at each configured layer,
  * and how much of each map falls on the ground-truth box that prediction found.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { iou } from '../boxes/iou.js';
-import type { CamLayer, Config } from '../config.js';
+import type { CamConfig, CamLayer, Config } from '../config.js';
 import { VINDR_CLASSES } from '../data/labels.js';
 import type { ImageDetections } from '../metrics/map/common.js';
 import type { BackboneInit } from '../models/backbones.js';
+import type { FasterRcnn } from '../models/fasterRcnn/detector.js';
+import type { ResNet } from '../models/resnet.js';
 import type { Rng } from '../rng.js';
 import { loadDetectionSet, loadDetector, type DetImage } from '../train/detectionRun.js';
 import { ablationCamTargets, type CamMap } from './ablationCam.js';
@@ -100,9 +103,95 @@ export interface CamImage {
   split: 'train' | 'test';
   pixels: Float32Array;
   size: number;
+  /** The resized image's own `[height, width]` at the top left of the `size`×`size` input (the rest is padding). */
+  imageHw: [number, number];
   gtBoxes: number[][];
   gtLabels: number[];
   cells: CamCell[];
+}
+
+/**
+ * One image's cell (see {@link camImages}): `x` is `[1, S, S, 1]` with the resized image at the top left
+ * and zeros right of and below it (keep-ratio resize + pad); `imageHw` is the resized image's own
+ * `[height, width]`. Detections are clipped to it as in notebook 04's evaluation, the cut detector
+ * sees the same sizes, and each map is scored on the image only (the padding is no place a finding can
+ * be), against the chance level of the image's own area.
+ */
+export async function explainImage(
+  detector: FasterRcnn,
+  resnet: ResNet,
+  x: tf.Tensor4D,
+  imageHw: [number, number],
+  gt: { imageId: string; gtBoxes: number[][]; gtLabels: number[] },
+  init: BackboneInit,
+  cam: CamConfig,
+): Promise<{ cell: CamCell; sweeps: number }> {
+  const [, size, sizeW] = x.shape;
+  const [h, w] = imageHw;
+  const dets = detector.detect(x, { imageSizesHw: [imageHw] })[0]!;
+  const shown = dets.scores
+    .map((s, k) => k)
+    .filter((k) => dets.scores[k]! >= cam.scoreThr)
+    .sort((a, b) => dets.scores[b]! - dets.scores[a]!)
+    .slice(0, cam.topK);
+  const correct = correctBoxes(dets, { boxes: gt.gtBoxes, labels: gt.gtLabels }, cam);
+  const cell: CamCell = {
+    init,
+    detections: shown.map((k) => ({
+      box: dets.boxes[k]!,
+      label: VINDR_CLASSES[dets.labels[k]!]!,
+      score: dets.scores[k]!,
+    })),
+    boxes: [],
+  };
+  let sweeps = 0;
+  if (correct.length === 0) return { cell, sweeps };
+  for (const layer of cam.layers) {
+    const cut = cutDetectorAt(detector, resnet, x, layer, imageHw);
+    try {
+      const results = await ablationCamTargets({
+        activations: cut.activations,
+        targets: correct.length,
+        head: detectorHeadPerBox(
+          cut.detector,
+          { boxes: correct.map((c) => c.box), labels: correct.map((c) => c.label) },
+          { iouThr: cam.iouThr },
+        ),
+        imageSize: [size, sizeW],
+        batchSize: cam.batchSize,
+        channelFraction: cam.channelFraction,
+      });
+      sweeps++;
+      results.forEach((r, t) => {
+        const c = correct[t]!;
+        const box = gt.gtBoxes[c.gtIndex]!;
+        cell.boxes.push({
+          ...c,
+          layer,
+          target: r.score,
+          cam: r.cam,
+          localisation: {
+            imageId: gt.imageId,
+            gtIndex: c.gtIndex,
+            ...localisationScore(cropCam(r.cam, h, w), [box], cam.pointingTolerance),
+            pointChance: pointingChance(w, h, box, cam.pointingTolerance),
+          },
+        });
+      });
+    } finally {
+      cut.dispose();
+    }
+  }
+  return { cell, sweeps };
+}
+
+/** The top-left `height × width` of a map (the resized image without its padding). */
+export function cropCam(cam: CamMap, height: number, width: number): CamMap {
+  if (height === cam.height && width === cam.width) return cam;
+  const data = new Float32Array(height * width);
+  for (let y = 0; y < height; y++)
+    data.set(cam.data.subarray(y * cam.width, y * cam.width + width), y * width);
+  return { data, width, height };
 }
 
 /**
@@ -137,6 +226,7 @@ export async function camImages(
     split: x.split,
     size,
     pixels: set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array,
+    imageHw: set.sizesHw[i]!,
     gtBoxes: set.targets[i]!.boxes,
     gtLabels: set.targets[i]!.labels,
     cells: [],
@@ -152,62 +242,10 @@ export async function camImages(
           const img = out[i]!;
           const x = set.images.slice([i, 0, 0, 0], [1, -1, -1, -1]);
           try {
-            const dets = detector.detect(x)[0]!;
-            const shown = dets.scores
-              .map((s, k) => k)
-              .filter((k) => dets.scores[k]! >= cam.scoreThr)
-              .sort((a, b) => dets.scores[b]! - dets.scores[a]!)
-              .slice(0, cam.topK);
-            const correct = correctBoxes(dets, { boxes: img.gtBoxes, labels: img.gtLabels }, cam);
-            const cell: CamCell = {
-              init,
-              detections: shown.map((k) => ({
-                box: dets.boxes[k]!,
-                label: VINDR_CLASSES[dets.labels[k]!]!,
-                score: dets.scores[k]!,
-              })),
-              boxes: [],
-            };
-            if (correct.length > 0) {
-              for (const layer of cam.layers) {
-                const cut = cutDetectorAt(detector, resnet, x, layer);
-                try {
-                  const results = await ablationCamTargets({
-                    activations: cut.activations,
-                    targets: correct.length,
-                    head: detectorHeadPerBox(
-                      cut.detector,
-                      { boxes: correct.map((c) => c.box), labels: correct.map((c) => c.label) },
-                      { iouThr: cam.iouThr },
-                    ),
-                    imageSize: [size, size],
-                    batchSize: cam.batchSize,
-                    channelFraction: cam.channelFraction,
-                  });
-                  sweeps++;
-                  results.forEach((r, t) => {
-                    const c = correct[t]!;
-                    const gt = img.gtBoxes[c.gtIndex]!;
-                    cell.boxes.push({
-                      ...c,
-                      layer,
-                      target: r.score,
-                      cam: r.cam,
-                      localisation: {
-                        imageId: img.imageId,
-                        gtIndex: c.gtIndex,
-                        ...localisationScore(r.cam, [gt], cam.pointingTolerance),
-                        pointChance: pointingChance(size, size, gt, cam.pointingTolerance),
-                      },
-                    });
-                    maps++;
-                  });
-                } finally {
-                  cut.dispose();
-                }
-              }
-            }
-            img.cells.push(cell);
+            const r = await explainImage(detector, resnet, x, img.imageHw, img, init, cam);
+            sweeps += r.sweeps;
+            maps += r.cell.boxes.length;
+            img.cells.push(r.cell);
           } finally {
             x.dispose();
           }

@@ -23,8 +23,12 @@ const LEVEL: Partial<Record<CamLayer, number>> = { 'fpn.p2': 0, 'fpn.p3': 1, 'fp
  * The cut at an FPN output level: the level's activations are ablated and the other levels
  * (P6 included, which the RPN reads from P5's max-pool in the unablated image) stay as computed.
  */
-function cutAtLevel(detector: FasterRcnn, image: tf.Tensor4D, level: number): CutDetector {
-  const [, h, w] = image.shape;
+function cutAtLevel(
+  detector: FasterRcnn,
+  image: tf.Tensor4D,
+  level: number,
+  imageHw: [number, number],
+): CutDetector {
   const { feats, paddedHw } = detector.pyramid(image);
   const activations = feats[level]!;
   return {
@@ -37,7 +41,7 @@ function cutAtLevel(detector: FasterRcnn, image: tf.Tensor4D, level: number): Cu
           return detector.detectFromPyramid(
             tiled,
             paddedHw,
-            Array.from({ length: b }, () => [h, w] as [number, number]),
+            Array.from({ length: b }, () => imageHw),
           );
         } finally {
           tf.dispose(tiled.filter((t) => t !== acts));
@@ -52,18 +56,25 @@ function cutAtLevel(detector: FasterRcnn, image: tf.Tensor4D, level: number): Cu
  * @param image `[1, H, W, C]` with H and W multiples of 32 (the detector's size divisor), so no padding
  *   is involved.
  * @param layer a ResNet stage (`layer1`..`layer4`) or an FPN output level (`fpn.p2`..`fpn.p5`).
+ * @param imageHw the image's own `[height, width]` when it sits at the top left of a zero-padded input
+ *   (keep-ratio resize): detections are clipped to it, as `FasterRcnn.detect` with `imageSizesHw` does.
+ *   Default: the whole input.
  */
 export function cutDetectorAt(
   detector: FasterRcnn,
   resnet: ResNet,
   image: tf.Tensor4D,
   layer: CamLayer,
+  imageHw?: [number, number],
 ): CutDetector {
   const [, h, w] = image.shape;
   if (h % 32 !== 0 || w % 32 !== 0)
     throw new Error(`cutDetectorAt: image ${h}x${w} must be a multiple of 32`);
+  const hw = imageHw ?? [h, w];
+  if (!(hw[0] >= 1 && hw[0] <= h && hw[1] >= 1 && hw[1] <= w))
+    throw new Error(`cutDetectorAt: image size ${hw[0]}x${hw[1]} does not fit the ${h}x${w} input`);
   const level = LEVEL[layer];
-  if (level !== undefined) return cutAtLevel(detector, image, level);
+  if (level !== undefined) return cutAtLevel(detector, image, level, hw);
   const stage = STAGE[layer];
   if (stage === undefined) throw new Error(`cutDetectorAt: unknown layer '${layer}'`);
   const f = resnet.forward(image, { training: false });
@@ -87,7 +98,7 @@ export function cutDetectorAt(
           return detector.detectFromBackbone(
             c,
             [h, w],
-            Array.from({ length: b }, () => [h, w] as [number, number]),
+            Array.from({ length: b }, () => hw),
           );
         } finally {
           // `acts` belongs to the caller; every other tensor here is ours.

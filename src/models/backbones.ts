@@ -17,11 +17,20 @@ import { assignTensors, readCheckpoint, saveCheckpoint } from './weights.js';
 export type BackboneInit = 'none' | 'imagenet' | 'bt' | 'bt_imagenet';
 export const BACKBONE_INITS: readonly BackboneInit[] = ['none', 'imagenet', 'bt', 'bt_imagenet'];
 
+/**
+ * The backbones of the linear evaluation (notebook 05): the four initialisations and the control
+ * `none_bn`, no pretraining with its BatchNorm statistics re-estimated on the NIH-format training
+ * images (`train/bnCalibration.ts`), which separates a gain from self-supervision from a gain from
+ * calibrated activations.
+ */
+export type EvalInit = BackboneInit | 'none_bn';
+
 /** How each initialisation is named in tables and legends (the proxy is named as a proxy). */
-export function backboneLabel(init: BackboneInit, profile: Config['profile']): string {
+export function backboneLabel(init: EvalInit, profile: Config['profile']): string {
   const imagenet = profile === 'paper' ? 'ImageNet' : 'ImageNet-proxy';
   return {
     none: 'no pretraining',
+    none_bn: 'no pretraining, BatchNorm re-estimated on NIH',
     imagenet,
     bt: 'Barlow Twins',
     bt_imagenet: `Barlow Twins from ${imagenet}`,

@@ -127,7 +127,11 @@ export function batchNorm(
   x: tf.Tensor,
   training: boolean,
   updateStats = true,
-  opts: { relu?: boolean } = {},
+  opts: {
+    relu?: boolean;
+    /** Training mode: receives this call's batch mean and biased variance and the values per channel (BatchNorm re-estimation). */
+    onStats?: (prefix: string, mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void;
+  } = {},
 ): tf.Tensor {
   const gamma = store.get(`${prefix}.weight`) as tf.Tensor1D;
   const beta = store.get(`${prefix}.bias`) as tf.Tensor1D;
@@ -139,8 +143,9 @@ export function batchNorm(
   }
   // With `relu`, the native backend normalises and rectifies in one pass, and differentiates both in one.
   const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPS, { relu: opts.relu ?? false });
+  const n = x.size / x.shape[x.shape.length - 1]!;
+  opts.onStats?.(prefix, mean, variance, n);
   if (updateStats) {
-    const n = x.size / x.shape[x.shape.length - 1]!;
     tf.tidy(() => {
       // Running statistics are state, not on the loss's path, so the tape never differentiates them.
       const m = mean;

@@ -53,6 +53,8 @@ export interface ForwardOptions {
   training: boolean;
   /** In training mode, leave the running statistics unchanged (e.g. for a probe pass). */
   updateStats?: boolean;
+  /** In training mode, every BatchNorm passes its batch mean, biased variance and values per channel here. */
+  onBatchStats?: (prefix: string, mean: tf.Tensor1D, variance: tf.Tensor1D, count: number) => void;
 }
 
 const EXPANSION = 4;
@@ -173,7 +175,8 @@ export class ResNet {
     const s = this.store;
     const upd = opts.updateStats ?? true;
     return {
-      bn: (prefix, t, relu = false) => batchNorm(s, prefix, t, opts.training, upd, { relu }) as tf.Tensor4D,
+      bn: (prefix, t, relu = false) =>
+        batchNorm(s, prefix, t, opts.training, upd, { relu, onStats: opts.onBatchStats }) as tf.Tensor4D,
       conv: (name, t, stride, pad) =>
         tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D,
     };

@@ -1,15 +1,16 @@
 /** Figures and tables of the linear evaluation (notebook 05): Figs. 6–7 and Tables 2–3. */
 import { studentTCi } from '../metrics/ci.js';
 import { differenceSentence, pairedDifference, type SeededResult } from '../metrics/compare.js';
-import { backboneLabel, type BackboneInit } from '../models/backbones.js';
+import { backboneLabel, type EvalInit } from '../models/backbones.js';
 import { PAPER_LINEAR_EVAL } from '../paper.js';
 import type { LinearEvalRun } from '../train/linearEval.js';
 import type { ProfileName } from '../config.js';
 import { baseLayout, PALETTE, type Figure } from './figure.js';
 import type { TableData } from './table.js';
 
-const INIT_COLOR: Record<BackboneInit, string> = {
+const INIT_COLOR: Record<EvalInit, string> = {
   none: PALETTE[7]!,
+  none_bn: PALETTE[5]!,
   imagenet: PALETTE[0]!,
   bt: PALETTE[2]!,
   bt_imagenet: PALETTE[1]!,
@@ -20,8 +21,8 @@ function groups(
   runs: readonly LinearEvalRun[],
   mode: LinearEvalRun['mode'],
   protocol: LinearEvalRun['protocol'] = 'ours',
-): Map<BackboneInit, Map<number, LinearEvalRun[]>> {
-  const out = new Map<BackboneInit, Map<number, LinearEvalRun[]>>();
+): Map<EvalInit, Map<number, LinearEvalRun[]>> {
+  const out = new Map<EvalInit, Map<number, LinearEvalRun[]>>();
   for (const r of runs.filter((x) => x.mode === mode && (x.protocol ?? 'ours') === protocol)) {
     if (!out.has(r.init)) out.set(r.init, new Map());
     const m = out.get(r.init)!;
@@ -174,15 +175,15 @@ export function perLabelAucTable(
 export function linearEvalComparisons(
   runs: readonly LinearEvalRun[],
   mode: LinearEvalRun['mode'],
-  a: BackboneInit,
-  b: BackboneInit,
+  a: EvalInit,
+  b: EvalInit,
   profile: ProfileName,
 ): string[] {
   const g = groups(runs, mode);
   const fractions = [...(g.get(a)?.keys() ?? [])].filter((f) => g.get(b)?.has(f)).sort((x, y) => x - y);
   const paper = PAPER_LINEAR_EVAL[mode] as Record<string, Record<string, { mean: number }> | undefined>;
   return fractions.map((f) => {
-    const result = (init: BackboneInit): SeededResult => ({
+    const result = (init: EvalInit): SeededResult => ({
       name: backboneLabel(init, profile),
       bySeed: new Map(
         g

@@ -493,6 +493,7 @@ export async function trainDetector(
       logEverySeconds: 60,
       stopAtStep: opts.stopAfterEpochs === undefined ? undefined : opts.stopAfterEpochs * stepsPerEpoch,
       endOfEpoch: (e, loss) => {
+        const tv = performance.now();
         const dets = detectAll(detector, sets.val, d.batchSize);
         const valMap = map50(dets, sets.val, 'withBoxes').map;
         const valMapAll = map50(dets, sets.val, 'all').map;
@@ -514,7 +515,7 @@ export async function trainDetector(
           }
         }
         log(
-          `  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (all images ${valMapAll.toFixed(4)})${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s)`,
+          `  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (all images ${valMapAll.toFixed(4)})${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s, validation ${((performance.now() - tv) / 1000).toFixed(1)}s)`,
         );
         return { valMap, valMapAll };
       },

@@ -8,17 +8,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config.js';
-import { randomResizedCropFlip } from '../data/augment.js';
+import { randomResizedCropFlip, type Interpolation } from '../data/augment.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { NIH_LABELS } from '../data/labels.js';
 import type { NihDataset, NihRecord } from '../data/nih.js';
 import { iterativeStratification, nestedStratifiedSubsets, stratifiedSubset } from '../data/split.js';
 import { macroRocAuc } from '../metrics/auc.js';
-import { loadBackbone, pretrainFingerprint, type BackboneInit } from '../models/backbones.js';
+import { loadBackbone, pretrainFingerprint, type EvalInit } from '../models/backbones.js';
 import { writeJsonAtomic } from '../io.js';
 import { bceWithLogits, LinearHead } from '../models/classifier.js';
 import type { ResNet } from '../models/resnet.js';
+import type { RawTensor } from '../models/weights.js';
 import type { Rng } from '../rng.js';
 import {
   checkEpochLoss,
@@ -29,6 +30,8 @@ import {
   type FeatureSet,
   type ProbeResult,
 } from './linearProbe.js';
+import { applyBatchNormStats, reestimateBatchNorm } from './bnCalibration.js';
+import { nihSplitSource } from './pretrainRun.js';
 import { warmupCosine } from './schedule.js';
 import { SgdMomentum } from './sgd.js';
 
@@ -241,6 +244,8 @@ export function fitEndToEnd(
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
   opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & {
     augment?: boolean;
+    /** How the crops are resampled (config `linearEval.interpolation`); default `bilinear`. */
+    interpolation?: Interpolation;
     rng: Rng;
     log?: (line: string) => void;
   },
@@ -273,7 +278,7 @@ export function fitEndToEnd(
         // The authors' RandomResizedCrop + flip per image; without `augment`, a flip coin per image.
         const x =
           (opts.augment ?? true)
-            ? randomResizedCropFlip(plain, plain.shape[1], shuffle)
+            ? randomResizedCropFlip(plain, plain.shape[1], shuffle, undefined, opts.interpolation)
             : flipEach(plain, shuffle);
         const { value, grads } = tf.variableGrads(
           () => bceWithLogits(head.apply(backbone.forward(x, { training: true }).pooled), y),
@@ -316,7 +321,7 @@ function flipEach(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
 
 /** One classifier trained and scored. */
 export interface LinearEvalRun extends ProbeResult {
-  init: BackboneInit;
+  init: EvalInit;
   mode: 'frozen' | 'endToEnd';
   /**
    * `ours`: trained on the training part after the validation carve-out, reported at the epoch chosen
@@ -339,7 +344,7 @@ export interface LinearEvalRun extends ProbeResult {
  */
 export function linearEvalRunPath(
   config: Config,
-  init: BackboneInit,
+  init: EvalInit,
   mode: 'frozen' | 'endToEnd',
   protocol: 'ours' | 'authors',
   fraction: number,
@@ -362,7 +367,9 @@ export function linearEvalRunPath(
 
 /**
  * Every setting of the protocol: for each backbone, seed and label fraction, a linear probe on
- * cached frozen features and (when `modes` includes it) an end-to-end fine-tuning. Each finished
+ * cached frozen features and (when `modes` includes it) an end-to-end fine-tuning. The backbone
+ * `none_bn` is the control: `none`'s random weights (the same generator) with BatchNorm statistics
+ * re-estimated on the NIH-format images of `pretrain.imageSet` ({@link reestimateBatchNorm}). Each finished
  * classifier is saved at once and read back on a rerun with the same settings and data, so an
  * interrupted notebook resumes at the first unfinished one. A diverged classifier (non-finite loss
  * or loss above `DIVERGED_BCE`) stops the run, naming backbone, fraction, mode, seed and epoch.
@@ -377,7 +384,7 @@ export function linearEvalRunPath(
 export async function runLinearEvaluation(
   config: Config,
   nih: NihDataset,
-  opts: { inits: BackboneInit[]; modes: ('frozen' | 'endToEnd')[]; rng: Rng; log?: (line: string) => void },
+  opts: { inits: EvalInit[]; modes: ('frozen' | 'endToEnd')[]; rng: Rng; log?: (line: string) => void },
 ): Promise<{ split: { train: number; val: number; test: number }; runs: LinearEvalRun[] }> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const le = config.linearEval;
@@ -385,7 +392,7 @@ export async function runLinearEvaluation(
   const images = await loadEvalImages(split, config.backbone.inputSize);
   const runs: LinearEvalRun[] = [];
   const guarded = <T>(
-    what: { init: BackboneInit; mode: string; protocol: 'ours' | 'authors'; fraction: number; seed: number },
+    what: { init: EvalInit; mode: string; protocol: 'ours' | 'authors'; fraction: number; seed: number },
     fit: () => T,
   ): T => {
     try {
@@ -407,7 +414,32 @@ export async function runLinearEvaluation(
     log(`${label}: already done (${path})`);
     return JSON.parse(readFileSync(path, 'utf8')) as LinearEvalRun;
   };
+  // The control row's statistics, computed once: the same random weights as `none` (same generator),
+  // BatchNorm re-estimated on the images Barlow Twins pretrains on, at the evaluation's input size.
+  let calibration: Map<string, RawTensor> | null = null;
+  const calibrated = async (): Promise<Map<string, RawTensor>> => {
+    if (calibration) return calibration;
+    const source = await nihSplitSource(nih, config.pretrain.imageSet, config.backbone.inputSize);
+    const model = loadBackbone(config, 'none', opts.rng.fork('init:none'));
+    try {
+      const r = reestimateBatchNorm(model, source, 64);
+      log(
+        `no pretraining, BatchNorm re-estimated on ${r.images} NIH-format ${config.pretrain.imageSet} images (${r.stats.size / 2} BatchNorm layers)`,
+      );
+      return (calibration = r.stats);
+    } finally {
+      model.dispose();
+      source.dispose();
+    }
+  };
+  const backbone = (init: EvalInit): ResNet => {
+    if (init !== 'none_bn') return loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+    const model = loadBackbone(config, 'none', opts.rng.fork('init:none'));
+    applyBatchNormStats(model, calibration!);
+    return model;
+  };
   try {
+    if (opts.inits.includes('none_bn')) await calibrated();
     const subsetsBySeed = new Map(
       config.seeds.map((seed) => [seed, seedSubsets(split, le, seed, opts.rng)] as const),
     );
@@ -415,8 +447,7 @@ export async function runLinearEvaluation(
       // The frozen backbone and its features are made only when a classifier still has to be trained.
       let frozen: ResNet | null = null;
       let feats: Float32Array | null = null;
-      const frozenBackbone = (): ResNet =>
-        (frozen ??= loadBackbone(config, init, opts.rng.fork(`init:${init}`)));
+      const frozenBackbone = (): ResNet => (frozen ??= backbone(init));
       const features = (): Float32Array => (feats ??= extractFeatures(frozenBackbone(), images));
       try {
         for (const seed of config.seeds) {
@@ -459,7 +490,13 @@ export async function runLinearEvaluation(
                     ? () =>
                         tf.tidy(() => {
                           const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
-                          return randomResizedCropFlip(plain, plain.shape[1], augRng);
+                          return randomResizedCropFlip(
+                            plain,
+                            plain.shape[1],
+                            augRng,
+                            undefined,
+                            le.interpolation,
+                          );
                         })
                     : undefined;
                   const r = guarded({ ...base, mode: 'frozen' }, () =>
@@ -504,7 +541,7 @@ export async function runLinearEvaluation(
                 const label = `${tag}end-to-end · ${(100 * sub.fraction).toFixed(0)}% (${sub.indices.length} images) · seed ${seed}`;
                 let run = done(path, label);
                 if (!run) {
-                  const model = loadBackbone(config, init, opts.rng.fork(`init:${init}`));
+                  const model = backbone(init);
                   try {
                     const r = guarded({ ...base, mode: 'endToEnd' }, () =>
                       fitEndToEnd(
@@ -514,6 +551,7 @@ export async function runLinearEvaluation(
                         { train: sub.indices, val: split.val, test: split.test },
                         {
                           ...le.endToEnd,
+                          interpolation: le.interpolation,
                           rng: rng.fork(`e2e:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
                         },
                       ),

@@ -3,12 +3,12 @@
  * Twins on the NIH training images from scratch and from that initialisation. Each run resumes from
  * its checkpoint and writes the backbone file later notebooks load.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { repoRoot, type Config } from '../config.js';
 import { barlowTwinsViews, type ViewStrength } from '../data/augment.js';
+import { DataCache, folderFingerprint } from '../data/dataCache.js';
 import { ImageCache } from '../data/imageCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
@@ -137,8 +137,8 @@ export type NihImageSet = 'train_val' | 'test' | 'all';
 /**
  * The NIH images of `set` at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
  * they fit in `IN_MEMORY_SOURCE_BYTES` (then with `tensor` and the image indices `ids`), otherwise decoded once
- * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' sizes and
- * modification times) and read batch by batch.
+ * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' content
+ * fingerprint, `folderFingerprint`, as the run keys are) and read batch by batch.
  */
 export async function nihSplitSource(
   nih: NihDataset,
@@ -164,7 +164,8 @@ export async function nihSplitSource(
     const cache = await ImageCache.open(paths, {
       dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
       size,
-      fingerprint: filesFingerprint(paths),
+      // By content (SHA-1 per file, reused from openNih's image check when it made them).
+      fingerprint: folderFingerprint(nih.dir, paths, nih.hashes ?? new DataCache(null)),
       log,
       label: `NIH ${set} images`,
     });
@@ -199,20 +200,6 @@ export async function nihTrainSource(
   opts: { stream?: boolean; cacheDir?: string } = {},
 ): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
   return nihSplitSource(nih, 'train_val', size, log, opts);
-}
-
-/** The files' sizes and modification times, hashed: what the cache of their decoded pixels depends on. */
-export function filesFingerprint(paths: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of paths) {
-    try {
-      const st = statSync(p);
-      h.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
-    } catch {
-      h.update(`${p}\0missing\n`);
-    }
-  }
-  return h.digest('hex');
 }
 
 export interface CorrelationSummary {
@@ -365,7 +352,7 @@ export async function pretrainBarlowTwins(
       p.microBatch,
     ),
   );
-  const views = { scale: p.cropScale, jitter: p.jitter };
+  const views = { scale: p.cropScale, jitter: p.jitter, interpolation: p.interpolation };
   const task = new PretrainTask(model, source, {
     batchSize: p.batchSize,
     inputSize: config.backbone.inputSize,

@@ -84,14 +84,16 @@ test('renderView equals the tfjs ops on the same draws: many sizes, flips, jitte
   assert.equal(cases, 150);
 });
 
+/** Pixel mean, spread and share above 0.8 over a set of views. */
+function viewStats(views: Float32Array[]): number[] {
+  let sum = 0; let sq = 0; let bright = 0; let count = 0;
+  for (const v of views) for (const p of v) { sum += p; sq += p * p; bright += p > 0.8 ? 1 : 0; count++; }
+  const mean = sum / count;
+  return [mean, Math.sqrt(sq / count - mean * mean), bright / count];
+}
+
 test('views keep their distribution: pixel mean, spread, solarised and blurred shares of renderView match the tfjs ops over many seeds', () => {
   const x = tf.tidy(() => tf.add(tf.mul(ramp(16, 64), 0.6), tf.randomUniform([16, 64, 64, 1], 0, 0.4, 'float32', 8)) as tf.Tensor4D);
-  const stats = (views: Float32Array[]): number[] => {
-    let sum = 0; let sq = 0; let bright = 0; let count = 0;
-    for (const v of views) for (const p of v) { sum += p; sq += p * p; bright += p > 0.8 ? 1 : 0; count++; }
-    const mean = sum / count;
-    return [mean, Math.sqrt(sq / count - mean * mean), bright / count];
-  };
   const ours: Float32Array[] = [];
   const ref: Float32Array[] = [];
   const data = x.dataSync() as Float32Array;
@@ -104,7 +106,7 @@ test('views keep their distribution: pixel mean, spread, solarised and blurred s
       t.dispose();
     }
   }
-  const [a, b] = [stats(ours), stats(ref)];
+  const [a, b] = [viewStats(ours), viewStats(ref)];
   for (let i = 0; i < 3; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `statistic ${i}: ${a[i]} vs ${b[i]}`);
   // and the views are augmented, not copies: spread differs from the input's, mean within the jitter's range
   assert.ok(a[0]! > 0.2 && a[0]! < 0.8 && a[1]! > 0.05);
@@ -136,4 +138,55 @@ test('randomResizedCropFlip (evaluate.py\'s training transform): a full-scale cr
   }
   assert.ok(seen.has('true,false') || seen.has('false,true'), [...seen].join(' '));
   tf.dispose([x, out]);
+});
+
+// main.py's bicubic crops (config `pretrain.interpolation: 'pil-bicubic'`; Pillow parity in pilResample.test.ts).
+test('Pillow crops: the interpolation changes no random draw, a full-scale crop at the same size is the image or its mirror', () => {
+  const a = sampleViewParams(8, 40, 56, 24, makeRng(4), VIEW_2);
+  const b = sampleViewParams(8, 40, 56, 24, makeRng(4), { ...VIEW_2, interpolation: 'pil-bicubic' });
+  assert.deepEqual({ ...b, interpolation: 'bilinear' }, a);
+  // tf.linspace ends at 1 + 4e-7; Pillow's filters clip to [0, 1] as its 8-bit path clips to 0..255.
+  const x = tf.tidy(() => tf.clipByValue(ramp(2, 32), 0, 1) as tf.Tensor4D);
+  const off = { blurP: 0, solarizeP: 0, jitterP: 0, scale: [1, 1] as [number, number], ratio: [1, 1] as [number, number], interpolation: 'pil-bicubic' as const };
+  const same = barlowTwinsView(x, 32, makeRng(5), { ...off, flipP: 0 });
+  const flipped = barlowTwinsView(x, 32, makeRng(5), { ...off, flipP: 1 });
+  assert.deepEqual(same.dataSync(), x.dataSync());
+  assert.deepEqual(flipped.dataSync(), tf.tidy(() => tf.reverse(x, 2).dataSync()));
+  const e2e = randomResizedCropFlip(x, 32, makeRng(3), [1, 1], 'pil-bilinear');
+  const v = e2e.arraySync() as number[][][][];
+  for (let n = 0; n < 2; n++) {
+    const row = v[n]!.map((r) => r.map((p) => p[0]!))[0]!;
+    const want = Array.from(x.dataSync().slice(n * 1024, n * 1024 + 32));
+    assert.deepEqual(row, row[0]! > row[31]! ? [...want].reverse() : want);
+  }
+  // The same seed draws the same crops and coins whatever the interpolation.
+  const tfFlips = (randomResizedCropFlip(x, 32, makeRng(3), [1, 1]).arraySync() as number[][][][]).map((im) => im[0]![0]![0]! > im[0]![31]![0]!);
+  assert.deepEqual(v.map((im) => im[0]![0]![0]! > im[0]![31]![0]!), tfFlips);
+  tf.dispose([x, same, flipped, e2e]);
+});
+
+test('Pillow crops: renderView equals the tensor path on the same draws, and the views keep the bilinear views\' distribution', () => {
+  const x = tf.tidy(() => tf.add(tf.mul(ramp(16, 64), 0.6), tf.randomUniform([16, 64, 64, 1], 0, 0.4, 'float32', 8)) as tf.Tensor4D);
+  const data = x.dataSync() as Float32Array;
+  const bic: Float32Array[] = [];
+  const bil: Float32Array[] = [];
+  let worst = 0;
+  for (let seed = 0; seed < 20; seed++) {
+    for (const opts of [VIEW_1, VIEW_2]) {
+      const params = sampleViewParams(16, 64, 64, 32, makeRng(100 + seed), { ...opts, interpolation: 'pil-bicubic' });
+      const got = renderView(data, [16, 64, 64], params);
+      const t = renderViewTf(x, params);
+      t.dataSync().forEach((r, i) => (worst = Math.max(worst, Math.abs(r - got[i]!))));
+      t.dispose();
+      bic.push(got);
+      bil.push(renderView(data, [16, 64, 64], { ...params, interpolation: 'bilinear' }));
+    }
+  }
+  assert.ok(worst <= 2e-6, `renderView vs tensor ops: max |diff| ${worst}`);
+  const [a, b] = [viewStats(bic), viewStats(bil)];
+  // Same crops, jitter, blur and solarisation: only the resampling differs, and it preserves the mean.
+  assert.ok(Math.abs(a[0]! - b[0]!) < 0.005, `mean ${a[0]} vs ${b[0]}`);
+  assert.ok(Math.abs(a[1]! / b[1]! - 1) < 0.05, `spread ${a[1]} vs ${b[1]}`);
+  assert.ok(Math.abs(a[2]! - b[2]!) < 0.01, `bright share ${a[2]} vs ${b[2]}`);
+  x.dispose();
 });

@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { camLocalisation, correctBoxes, type CamImage } from '../../src/explain/camRun.js';
-import type { BoxLocalisation } from '../../src/explain/localisation.js';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import type { CamConfig } from '../../src/config.js';
+import { initEngine } from '../../src/engine.js';
+import {
+  camLocalisation,
+  correctBoxes,
+  cropCam,
+  explainImage,
+  type CamImage,
+} from '../../src/explain/camRun.js';
+import { camMassInBoxes, pointingChance, type BoxLocalisation } from '../../src/explain/localisation.js';
 import { makeRng } from '../../src/rng.js';
+import { tinyDetector } from '../helpers/tinyDetector.js';
+
+before(async () => {
+  await initEngine('auto');
+});
 
 test('correctBoxes: score >= 0.3 among the top k, same class, IoU > 0.5, one per ground-truth box (highest score)', () => {
   const gt = {
@@ -69,6 +83,7 @@ test('camLocalisation: per layer and backbone, against chance, paired on the gro
     split: 'test',
     pixels: new Float32Array(1),
     size: 1,
+    imageHw: [1, 1],
     gtBoxes: [
       [0, 0, 1, 1],
       [0, 0, 1, 1],
@@ -107,4 +122,86 @@ test('camLocalisation: per layer and backbone, against chance, paired on the gro
     ],
   );
   assert.equal(l3!.paired, null);
+});
+
+// A keep-ratio resized image fills only the top of its square input: 64 wide, 40 high, zeros below.
+// Its detections must stay inside the 64×40 image (notebook 04 clips them so), the ablated passes must
+// clip the same way (or no detection of an ablated copy would match the boxes being explained), and
+// each map is scored on the image alone, against the image's own chance level.
+test('explainImage on a non-square image: boxes inside the image, per-box maps scored on the image without its padding', async () => {
+  const { resnet, det, dispose } = tinyDetector(7);
+  const hw: [number, number] = [40, 64];
+  const x = tf.tidy(() => {
+    const img = tf.randomUniform([1, 40, 64, 1], 0, 1, 'float32', 3);
+    return tf.pad(img, [
+      [0, 0],
+      [0, 24],
+      [0, 0],
+      [0, 0],
+    ]) as tf.Tensor4D;
+  });
+  // Without the image's size the detector clips to the padded square: some box reaches into the padding.
+  const unclipped = det.detect(x)[0]!;
+  assert.ok(
+    unclipped.boxes.some((b) => b[3]! > 40),
+    'the test image has boxes reaching into the padding',
+  );
+  const clipped = det.detect(x, { imageSizesHw: [hw] })[0]!;
+  assert.ok(clipped.boxes.length >= 2);
+  // Explain the two best detections cut by the image's bottom edge as if they were ground truth (random
+  // weights find nothing real): only a cut detector that clips as detect() did finds them again exactly.
+  const order = clipped.scores
+    .map((s, i) => i)
+    .filter((i) => clipped.boxes[i]![3] === 40)
+    .sort((a, b) => clipped.scores[b]! - clipped.scores[a]!);
+  assert.ok(order.length >= 2, 'two detections reach the bottom edge');
+  const gtBoxes = order.slice(0, 2).map((i) => clipped.boxes[i]!);
+  const gtLabels = order.slice(0, 2).map((i) => clipped.labels[i]!);
+  const cam: CamConfig = {
+    layers: ['layer4', 'fpn.p3'],
+    scoreThr: 0,
+    topK: 10,
+    batchSize: 8,
+    channelFraction: 0.5,
+    iouThr: 0.5,
+    pointingTolerance: 4,
+    images: 1,
+  };
+  const before = tf.memory().numTensors;
+  const { cell, sweeps } = await explainImage(
+    det,
+    resnet,
+    x,
+    hw,
+    { imageId: 'a', gtBoxes, gtLabels },
+    'imagenet',
+    cam,
+  );
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+  assert.equal(sweeps, 2);
+  for (const d of cell.detections)
+    assert.ok(
+      d.box[0]! >= 0 && d.box[1]! >= 0 && d.box[2]! <= 64 && d.box[3]! <= 40,
+      `box ${d.box} leaves the 64×40 image`,
+    );
+  assert.equal(cell.boxes.length, 4, 'both boxes found at both layers');
+  for (const b of cell.boxes) {
+    // The unablated target is IoU 1 + the score: the cut detector clipped exactly as detect() did.
+    assert.ok(Math.abs(b.target - (1 + b.score)) < 1e-3, `${b.layer}: target ${b.target}, score ${b.score}`);
+    assert.deepEqual([b.cam.height, b.cam.width], [64, 64]);
+    const gt = gtBoxes[b.gtIndex]!;
+    assert.equal(b.localisation.pointChance, pointingChance(64, 40, gt, 4));
+    assert.notEqual(b.localisation.pointChance, pointingChance(64, 64, gt, 4));
+    const onImage = camMassInBoxes(cropCam(b.cam, 40, 64), [gt]);
+    assert.equal(b.localisation.mass, onImage.mass);
+    assert.equal(b.localisation.area, onImage.area);
+  }
+  x.dispose();
+  dispose();
+});
+
+test('cropCam keeps the top-left rows and columns', () => {
+  const cam = { data: Float32Array.from({ length: 12 }, (_, i) => i), width: 4, height: 3 };
+  assert.deepEqual(Array.from(cropCam(cam, 2, 3).data), [0, 1, 2, 4, 5, 6]);
+  assert.equal(cropCam(cam, 3, 4), cam);
 });

@@ -4,10 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CAM_LAYERS } from '../../src/config.js';
 import { initEngine } from '../../src/engine.js';
 import { cutDetectorAt } from '../../src/explain/detectorLayers.js';
-import { FasterRcnn } from '../../src/models/fasterRcnn/detector.js';
-import { ResNet } from '../../src/models/resnet.js';
-import { resnetBackbone } from '../../src/train/detectionRun.js';
-import { makeRng } from '../../src/rng.js';
+import { tinyDetector } from '../helpers/tinyDetector.js';
 
 before(async () => {
   await initEngine('auto');
@@ -16,20 +13,7 @@ before(async () => {
 // Cutting the detector anywhere and running the rest on the unablated activations must give exactly
 // the detections of the whole detector: the cut adds no computation of its own.
 test('at every CAM layer, the cut detector on unablated activations reproduces detect()', () => {
-  const rng = makeRng(7);
-  const resnet = new ResNet({ blocks: [1, 1, 1, 1], width: 4, inChannels: 1 }, rng.fork('r'));
-  const det = new FasterRcnn(
-    resnetBackbone(resnet, { normEval: true, frozenStages: 1 }),
-    {
-      numClasses: 3,
-      fpnChannels: 8,
-      boxFcWidth: 16,
-      boxBatchSizePerImage: 16,
-      rpnPreNmsTopNTest: 50,
-      rpnPostNmsTopNTest: 30,
-    },
-    rng.fork('d'),
-  );
+  const { resnet, det } = tinyDetector(7);
   const image = tf.randomUniform([1, 64, 64, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
   const whole = det.detect(image)[0]!;
   assert.ok(whole.boxes.length > 0, 'random weights still give detections above 0.05');

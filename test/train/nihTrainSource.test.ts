@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { initEngine } from '../../src/engine.js';
 import { IssueLog } from '../../src/data/issues.js';
 import { loadNih } from '../../src/data/nih.js';
 import { generateNihPhantom } from '../../src/data/synthetic.js';
-import { filesFingerprint, nihTrainSource } from '../../src/train/pretrainRun.js';
+import { DataCache, folderFingerprint } from '../../src/data/dataCache.js';
+import { nihTrainSource } from '../../src/train/pretrainRun.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cxr-nihsource-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -41,11 +50,31 @@ test('streamed from the disk cache, the NIH training source serves the same imag
   streamed.dispose();
 });
 
-test('the files fingerprint changes when a file is touched', () => {
+// The streamed source's pixel cache is keyed by folderFingerprint (content), as the run keys are.
+test("the fingerprint follows the files' content: a touch or a move keeps it, one changed byte changes it", () => {
   const dir = join(root, 'nih');
+  const copy = join(root, 'nih-copy');
   const paths = [...loadNih(dir).imagePaths.values()].slice(0, 3);
-  const before = filesFingerprint(paths);
-  assert.equal(filesFingerprint(paths), before);
-  utimesSync(paths[1]!, new Date(), new Date(Date.now() + 5000));
-  assert.notEqual(filesFingerprint(paths), before);
+  const copies = paths.map((p) => {
+    const to = join(copy, relative(dir, p));
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(p, to);
+    return to;
+  });
+  const saved = join(root, 'hashes.json');
+  const before = folderFingerprint(copy, copies, new DataCache(saved));
+  assert.equal(
+    folderFingerprint(dir, paths, new DataCache(null)),
+    before,
+    'a copy elsewhere, same names and bytes',
+  );
+  utimesSync(copies[1]!, new Date(), new Date(Date.now() + 5000));
+  assert.equal(folderFingerprint(copy, copies, new DataCache(saved)), before, 'touched: re-read, same bytes');
+  const bytes = readFileSync(copies[1]!);
+  bytes[bytes.length - 1] ^= 1;
+  writeFileSync(copies[1]!, bytes);
+  utimesSync(copies[1]!, new Date(), new Date(Date.now() + 10000));
+  const changed = folderFingerprint(copy, copies, new DataCache(saved));
+  assert.notEqual(changed, before);
+  assert.match(changed, /^[0-9a-f]{16}$/);
 });
