@@ -76,7 +76,7 @@ export interface RunHooks {
   onStream?(name: 'stdout' | 'stderr', text: string): void;
 }
 export interface RunOptions extends RunHooks {
-  /** Seconds one cell may run before the kernel is stopped. */
+  /** Seconds one cell may run before the kernel is stopped; 0 or Infinity: no limit. */
   timeoutSeconds: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -226,10 +226,14 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
       const reply = await new Promise<{ status: string; count: number | null } | { died: string }>(
         (resolve) => {
           let timedOut = false;
-          const timer = setTimeout(() => {
-            timedOut = true;
-            void kernel.stop(2000);
-          }, opts.timeoutSeconds * 1000);
+          // setTimeout would fire at once for Infinity (and cannot wait beyond ~24.8 days): no timer then.
+          const limited = Number.isFinite(opts.timeoutSeconds) && opts.timeoutSeconds > 0;
+          const timer = limited
+            ? setTimeout(() => {
+                timedOut = true;
+                void kernel.stop(2000);
+              }, opts.timeoutSeconds * 1000)
+            : undefined;
           kernel.onExit = (why) => {
             clearTimeout(timer);
             resolve({

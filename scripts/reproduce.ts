@@ -21,8 +21,19 @@ import { SLIM_DIR, slimNotebook } from './slimNotebook.js';
 interface Args {
   profile: ProfileName;
   only: string[] | null;
+  /** Seconds per cell; Infinity: no limit. */
   timeout: number;
   quiet: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * The default per-cell limit: an hour catches a hung cell in smoke and demo, whose longest cell takes
+ * minutes; the `paper` profile's cells train for days (600 Barlow Twins epochs, 50 detection epochs per
+ * run), so it has none (its dry run keeps the hour).
+ */
+function defaultTimeout(profile: ProfileName, dryRun: boolean): number {
+  return profile === 'paper' && !dryRun ? Infinity : 3600;
 }
 
 function fail(msg: string): never {
@@ -34,8 +45,9 @@ function parseArgs(argv: string[]): Args {
   const env = process.env.CXR_PROFILE;
   let profile = (env && env !== '' ? env : 'demo') as ProfileName;
   let only: string[] | null = null;
-  let timeout = 3600;
+  let timeout: number | null = null;
   let quiet = false;
+  let dryRun = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -49,19 +61,25 @@ function parseArgs(argv: string[]): Args {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-    else if (a.startsWith('--timeout')) timeout = Number(value());
-    else if (a === '--quiet') quiet = true;
+    else if (a.startsWith('--timeout')) {
+      const v = value();
+      timeout = v === 'none' || v === '0' ? Infinity : Number(v);
+    } else if (a === '--quiet') quiet = true;
+    else if (a === '--dry-run') dryRun = true;
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run reproduce -- [--profile smoke|demo|paper] [--only 01,02] [--timeout SECONDS_PER_CELL] [--quiet]',
+        'usage: npm run reproduce -- [--profile smoke|demo|paper] [--dry-run] [--only 01,02] [--timeout SECONDS_PER_CELL|none] [--quiet]\n' +
+          '  --timeout: default 3600 s per cell; none for the paper profile (its cells run for days); none or 0: no limit\n' +
+          "  --dry-run: the profile's whole grid and models on a phantom at its data sizes, every training stopped after a step or two\n" +
+          '             (--profile paper --dry-run: the rehearsal of the paper run on a CPU; --profile smoke --dry-run: the same path in CI)',
       );
       process.exit(0);
     } else fail(`unknown argument ${a} (try --help)`);
   }
   if (!PROFILE_NAMES.includes(profile))
     fail(`profile '${profile}' is not one of ${PROFILE_NAMES.join(', ')}`);
-  if (!(timeout > 0)) fail('--timeout must be a positive number of seconds');
-  return { profile, only, timeout, quiet };
+  if (timeout !== null && !(timeout > 0)) fail('--timeout must be a positive number of seconds, or none');
+  return { profile, only, timeout: timeout ?? defaultTimeout(profile, dryRun), quiet, dryRun };
 }
 
 function fmt(seconds: number): string {
@@ -115,7 +133,7 @@ function installStopHandlers(args: Args): void {
       : position.cell
         ? `in ${position.notebook}, cell ${position.cell}/${position.of}`
         : `in ${position.notebook} (its kernel was starting)`;
-    const resume = `npm run reproduce -- --profile ${args.profile}${position.remaining.length ? ` --only ${position.remaining.join(',')}` : ''}`;
+    const resume = `npm run reproduce -- --profile ${args.profile}${args.dryRun ? ' --dry-run' : ''}${position.remaining.length ? ` --only ${position.remaining.join(',')}` : ''}`;
     void stopKernel(2000).then(() => {
       console.error(
         `\nreproduce: stopped (${why}) ${where} after ${fmt((Date.now() - position.started) / 1000)}; finished work is kept, resume with: ${resume}`,
@@ -158,12 +176,13 @@ async function main(): Promise<void> {
     if (unknown.length) fail(`--only ${unknown.join(',')}: no such notebook (have ${notebooks.join(', ')})`);
     notebooks = notebooks.filter((n) => wanted.some((w) => n.startsWith(w)));
   }
-  const out = join(root, 'executed', args.profile);
+  const folder = args.dryRun ? `${args.profile}-dry-run` : args.profile;
+  const out = join(root, 'executed', folder);
   mkdirSync(out, { recursive: true });
   console.log(
-    `reproduce: profile ${args.profile}, ${notebooks.length} notebook(s); executed copies in ${relative(root, out)}/`,
+    `reproduce: profile ${args.profile}${args.dryRun ? ' (dry run)' : ''}, ${notebooks.length} notebook(s); executed copies in ${relative(root, out)}/; per-cell limit ${Number.isFinite(args.timeout) ? `${args.timeout} s` : 'none'}`,
   );
-  const env = { ...process.env, CXR_PROFILE: args.profile };
+  const env = { ...process.env, CXR_PROFILE: args.profile, CXR_DRY_RUN: args.dryRun ? '1' : '0' };
   const total = Date.now();
   for (const [i, file] of notebooks.entries()) {
     const name = file.replace(/\.ipynb$/, '');
@@ -208,13 +227,13 @@ async function main(): Promise<void> {
       if (tail) console.error(`---- output (last 40 lines) ----\n${tail}`);
       console.error(`\nPartial executed copy: ${relative(root, outPath)}`);
       console.error(
-        `Resume after a fix with: npm run reproduce -- --profile ${args.profile} --only ${position.remaining.join(',')}`,
+        `Resume after a fix with: npm run reproduce -- --profile ${args.profile}${args.dryRun ? ' --dry-run' : ''} --only ${position.remaining.join(',')}`,
       );
       process.exit(1);
     }
     recordTiming(out, name, (Date.now() - start) / 1000);
     let slimNote = '';
-    if (args.profile === 'demo') {
+    if (args.profile === 'demo' && !args.dryRun) {
       const slimDir = join(root, SLIM_DIR);
       mkdirSync(slimDir, { recursive: true });
       writeAtomic(join(slimDir, file), notebookJson(slimNotebook(result.nb, root)));
@@ -225,7 +244,7 @@ async function main(): Promise<void> {
   position.notebook = '';
   console.log(`all ${notebooks.length} notebook(s) done in ${fmt((Date.now() - total) / 1000)}`);
   // Only a whole run rewrites the page: a partial one would mix its timings with an older run's.
-  if (args.profile === 'demo' && !args.only && existsSync(join(root, 'REPRODUCTION.md'))) {
+  if (args.profile === 'demo' && !args.dryRun && !args.only && existsSync(join(root, 'REPRODUCTION.md'))) {
     const done = updateReproduction(root);
     if (done.length) console.log(`REPRODUCTION.md: tables and timings rewritten (${done.join(', ')})`);
   }

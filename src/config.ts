@@ -31,6 +31,12 @@ export interface DataConfig {
    * initialisation; '' means the ImageNet-proxy of smoke/demo. Required by `paper`.
    */
   imagenetWeights: string;
+  /**
+   * The weights Barlow Twins from ImageNet (`bt_imagenet`) starts from, when they differ from
+   * `imagenetWeights` (CXR_IMAGENET_WEIGHTS_BT; same formats): the authors started Barlow Twins from
+   * torchvision's `IMAGENET1K_V2` and used `IMAGENET1K_V1` for the ImageNet baseline. '' = the same file.
+   */
+  imagenetWeightsBt: string;
   /** Phantom size: NIH-format images to generate. */
   nihImages: number;
   /** Phantom size: VinDr-format images to generate. */
@@ -39,6 +45,13 @@ export interface DataConfig {
   imageSize: number;
   /** Height of the phantom's VinDr-format DICOM images, pixels (widths vary, 82–100 % of it). */
   vindrImageSize: number;
+  /**
+   * A split whose float32 pixels at the training size exceed this many bytes is decoded once into the
+   * on-disk image cache (`paths.cache`) and streamed batch by batch (detection and the linear evaluation;
+   * pretraining uses the same 2 GiB default): memory then holds a few batches, not the split. 0 streams
+   * everything.
+   */
+  inMemoryBytes: number;
 }
 
 export interface BackboneConfig {
@@ -48,6 +61,12 @@ export interface BackboneConfig {
   width: number;
   /** Square input side for pretraining and classification, pixels. */
   inputSize: number;
+  /**
+   * Where a downsampling bottleneck strides: `v1.5` (torchvision's ResNet-50, the authors'; the 3×3 conv)
+   * or `v1` (the original and Keras's ResNet50; the first 1×1 conv). Set to `v1` automatically when the
+   * ImageNet file is Keras HDF5, so that all four initialisations share its architecture. Absent: `v1.5`.
+   */
+  variant?: 'v1.5' | 'v1';
 }
 
 /**
@@ -102,6 +121,12 @@ export interface PretrainConfig {
   knn: number;
   /** Print a progress line every this many seconds. */
   logEverySeconds: number;
+  /**
+   * Images in the fixed probe batch whose cross-correlation C is pictured before, during and after
+   * pretraining (at most the set's size). Large, because with n images an uncorrelated pair still shows
+   * |C_ij| ≈ 0.8/√n; its activations are held at once (no tape), so the dry run keeps it small.
+   */
+  probeImages: number;
   /**
    * Images per backbone pass of each view, 0 = the whole batch. Smaller values bound activation memory
    * while the loss stays exact over the whole batch (`models/microBatchBt.ts`); the backbone's BatchNorm
@@ -301,10 +326,23 @@ export interface Paths {
   results: string;
   /** Model checkpoints, per profile. */
   checkpoints: string;
+  /**
+   * Decoded images at the sizes training reads (`data/imageCache.ts`), shared by profiles (keyed by
+   * files, size and decoder): what large splits stream from.
+   */
+  cache: string;
 }
 
 export interface Config {
   profile: ProfileName;
+  /**
+   * A rehearsal of the profile (`npm run reproduce -- --profile paper --dry-run`, or CXR_DRY_RUN=1): the
+   * profile's models and code path on a phantom written at the profile's data sizes and formats, a few
+   * images, every training stopped after a step or two, every split streamed from the image cache, a
+   * seeded random-weight torchvision-format file for the ImageNet weights, one seed; its own folders
+   * (`<profile>-dry-run`). Numbers meaningless; shapes, memory and wiring real.
+   */
+  dryRun: boolean;
   /** The notebook (or script) this config was made for; recorded in every manifest. */
   notebook: string;
   /** Master seed: every generator derives from it (`makeRng(seed).fork(...)`). */
@@ -376,6 +414,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       // Two micro-batches per view, so that CI runs the paper profile's memory plan.
       microBatch: 8,
       sourceSize: 64,
+      probeImages: 256,
     },
     proxy: { classes: 10, images: 200, epochs: 1, batchSize: 20, lr: 0.05 },
     linearEval: {
@@ -427,7 +466,9 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
   demo: {
     seed: 2024,
     seeds: [2024, 2025, 2026],
-    data: { nihImages: 2000, vindrImages: 400, imageSize: 128, vindrImageSize: 192 },
+    // 600 VinDr-format images (400 before): about 27 test images with boxes (Ablation-CAM scores at least 20,
+    // issue #15) and 121 training images with boxes instead of 78.
+    data: { nihImages: 2000, vindrImages: 600, imageSize: 128, vindrImageSize: 192 },
     backbone: { blocks: [2, 2, 2, 2], width: 16, inputSize: 64 },
     // 100 LARS steps instead of the paper's 87,000: main.py's base lr (0.2 × batch/256) would move the
     // weights by well under 1 % in that time, so the demo's base lr is 50× larger, with a 20-step warm-up
@@ -450,6 +491,8 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       maxStepsPerEpoch: 10,
       cropScale: [0.3, 1],
       jitter: 0.2,
+      // main.py's filter here too: about 3 % of a demo step's CPU time (bench/demoProfile.ts: 0.075 s vs
+      // 0.035 s with tfjs bilinear for both views of 64 images, against 1.4 s for the step).
       interpolation: 'pil-bicubic',
       imageSet: 'train_val',
       transfer: 'last',
@@ -458,6 +501,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       logEverySeconds: 15,
       microBatch: 0,
       sourceSize: 128,
+      probeImages: 256,
     },
     proxy: { classes: 12, images: 2000, epochs: 3, batchSize: 64, lr: 0.05 },
     linearEval: {
@@ -481,28 +525,37 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
     },
     // Anchors of scale 2 (8–128 px): at 96 px MMDetection's 32–512 px anchors leave 76 % of the fused training
     // boxes without any anchor at IoU >= 0.3, so the RPN never learns them (16 % with scale 2; REPRODUCTION.md).
-    // One input size (the 20-minute budget); about 90 steps per run, so a higher lr than the authors'
-    // (0.005 at batch 32) with gradient clipping, which kept it from diverging; fewer proposals (96 px images).
+    // One input size, 96 px: calcification, other lesion and nodule/mass are 3–5 px there and mostly unreachable
+    // by any anchor (12–52 % reachable), but 128 px measured no better (calcification and other lesion AP 0 at
+    // both sizes, nodule/mass 0.25 at 96 and 0 at 128 px; rare classes in minutes of training) for 1.32× the
+    // time. Batch 4 at lr 0.02 (the
+    // issue's torchvision yardstick), 8 epochs: about 250 steps instead of 80 at batch 8, which never converged
+    // (best epoch 7–8 of 8); measured in bench/experiments/detRun.ts (REPRODUCTION.md, "The demo's detection
+    // recipe"). 64 sampled RoIs and 300/150 training proposals per image: with 128 RoIs and 500/250 proposals,
+    // the box head and the proposals' NMS were 39 % of a profiled step (bench/detectionProfile.ts). Two seeds,
+    // not three: three would take notebook 04 past its ~12 minutes of the 30-minute demo (each run costs about
+    // 1.3× a run of the former recipe); Table 1's Student-t interval over 2 seeds is wide, and the bootstrap over
+    // test images stands beside it.
     detection: {
       inputSizes: [96],
       laterSizeInits: [],
-      seedsPerSize: [],
+      seedsPerSize: [2],
       epochs: 8,
-      batchSize: 8,
-      lr: 0.03,
+      batchSize: 4,
+      lr: 0.02,
       warmupSteps: 20,
-      minLr: 0.0006,
+      minLr: 0.0004,
       weightDecay: 1e-4,
       gradClipNorm: 10,
       filterEmptyGt: true,
       anchorScales: [2],
       fpnChannels: 64,
       boxFcWidth: 256,
-      rpnPreNmsTopNTrain: 500,
-      rpnPostNmsTopNTrain: 250,
+      rpnPreNmsTopNTrain: 300,
+      rpnPostNmsTopNTrain: 150,
       rpnPreNmsTopNTest: 300,
       rpnPostNmsTopNTest: 100,
-      boxBatchSizePerImage: 128,
+      boxBatchSizePerImage: 64,
       normEval: true,
       frozenStages: 1,
       bootstrap: 200,
@@ -550,6 +603,7 @@ const PROFILES: Record<ProfileName, ProfileSizes> = {
       // per pass keep ~20 GiB, ~23 GiB per step in all (measured per image on cxr-cpu; printed by notebook 03).
       microBatch: 128,
       sourceSize: 224,
+      probeImages: 768,
     },
     // Unused in `paper`: real ImageNet weights are imported from a user-supplied file instead.
     proxy: { classes: 12, images: 3000, epochs: 8, batchSize: 64, lr: 0.05 },
@@ -617,6 +671,8 @@ export interface MakeConfigOptions extends Overrides {
   notebook: string;
   /** Overrides CXR_PROFILE. */
   profile?: ProfileName;
+  /** Overrides CXR_DRY_RUN. */
+  dryRun?: boolean;
   /** Environment to read (defaults to process.env); tests pass their own. */
   env?: Record<string, string | undefined>;
 }
@@ -633,6 +689,66 @@ function parseBackend(value: string | undefined): BackendRequest {
   throw new Error(`CXR_BACKEND=${value} is not a backend; use one of ${BACKEND_REQUESTS.join(', ')}`);
 }
 
+function parseDryRun(value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new Error(`CXR_DRY_RUN=${value}: use 1 (a dry run) or 0`);
+}
+
+/** The dry run's stand-in for the ImageNet file, in its checkpoints folder. */
+export const DRY_RUN_IMAGENET_FILE = 'imagenet-stand-in_random_torchvision.safetensors';
+
+/**
+ * A dry run of `profile`: its models at full size, its phantom at the sizes and formats of the data it
+ * stands for (for `paper`: NIH's 1024 px 8-bit PNGs, VinDr DICOMs about 2,100–2,600 px of 12–16 bits),
+ * a handful of images, every training one or two steps, one seed.
+ */
+function dryRunSizes(profile: ProfileName): ProfileSizes {
+  const p = PROFILES[profile];
+  const paper = profile === 'paper';
+  return {
+    ...p,
+    seeds: [p.seed],
+    // 120 NIH images: about 28 on the test list, enough for the linear evaluation's three parts; 30 VinDr
+    // images: about 6 training images with boxes, two detection steps of 4.
+    data: {
+      nihImages: 120,
+      vindrImages: 30,
+      imageSize: paper ? 1024 : p.data.imageSize,
+      vindrImageSize: paper ? 2600 : p.data.vindrImageSize,
+    },
+    // Two steps of two micro-batches per view; the probe batch small (held without a tape).
+    pretrain: {
+      ...p.pretrain,
+      batchSize: 8,
+      microBatch: 4,
+      epochs: 1,
+      warmupEpochs: 1,
+      maxStepsPerEpoch: 2,
+      knn: 0,
+      probeImages: 8,
+      logEverySeconds: 10,
+    },
+    proxy: { ...p.proxy, images: 40, epochs: 1, batchSize: 20 },
+    linearEval: {
+      ...p.linearEval,
+      minImages: 4,
+      probe: { ...p.linearEval.probe, epochs: 1 },
+      endToEnd: { ...p.linearEval.endToEnd, epochs: 1, batchSize: 8 },
+    },
+    detection: {
+      ...p.detection,
+      seedsPerSize: p.detection.inputSizes.map(() => 1),
+      epochs: 1,
+      batchSize: 4,
+      warmupSteps: 1,
+      bootstrap: 20,
+    },
+    // Two test images; a few channels ablated (the paper's half of 2048 would be hours on a CPU).
+    cam: { ...p.cam, images: 2, channelFraction: paper ? 0.01 : p.cam.channelFraction, batchSize: 16 },
+  };
+}
+
 function parseSeed(value: string | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -642,27 +758,32 @@ function parseSeed(value: string | undefined, fallback: number): number {
 
 /**
  * Builds the config for a notebook: profile from `opts.profile`, else `CXR_PROFILE`, else `demo`;
- * then the environment (`CXR_BACKEND`, `CXR_SEED`, `CXR_NIH_DIR`, `CXR_VINDR_DIR`, `CXR_IMAGENET_WEIGHTS`, `CXR_CHROMIUM`,
- * `CXR_NO_PNG`); then the notebook's overrides, section by section.
+ * then the environment (`CXR_BACKEND`, `CXR_SEED`, `CXR_NIH_DIR`, `CXR_VINDR_DIR`, `CXR_IMAGENET_WEIGHTS`,
+ * `CXR_IMAGENET_WEIGHTS_BT`, `CXR_DRY_RUN`, `CXR_CHROMIUM`, `CXR_NO_PNG`); then the notebook's overrides, section by section.
  */
 export function makeConfig(opts: MakeConfigOptions): Config {
   const env = opts.env ?? process.env;
   const profile = opts.profile ?? parseProfile(env.CXR_PROFILE);
-  const sizes = PROFILES[profile];
+  const dryRun = opts.dryRun ?? parseDryRun(env.CXR_DRY_RUN);
+  const sizes = dryRun ? dryRunSizes(profile) : PROFILES[profile];
   const root = repoRoot();
   const seed = parseSeed(env.CXR_SEED, sizes.seed);
-  const real = profile === 'paper' || Boolean(env.CXR_NIH_DIR);
-  const vindrReal = profile === 'paper' || Boolean(env.CXR_VINDR_DIR);
-  const synthRoot = join(root, 'data', `synthetic-${profile}`);
+  // A dry run never reads the user's data: it rehearses on its phantom whatever the environment says.
+  const real = !dryRun && (profile === 'paper' || Boolean(env.CXR_NIH_DIR));
+  const vindrReal = !dryRun && (profile === 'paper' || Boolean(env.CXR_VINDR_DIR));
+  const folder = dryRun ? `${profile}-dry-run` : profile;
+  const synthRoot = join(root, 'data', `synthetic-${folder}`);
   const paths: Paths = {
     root,
     data: synthRoot,
-    figures: profile === 'smoke' ? join(root, 'figures', 'smoke') : join(root, 'figures'),
-    results: join(root, 'results', profile),
-    checkpoints: join(root, 'checkpoints', profile),
+    figures: dryRun || profile === 'smoke' ? join(root, 'figures', folder) : join(root, 'figures'),
+    results: join(root, 'results', folder),
+    checkpoints: join(root, 'checkpoints', folder),
+    cache: join(root, '.cache', 'images'),
   };
   const base: Config = {
     profile,
+    dryRun,
     notebook: opts.notebook,
     seed,
     seeds: env.CXR_SEED ? [seed] : [...sizes.seeds],
@@ -671,9 +792,17 @@ export function makeConfig(opts: MakeConfigOptions): Config {
     data: {
       source: real ? 'real' : 'synthetic',
       vindrSource: vindrReal ? 'real' : 'synthetic',
-      nihDir: env.CXR_NIH_DIR ? resolve(env.CXR_NIH_DIR) : join(synthRoot, 'nih'),
-      vindrDir: env.CXR_VINDR_DIR ? resolve(env.CXR_VINDR_DIR) : join(synthRoot, 'vindr'),
-      imagenetWeights: env.CXR_IMAGENET_WEIGHTS ? resolve(env.CXR_IMAGENET_WEIGHTS) : '',
+      nihDir: real && env.CXR_NIH_DIR ? resolve(env.CXR_NIH_DIR) : join(synthRoot, 'nih'),
+      vindrDir: vindrReal && env.CXR_VINDR_DIR ? resolve(env.CXR_VINDR_DIR) : join(synthRoot, 'vindr'),
+      // The dry run's stand-in: random weights in torchvision's layout, written by `imagenetInit`.
+      imagenetWeights: dryRun
+        ? join(paths.checkpoints, DRY_RUN_IMAGENET_FILE)
+        : env.CXR_IMAGENET_WEIGHTS
+          ? resolve(env.CXR_IMAGENET_WEIGHTS)
+          : '',
+      imagenetWeightsBt: !dryRun && env.CXR_IMAGENET_WEIGHTS_BT ? resolve(env.CXR_IMAGENET_WEIGHTS_BT) : '',
+      // The dry run streams every split, so that the paper's data path is the one rehearsed.
+      inMemoryBytes: dryRun ? 0 : 2 ** 31,
       ...sizes.data,
     },
     backbone: { ...sizes.backbone, blocks: [...sizes.backbone.blocks] },
@@ -707,6 +836,9 @@ export function makeConfig(opts: MakeConfigOptions): Config {
       chromium: env.CXR_CHROMIUM ?? '',
     },
   };
+  // Keras's ResNet50 is v1: every backbone of the comparison is built as the file's architecture.
+  const keras = [base.data.imagenetWeights, base.data.imagenetWeightsBt].map((f) => /\.(h5|hdf5)$/i.test(f));
+  if (keras[0] || keras[1]) base.backbone.variant = 'v1';
   return applyOverrides(base, opts);
 }
 

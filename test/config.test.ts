@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { VINDR_P_NORMAL } from '../src/data/phantom/findings.js';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { detectionSeeds } from '../src/train/detectionRun.js';
@@ -93,11 +94,17 @@ test("cam: the paper's final layer and the authors' layer3 side by side, the too
   assert.throws(() => makeConfig({ notebook: 't', env: {}, cam: { layers: [] } }), /cam.layers/);
 });
 
-test('paper: four detection seeds at 224 px and five at 640 px (Fig. 4 caption); demo runs every seed at its one size', () => {
+test('paper: four detection seeds at 224 px and five at 640 px (Fig. 4 caption); demo runs two seeds at its one size (its time budget)', () => {
   const p = makeConfig({ notebook: 't', profile: 'paper', env: {} });
   assert.deepEqual(p.detection.inputSizes, [224, 640]);
   assert.deepEqual(detectionSeeds(p, 0), p.seeds.slice(0, 4));
   assert.equal(detectionSeeds(p, 1).length, 5);
   const d = makeConfig({ notebook: 't', profile: 'demo', env: {} });
-  assert.deepEqual(detectionSeeds(d, 0), d.seeds);
+  assert.deepEqual(detectionSeeds(d, 0), d.seeds.slice(0, 2));
+});
+
+test('demo: the phantom holds enough test images with boxes for Ablation-CAM (expected count with a margin)', () => {
+  const d = makeConfig({ notebook: 't', profile: 'demo', env: {} });
+  const expected = d.data.vindrImages * d.wbf.splitFractions[2] * (1 - VINDR_P_NORMAL);
+  assert.ok(expected >= 1.25 * d.cam.images, `${expected.toFixed(1)} expected test images with boxes`);
 });

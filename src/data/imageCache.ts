@@ -10,13 +10,20 @@
  * version, the size, the paths in order and a caller-given fingerprint of their content.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, ftruncateSync, writeSync } from 'node:fs';
+import {
+  closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, ftruncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { formatSeconds } from '../duration.js';
 import { writeJsonAtomic } from '../io.js';
 import { ImageError, loadImagePixels } from './images.js';
 import type { IssueLog } from './issues.js';
+
+/**
+ * Above this many bytes of float32 pixels a split is streamed from the cache instead of held in memory
+ * (pretraining, detection and the linear evaluation alike).
+ */
+export const IN_MEMORY_BYTES = 2 ** 31;
 
 /** Bump when decoding or resizing changes what a cached pixel holds. */
 export const IMAGE_CACHE_VERSION = 1;
@@ -35,6 +42,17 @@ export interface ImageCacheOptions {
   logEverySeconds?: number;
   /** Label of progress lines (default `images`). */
   label?: string;
+  /**
+   * How an image becomes a record (default: `loadImagePixels` stretched to `size`²). Its `name` is part of
+   * the key, so two decoders never share a cache; `meta` (e.g. the source size) is kept per image.
+   */
+  decoder?: ImageCacheDecoder;
+}
+
+/** A custom decoder: `size`² pixels in [0, 1] (row-major) and optional numbers kept beside them. */
+export interface ImageCacheDecoder {
+  name: string;
+  decode(path: string, size: number): Promise<{ pixels: Float32Array; meta?: number[] }>;
 }
 
 interface CacheState {
@@ -45,12 +63,22 @@ interface CacheState {
   /** Positions (in the input list) of the kept images, in record order. */
   kept: number[];
   rejected: Array<{ index: number; path: string; kind: string; reason: string }>;
+  /** The decoder's `meta` of each kept image, in record order (absent for the default decoder). */
+  meta?: number[][];
 }
 
 /** The folder name of a cache: a hash of everything a cached pixel depends on. */
-export function imageCacheKey(paths: readonly string[], size: number, fingerprint: string): string {
+export function imageCacheKey(
+  paths: readonly string[],
+  size: number,
+  fingerprint: string,
+  decoder?: string,
+): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ version: IMAGE_CACHE_VERSION, size, fingerprint, paths }));
+  // The default decoder's key is unchanged from before decoders could be chosen.
+  h.update(
+    JSON.stringify({ version: IMAGE_CACHE_VERSION, size, fingerprint, paths, ...(decoder ? { decoder } : {}) }),
+  );
   return `${size}px-${h.digest('hex').slice(0, 16)}`;
 }
 
@@ -62,7 +90,7 @@ export class ImageCache {
   readonly count: number;
   private readonly record: number;
 
-  private constructor(readonly folder: string, readonly size: number, readonly paths: string[], readonly positions: number[]) {
+  private constructor(readonly folder: string, readonly size: number, readonly paths: string[], readonly positions: number[], readonly meta: number[][]) {
     this.fd = openSync(join(folder, 'pixels.u16'), 'r');
     this.count = positions.length;
     this.record = size * size;
@@ -73,7 +101,7 @@ export class ImageCache {
    * and an ETA). Images that cannot be read are skipped and reported, as `imageBatches` does.
    */
   static async open(paths: readonly string[], opts: ImageCacheOptions): Promise<ImageCache> {
-    const folder = join(opts.dir, imageCacheKey(paths, opts.size, opts.fingerprint));
+    const folder = join(opts.dir, imageCacheKey(paths, opts.size, opts.fingerprint, opts.decoder?.name));
     mkdirSync(folder, { recursive: true });
     const statePath = join(folder, 'state.json');
     const pixelsPath = join(folder, 'pixels.u16');
@@ -88,7 +116,13 @@ export class ImageCache {
     }
     if (state.done < paths.length) await ImageCache.fill(paths, opts, state, statePath, pixelsPath, record);
     for (const r of state.rejected) opts.log?.add(r.path, null, r.kind, r.reason);
-    return new ImageCache(folder, opts.size, state.kept.map((i) => paths[i]!), state.kept);
+    return new ImageCache(
+      folder,
+      opts.size,
+      state.kept.map((i) => paths[i]!),
+      state.kept,
+      state.kept.map((_, k) => state.meta?.[k] ?? []),
+    );
   }
 
   private static async fill(paths: readonly string[], opts: ImageCacheOptions, state: CacheState, statePath: string, pixelsPath: string, record: number): Promise<void> {
@@ -106,7 +140,16 @@ export class ImageCache {
       const out = new Uint16Array(record);
       for (let i = state.done; i < paths.length; i++) {
         try {
-          const px = await loadImagePixels(paths[i]!, { size: opts.size });
+          let px: Float32Array;
+          if (opts.decoder) {
+            const d = await opts.decoder.decode(paths[i]!, opts.size);
+            if (d.pixels.length !== record)
+              throw new Error(
+                `image cache: decoder ${opts.decoder.name} gave ${d.pixels.length} pixels for ${paths[i]}, not ${record}`,
+              );
+            px = d.pixels;
+            (state.meta ??= []).push(d.meta ?? []);
+          } else px = await loadImagePixels(paths[i]!, { size: opts.size });
           for (let j = 0; j < record; j++) out[j] = Math.round(Math.min(1, Math.max(0, px[j]!)) * SCALE);
           writeSync(fd, out, 0, out.byteLength, state.kept.length * record * 2);
           state.kept.push(i);

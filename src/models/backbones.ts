@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { dataFingerprint } from '../data/dataCache.js';
 import type { Rng } from '../rng.js';
 import { resnetFromConfig } from './detectorBuild.js';
+import { STAND_IN_VERSION } from './standInWeights.js';
 import type { ResNet } from './resnet.js';
 import { assignTensors, readCheckpoint, saveCheckpoint } from './weights.js';
 
@@ -46,11 +47,16 @@ const short = (key: unknown): string =>
  */
 export function imagenetFingerprint(config: Config): string {
   const file = config.data.imagenetWeights;
-  const st = file && existsSync(file) ? statSync(file) : null;
+  const st = file && !config.dryRun && existsSync(file) ? statSync(file) : null;
   return short({
     seed: config.seed,
     backbone: config.backbone,
-    imagenet: file ? { file, size: st?.size ?? null, mtimeMs: st?.mtimeMs ?? null } : { proxy: config.proxy },
+    // The dry run's stand-in file is a pure function of the backbone and the seed, written on first use.
+    imagenet: config.dryRun
+      ? { standIn: STAND_IN_VERSION }
+      : file
+        ? { file, size: st?.size ?? null, mtimeMs: st?.mtimeMs ?? null }
+        : { proxy: config.proxy },
   });
 }
 
@@ -61,15 +67,37 @@ export function imagenetFingerprint(config: Config): string {
  * SHA-1s of the files read, not where the folder sits), so changed images mean a fresh run.
  */
 export function pretrainFingerprint(config: Config): string {
-  const { nihDir, vindrDir, ...phantom } = config.data;
+  // Where the data sit, and whether a split is held in memory or streamed, do not change a backbone.
+  const { nihDir, vindrDir, inMemoryBytes, ...phantom } = config.data;
   void nihDir;
   void vindrDir;
+  void inMemoryBytes;
   return short({
     imagenet: imagenetFingerprint(config),
+    ...(config.data.imagenetWeightsBt ? { btStart: btStartKey(config) } : {}),
     pretrain: config.pretrain,
     phantom: config.data.source === 'synthetic' ? phantom : null,
     nih: dataFingerprint(config, 'nih'),
   });
+}
+
+function btStartKey(config: Config): { file: string; size: number | null; mtimeMs: number | null } {
+  const file = config.data.imagenetWeightsBt;
+  const st = existsSync(file) ? statSync(file) : null;
+  return { file, size: st?.size ?? null, mtimeMs: st?.mtimeMs ?? null };
+}
+
+/**
+ * Where the starting point of Barlow Twins from ImageNet lives when it is its own file
+ * (`data.imagenetWeightsBt`: the authors' `IMAGENET1K_V2`), imported by notebook 03; null: it starts from
+ * the `imagenet` backbone.
+ */
+export function btStartPath(config: Config): string | null {
+  if (!config.data.imagenetWeightsBt) return null;
+  return join(
+    config.paths.checkpoints,
+    `backbone_imagenet_bt_start-${short({ seed: config.seed, backbone: config.backbone, file: btStartKey(config) })}.safetensors`,
+  );
 }
 
 /** Where a backbone initialisation lives. */
@@ -94,6 +122,25 @@ export function saveBackbone(model: ResNet, path: string, state: Record<string, 
   const tensors = new Map<string, tf.Tensor>();
   for (const p of model.store.all()) if (!p.name.startsWith('fc.')) tensors.set(p.name, p.variable);
   saveCheckpoint(path, tensors, state);
+}
+
+/** A backbone with the weights saved at `path` (by `saveBackbone`); throws, naming notebook 03, when it is missing. */
+export function loadBackboneFile(config: Config, path: string, rng: Rng, what = path): ResNet {
+  const model = makeBackbone(config, rng);
+  if (!existsSync(path)) {
+    model.dispose();
+    throw new Error(
+      `${what} not found at ${path}: run notebook 03_pretraining first (profile ${config.profile})`,
+    );
+  }
+  const target = new Map(
+    model.store
+      .all()
+      .filter((p) => !p.name.startsWith('fc.'))
+      .map((p) => [p.name, p.variable] as [string, tf.Variable]),
+  );
+  assignTensors(target, readCheckpoint(path).tensors, path);
+  return model;
 }
 
 /**

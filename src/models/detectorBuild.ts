@@ -25,6 +25,7 @@ export function resnetFromConfig(
       inChannels: 1,
       numClasses: opts.numClasses ?? 0,
       zeroInitResidual: opts.zeroInitResidual ?? false,
+      variant: backbone.variant ?? 'v1.5',
     },
     rng,
   );

@@ -6,12 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { momentumOptimizer } from '../backend/index.js';
-import type { Config } from '../config.js';
+import { repoRoot, type Config } from '../config.js';
 import { fusedSplitPaths, readFusedCsv } from '../data/annotations.js';
-import { dataFingerprint } from '../data/dataCache.js';
+import { DataCache, dataCacheFor, dataFingerprint, folderFingerprint } from '../data/dataCache.js';
+import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
 import { readImage, resizeImage } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { VINDR_NO_FINDING } from '../data/labels.js';
@@ -76,11 +77,16 @@ export function detectionSplits(
  * `size / max(width, height)` (its aspect ratio kept), placed at the top left of a `size`×`size`
  * zero canvas (the detector pads that further to a multiple of 32), boxes scaled with it.
  * Detections are mapped back to the original image with `scales` and scored against `original`,
- * as MMDetection does (`rescale=True`).
+ * as MMDetection does (`rescale=True`). The pixels come from `batch`: held in memory for small
+ * splits, read from the on-disk image cache for large ones (`openDetectionSet`).
  */
-export interface DetBatchSet {
-  /** `[N, size, size, 1]`: each resized image top left, zeros right of and below it. */
-  images: tf.Tensor4D;
+export interface DetSet {
+  /** Images in the split. */
+  count: number;
+  /** Side of the square canvas, pixels. */
+  size: number;
+  /** `[n, size, size, 1]` of the images at `indices`: each resized image top left, zeros right of and below it. */
+  batch(indices: readonly number[]): tf.Tensor4D;
   /** Boxes in input (resized) pixels: the training targets. */
   targets: { boxes: number[][]; labels: number[] }[];
   ids: string[];
@@ -90,6 +96,29 @@ export interface DetBatchSet {
   scales: [number, number][];
   /** Boxes in original pixels (what mAP is scored against). */
   original: { boxes: number[][]; labels: number[] }[];
+  /** Frees the pixels (tensor or file handle). */
+  dispose(): void;
+}
+
+/** A split held in memory as one tensor (small sets: notebooks' examples, tests, smoke and demo). */
+export interface DetBatchSet extends DetSet {
+  /** `[N, size, size, 1]`: each resized image top left, zeros right of and below it. */
+  images: tf.Tensor4D;
+}
+
+/** The in-memory set around `images` (the other fields as given); `batch` gathers from the tensor. */
+export function inMemoryDetSet(
+  images: tf.Tensor4D,
+  fields: Pick<DetSet, 'targets' | 'ids' | 'sizesHw' | 'scales' | 'original'>,
+): DetBatchSet {
+  return {
+    ...fields,
+    images,
+    count: images.shape[0],
+    size: images.shape[1],
+    batch: (indices) => tf.tidy(() => tf.gather(images, tf.tensor1d([...indices], 'int32')) as tf.Tensor4D),
+    dispose: () => images.dispose(),
+  };
 }
 
 /**
@@ -119,28 +148,98 @@ export function scaleBoxes(
   return boxes.map((b) => [b[0]! * fx, b[1]! * fy, b[2]! * fx, b[3]! * fy]);
 }
 
-/** Reads and resizes (keeping the aspect ratio) every image of a split into one tensor (small sets; the paper profile streams instead). */
-export async function loadDetectionSet(images: readonly DetImage[], size: number): Promise<DetBatchSet> {
-  const buf = new Float32Array(images.length * size * size);
-  const sizesHw: [number, number][] = [];
-  const scales: [number, number][] = [];
-  for (let i = 0; i < images.length; i++) {
-    const src = await readImage(images[i]!.path);
-    const k = keepRatioSize(src.width, src.height, size);
-    const img = resizeImage(src, k.width, k.height);
-    for (let y = 0; y < k.height; y++)
-      buf.set(img.data.subarray(y * k.width, (y + 1) * k.width), i * size * size + y * size);
-    sizesHw.push([k.height, k.width]);
-    // The annotation's size is the image's (notebook 02 checks it); the factors come from the pixels read.
-    scales.push([k.width / src.width, k.height / src.height]);
-  }
+/**
+ * One image as the detector's input: resized keeping its aspect ratio so that it fits `size`×`size`, at the
+ * top left of a zero canvas; `meta` is `[source width, source height, resized width, resized height]`.
+ */
+export async function keepRatioPixels(
+  path: string,
+  size: number,
+): Promise<{ pixels: Float32Array; meta: number[] }> {
+  const src = await readImage(path);
+  const k = keepRatioSize(src.width, src.height, size);
+  const img = resizeImage(src, k.width, k.height);
+  const pixels = new Float32Array(size * size);
+  for (let y = 0; y < k.height; y++) pixels.set(img.data.subarray(y * k.width, (y + 1) * k.width), y * size);
+  return { pixels, meta: [src.width, src.height, k.width, k.height] };
+}
+
+/** The fields of a set other than its pixels, from each image's `keepRatioPixels` meta. */
+function setFields(
+  images: readonly DetImage[],
+  meta: readonly number[][],
+): Pick<DetSet, 'targets' | 'ids' | 'sizesHw' | 'scales' | 'original'> {
+  // The annotation's size is the image's (notebook 02 checks it); the factors come from the pixels read.
+  const scales = meta.map(([sw, sh, w, h]): [number, number] => [w! / sw!, h! / sh!]);
   return {
-    images: tf.tensor4d(buf, [images.length, size, size, 1]),
     targets: images.map((im, i) => ({ boxes: scaleBoxes(im.boxes, scales[i]!), labels: [...im.labels] })),
     ids: images.map((im) => im.imageId),
-    sizesHw,
+    sizesHw: meta.map(([, , w, h]): [number, number] => [h!, w!]),
     scales,
     original: images.map((im) => ({ boxes: im.boxes.map((b) => [...b]), labels: [...im.labels] })),
+  };
+}
+
+/** Reads and resizes (keeping the aspect ratio) every image of a split into one tensor (small sets; large ones: `openDetectionSet`). */
+export async function loadDetectionSet(images: readonly DetImage[], size: number): Promise<DetBatchSet> {
+  const buf = new Float32Array(images.length * size * size);
+  const meta: number[][] = [];
+  for (let i = 0; i < images.length; i++) {
+    const one = await keepRatioPixels(images[i]!.path, size);
+    buf.set(one.pixels, i * size * size);
+    meta.push(one.meta);
+  }
+  return inMemoryDetSet(tf.tensor4d(buf, [images.length, size, size, 1]), setFields(images, meta));
+}
+
+/** The decoder of detection inputs in the image cache (bump the name when `keepRatioPixels` changes). */
+const KEEP_RATIO_DECODER = { name: 'keep-ratio-top-left-v1', decode: keepRatioPixels };
+
+/**
+ * A split for training or scoring: in memory (`loadDetectionSet`) when its float32 pixels fit in
+ * `inMemoryBytes` (default `IN_MEMORY_BYTES`, 2 GiB; `config.data.inMemoryBytes`), otherwise decoded once into the on-disk image cache (`data/imageCache.ts`:
+ * keyed by the files and their content (`folderFingerprint`), the size and this decoder; resumable, with
+ * progress and ETA) and read batch by batch, so that memory holds a few batches, not the split. `stream`
+ * forces either path. Both give the same pixels up to the cache's 16-bit quantisation (exactly, for
+ * 8-bit sources at their own size).
+ */
+export async function openDetectionSet(
+  images: readonly DetImage[],
+  size: number,
+  opts: {
+    stream?: boolean;
+    cacheDir?: string;
+    label?: string;
+    inMemoryBytes?: number;
+    /** The files' content fingerprint (`folderFingerprint`; default: computed here, reading every file). */
+    fingerprint?: string;
+  } = {},
+): Promise<DetSet> {
+  if (!(opts.stream ?? images.length * size * size * 4 > (opts.inMemoryBytes ?? IN_MEMORY_BYTES)))
+    return loadDetectionSet(images, size);
+  const paths = images.map((im) => im.path);
+  const log = new IssueLog();
+  const cache = await ImageCache.open(paths, {
+    dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
+    size,
+    fingerprint: opts.fingerprint ?? folderFingerprint(dirname(paths[0] ?? '.'), paths, new DataCache(null)),
+    decoder: KEEP_RATIO_DECODER,
+    log,
+    label: opts.label ?? `VinDr images`,
+  });
+  if (cache.count !== images.length) {
+    cache.close();
+    const first = log.issues[0];
+    throw new Error(
+      `detection: ${images.length - cache.count} of ${images.length} images could not be read${first ? `, e.g. ${first.file}: ${first.reason}` : ''}; rerun notebook 01 and 02_wbf to exclude them`,
+    );
+  }
+  return {
+    ...setFields(images, cache.meta),
+    count: cache.count,
+    size,
+    batch: (indices) => cache.batch([...indices]),
+    dispose: () => cache.close(),
   };
 }
 
@@ -174,12 +273,12 @@ export function buildDetector(
 }
 
 /** Detections for every image of a set, in batches, eval mode, in input pixels (clipped to each resized image). */
-export function detectAll(detector: FasterRcnn, set: DetBatchSet, batchSize: number): Detections[] {
+export function detectAll(detector: FasterRcnn, set: DetSet, batchSize: number): Detections[] {
   const out: Detections[] = [];
-  const n = set.images.shape[0];
+  const n = set.count;
   for (let s = 0; s < n; s += batchSize) {
     const m = Math.min(batchSize, n - s);
-    const x = set.images.slice([s, 0, 0, 0], [m, -1, -1, -1]);
+    const x = set.batch(Array.from({ length: m }, (_, j) => s + j));
     out.push(...detector.detect(x, { imageSizesHw: set.sizesHw.slice(s, s + m) }));
     x.dispose();
   }
@@ -187,7 +286,7 @@ export function detectAll(detector: FasterRcnn, set: DetBatchSet, batchSize: num
 }
 
 /** Detections mapped from input pixels back to each original image (MMDetection's `rescale=True`). */
-export function toOriginal(dets: readonly Detections[], set: DetBatchSet): Detections[] {
+export function toOriginal(dets: readonly Detections[], set: DetSet): Detections[] {
   return dets.map((d, i) => ({
     boxes: scaleBoxes(d.boxes, set.scales[i]!, true),
     scores: [...d.scores],
@@ -202,7 +301,7 @@ export function toOriginal(dets: readonly Detections[], set: DetBatchSet): Detec
 export type EvalSet = 'withBoxes' | 'all';
 
 /** Indices of a set's images in an {@link EvalSet}. */
-export function evalIndices(set: DetBatchSet, which: EvalSet): number[] {
+export function evalIndices(set: DetSet, which: EvalSet): number[] {
   return set.original
     .map((t, i) => [t, i] as const)
     .filter(([t]) => which === 'all' || t.boxes.length > 0)
@@ -216,7 +315,7 @@ export function evalIndices(set: DetBatchSet, which: EvalSet): number[] {
  */
 export function map50(
   dets: Detections[],
-  set: DetBatchSet,
+  set: DetSet,
   which: EvalSet = 'withBoxes',
 ): { map: number; perClass: (number | null)[] } {
   const idx = evalIndices(set, which);
@@ -331,7 +430,7 @@ class DetectionTask implements TrainTask {
   constructor(
     readonly detector: FasterRcnn,
     readonly resnet: ResNet,
-    readonly train: DetBatchSet,
+    readonly train: DetSet,
     readonly rng: Rng,
     readonly o: {
       lr: number;
@@ -350,7 +449,7 @@ class DetectionTask implements TrainTask {
   private plan(epoch: number): { order: number[]; flips: boolean[] } {
     if (this.epochPlan?.epoch !== epoch) {
       const r = this.rng.fork(`order:${epoch}`);
-      const order = r.shuffle([...Array(this.train.images.shape[0]).keys()]);
+      const order = r.shuffle([...Array(this.train.count).keys()]);
       // One coin per image, as MMDetection's RandomFlip(flip_ratio=0.5) in the per-image pipeline.
       this.epochPlan = { epoch, order, flips: order.map(() => r.next() < 0.5) };
     }
@@ -398,7 +497,7 @@ class DetectionTask implements TrainTask {
     const flip = flips.slice(b * batchSize, (b + 1) * batchSize);
     const widths = idx.map((i) => this.train.sizesHw[i]![1]);
     const x = tf.tidy(() => {
-      const g = tf.gather(this.train.images, tf.tensor1d(idx, 'int32')) as tf.Tensor4D;
+      const g = this.train.batch(idx);
       if (!flip.some(Boolean)) return g;
       return tf.stack(
         tf.unstack(g).map((im, j) => (flip[j] ? flipImage(im as tf.Tensor3D, widths[j]!) : im)),
@@ -445,7 +544,7 @@ export async function trainDetector(
   config: Config,
   init: BackboneInit,
   seed: number,
-  sets: { train: DetBatchSet; val: DetBatchSet; test: DetBatchSet },
+  sets: { train: DetSet; val: DetSet; test: DetSet },
   rng: Rng,
   opts: {
     log?: (line: string) => void;
@@ -457,10 +556,10 @@ export async function trainDetector(
 ): Promise<DetectionRun | null> {
   const d = config.detection;
   const log = opts.log ?? ((l: string) => console.log(l));
-  const size = sets.train.images.shape[1];
+  const size = sets.train.size;
   const t0 = performance.now();
   const { detector, resnet } = buildDetector(config, init, rng);
-  const stepsPerEpoch = Math.ceil(sets.train.images.shape[0] / d.batchSize);
+  const stepsPerEpoch = Math.ceil(sets.train.count / d.batchSize);
   const task = new DetectionTask(detector, resnet, sets.train, rng, {
     lr: d.lr,
     minLr: d.minLr,
@@ -623,11 +722,26 @@ export async function runDetection(
     const trainImages = config.detection.filterEmptyGt
       ? splits.train.filter((im) => im.boxes.length > 0)
       : splits.train;
+    const open = (images: DetImage[], part: string): Promise<DetSet> =>
+      openDetectionSet(images, size, {
+        cacheDir: config.paths.cache,
+        // By content, from the SHA-1s openVindr's image check keeps in the data cache.
+        fingerprint: folderFingerprint(
+          vindr.dir,
+          images.map((im) => im.path),
+          dataCacheFor(config, vindr.dir),
+        ),
+        label: `VinDr ${part} images`,
+        inMemoryBytes: config.data.inMemoryBytes,
+      });
     const sets = {
-      train: await loadDetectionSet(trainImages, size),
-      val: await loadDetectionSet(splits.val, size),
-      test: await loadDetectionSet(splits.test, size),
+      train: await open(trainImages, 'train'),
+      val: await open(splits.val, 'validation'),
+      test: await open(splits.test, 'test'),
     };
+    log(
+      `${size}px: ${sets.train.count}/${sets.val.count}/${sets.test.count} train/val/test images, ${[sets.train, sets.val, sets.test].some((x) => !('images' in x)) ? 'streamed from the image cache' : 'held in memory'}`,
+    );
     try {
       for (const init of inits) {
         for (const seed of detectionSeeds(config, k)) {
@@ -656,7 +770,7 @@ export async function runDetection(
         }
       }
     } finally {
-      tf.dispose([sets.train.images, sets.val.images, sets.test.images]);
+      for (const x of [sets.train, sets.val, sets.test]) x.dispose();
     }
   }
   return runs;

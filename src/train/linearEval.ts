@@ -5,10 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config.js';
+import { repoRoot, type Config } from '../config.js';
 import { randomResizedCropFlip, type Interpolation } from '../data/augment.js';
+import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
+import { DataCache, folderFingerprint } from '../data/dataCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { NIH_LABELS } from '../data/labels.js';
@@ -21,6 +23,7 @@ import { bceWithLogits, LinearHead } from '../models/classifier.js';
 import type { ResNet } from '../models/resnet.js';
 import type { RawTensor } from '../models/weights.js';
 import type { Rng } from '../rng.js';
+import type { ImageSource } from './pretrain.js';
 import {
   checkEpochLoss,
   DivergedError,
@@ -166,19 +169,74 @@ export async function loadEvalImages(split: EvalSplit, size: number): Promise<tf
   return t;
 }
 
+/**
+ * The evaluation images as notebook 05 reads them: in memory (`loadEvalImages`) when their float32 pixels
+ * fit in `inMemoryBytes` (default `IN_MEMORY_BYTES`, 2 GiB; `config.data.inMemoryBytes`), otherwise decoded once into the on-disk image cache and read batch by
+ * batch (`stream` forces either path; the two give the same pixels up to the cache's 16-bit quantisation).
+ * An image that cannot be read stops it, naming the file.
+ */
+export async function openEvalImages(
+  split: EvalSplit,
+  size: number,
+  opts: {
+    stream?: boolean;
+    cacheDir?: string;
+    inMemoryBytes?: number;
+    /** The files' content fingerprint (`folderFingerprint`; default: computed here, reading every file). */
+    fingerprint?: string;
+  } = {},
+): Promise<ImageSource & { streamed: boolean; dispose(): void }> {
+  if (!(opts.stream ?? split.paths.length * size * size * 4 > (opts.inMemoryBytes ?? IN_MEMORY_BYTES))) {
+    const t = await loadEvalImages(split, size);
+    return { ...tensorSource(t), streamed: false, dispose: () => t.dispose() };
+  }
+  const log = new IssueLog();
+  const cache = await ImageCache.open(split.paths, {
+    dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
+    size,
+    fingerprint:
+      opts.fingerprint ?? folderFingerprint(dirname(split.paths[0] ?? '.'), split.paths, new DataCache(null)),
+    log,
+    label: 'NIH test-list images',
+  });
+  if (log.issues.length) {
+    cache.close();
+    throw new Error(
+      `linear evaluation: ${log.issues.length} image(s) could not be read, e.g. ${log.issues[0]!.file}: ${log.issues[0]!.reason}`,
+    );
+  }
+  return { count: cache.count, batch: (i) => cache.batch(i), streamed: true, dispose: () => cache.close() };
+}
+
+/** A tensor's images as an `ImageSource` (gathered by index). */
+function tensorSource(images: tf.Tensor4D): ImageSource {
+  return {
+    count: images.shape[0],
+    batch: (indices) => tf.tidy(() => tf.gather(images, tf.tensor1d(indices, 'int32')) as tf.Tensor4D),
+  };
+}
+
+/** Images as a tensor (small sets, tests) or a source that reads batches on demand (the image cache). */
+export type EvalImages = tf.Tensor4D | ImageSource;
+
+function asSource(images: EvalImages): ImageSource {
+  return images instanceof tf.Tensor ? tensorSource(images) : images;
+}
+
 /** Pooled features of every image, eval-mode BatchNorm: `[N * dim]` row-major. */
-export function extractFeatures(backbone: ResNet, images: tf.Tensor4D, batchSize = 64): Float32Array {
-  const n = images.shape[0];
+export function extractFeatures(backbone: ResNet, images: EvalImages, batchSize = 64): Float32Array {
+  const src = asSource(images);
+  const n = src.count;
   const dim = backbone.outChannels;
   const out = new Float32Array(n * dim);
   for (let s = 0; s < n; s += batchSize) {
-    const f = tf.tidy(
-      () =>
-        backbone
-          .forward(images.slice([s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]), { training: false })
-          .pooled.dataSync() as Float32Array,
-    );
-    out.set(f, s * dim);
+    const x = src.batch(Array.from({ length: Math.min(batchSize, n - s) }, (_, j) => s + j));
+    try {
+      const f = tf.tidy(() => backbone.forward(x, { training: false }).pooled.dataSync() as Float32Array);
+      out.set(f, s * dim);
+    } finally {
+      x.dispose();
+    }
   }
   return out;
 }
@@ -201,33 +259,33 @@ export function featureSet(
 }
 
 function gatherRows(
-  images: tf.Tensor4D,
+  images: ImageSource,
   labels: number[][],
   idx: readonly number[],
 ): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  return tf.tidy(() => ({
-    x: tf.gather(images, tf.tensor1d([...idx], 'int32')) as tf.Tensor4D,
-    y: tf.tensor2d(idx.map((i) => labels[i]!)),
-  }));
+  return { x: images.batch([...idx]), y: tf.tensor2d(idx.map((i) => labels[i]!)) };
 }
 
 function scores(
   backbone: ResNet,
   head: LinearHead,
-  images: tf.Tensor4D,
+  images: ImageSource,
   idx: readonly number[],
   batchSize: number,
 ): number[][] {
   const out: number[][] = [];
   for (let s = 0; s < idx.length; s += batchSize) {
-    const part = idx.slice(s, s + batchSize);
-    const p = tf.tidy(() => {
-      const x = tf.gather(images, tf.tensor1d(part, 'int32')) as tf.Tensor4D;
-      return tf
-        .sigmoid(head.apply(backbone.forward(x, { training: false }).pooled))
-        .arraySync() as number[][];
-    });
-    out.push(...p);
+    const x = images.batch(idx.slice(s, s + batchSize));
+    try {
+      out.push(
+        ...tf.tidy(
+          () =>
+            tf.sigmoid(head.apply(backbone.forward(x, { training: false }).pooled)).arraySync() as number[][],
+        ),
+      );
+    } finally {
+      x.dispose();
+    }
   }
   return out;
 }
@@ -239,7 +297,7 @@ function scores(
  */
 export function fitEndToEnd(
   backbone: ResNet,
-  images: tf.Tensor4D,
+  imagesIn: EvalImages,
   labels: number[][],
   parts: { train: readonly number[]; val: readonly number[]; test: readonly number[] },
   opts: Omit<Config['linearEval']['endToEnd'], 'augment'> & {
@@ -250,6 +308,7 @@ export function fitEndToEnd(
     log?: (line: string) => void;
   },
 ): ProbeResult {
+  const images = asSource(imagesIn);
   const head = new LinearHead(backbone.outChannels, labels[0]!.length, opts.rng.fork('head'));
   const backboneVars = backbone.store.trainable().map((p) => p.variable);
   const opt = new SgdMomentum(
@@ -389,7 +448,15 @@ export async function runLinearEvaluation(
   const log = opts.log ?? ((l: string) => console.log(l));
   const le = config.linearEval;
   const split = linearEvalSplit(nih, le, opts.rng.fork('split'));
-  const images = await loadEvalImages(split, config.backbone.inputSize);
+  const images = await openEvalImages(split, config.backbone.inputSize, {
+    cacheDir: config.paths.cache,
+    inMemoryBytes: config.data.inMemoryBytes,
+    // By content: the SHA-1s openNih's image check made.
+    fingerprint: folderFingerprint(nih.dir, split.paths, nih.hashes ?? new DataCache(null)),
+  });
+  log(
+    `evaluation images: ${images.count} at ${config.backbone.inputSize}px, ${images.streamed ? 'streamed from the image cache' : 'held in memory'}`,
+  );
   const runs: LinearEvalRun[] = [];
   const guarded = <T>(
     what: { init: EvalInit; mode: string; protocol: 'ours' | 'authors'; fraction: number; seed: number },
@@ -486,18 +553,25 @@ export async function runLinearEvaluation(
                   const dim = frozenBackbone().outChannels;
                   // With augmentation, the frozen backbone (eval mode) sees new crops every epoch.
                   const augRng = rng.fork(`probe-aug:${protocol}:${sub.fraction}`);
+                  // In batches, so that a streamed set holds one batch of pixels; the crops are drawn
+                  // per image in order, as over the whole subset at once.
                   const epochFeatures = le.probe.augment
-                    ? () =>
-                        tf.tidy(() => {
-                          const plain = tf.gather(images, tf.tensor1d(sub.indices, 'int32')) as tf.Tensor4D;
-                          return randomResizedCropFlip(
-                            plain,
-                            plain.shape[1],
-                            augRng,
-                            undefined,
-                            le.interpolation,
+                    ? (): Float32Array => {
+                        const out = new Float32Array(sub.indices.length * dim);
+                        for (let s = 0; s < sub.indices.length; s += 64) {
+                          const plain = images.batch(sub.indices.slice(s, s + 64));
+                          const x = tf.tidy(() =>
+                            randomResizedCropFlip(plain, plain.shape[1], augRng, undefined, le.interpolation),
                           );
-                        })
+                          plain.dispose();
+                          try {
+                            out.set(extractFeatures(frozenBackbone(), x), s * dim);
+                          } finally {
+                            x.dispose();
+                          }
+                        }
+                        return out;
+                      }
                     : undefined;
                   const r = guarded({ ...base, mode: 'frozen' }, () =>
                     fitLinearProbe(
@@ -507,18 +581,7 @@ export async function runLinearEvaluation(
                       {
                         ...le.probe,
                         rng: rng.fork(`probe:${protocol === 'ours' ? '' : 'authors:'}${sub.fraction}`),
-                        ...(epochFeatures
-                          ? {
-                              epochFeatures: () => {
-                                const x = epochFeatures();
-                                try {
-                                  return extractFeatures(frozenBackbone(), x);
-                                } finally {
-                                  x.dispose();
-                                }
-                              },
-                            }
-                          : {}),
+                        ...(epochFeatures ? { epochFeatures } : {}),
                       },
                     ),
                   );

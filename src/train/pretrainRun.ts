@@ -9,14 +9,16 @@ import * as tf from '@tensorflow/tfjs';
 import { repoRoot, type Config } from '../config.js';
 import { barlowTwinsViews, type ViewStrength } from '../data/augment.js';
 import { DataCache, folderFingerprint } from '../data/dataCache.js';
-import { ImageCache } from '../data/imageCache.js';
+import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
 import { imageBatches } from '../data/images.js';
 import { IssueLog } from '../data/issues.js';
 import { naturalImages } from '../data/naturalImages.js';
 import type { NihDataset } from '../data/nih.js';
 import {
   backbonePath,
+  btStartPath,
   imagenetFingerprint,
+  loadBackboneFile,
   loadBackbone,
   makeBackbone,
   pretrainFingerprint,
@@ -31,6 +33,7 @@ import {
   saveCheckpoint,
   type ImportReport,
 } from '../models/weights.js';
+import { writeStandInImagenetFile } from '../models/standInWeights.js';
 import { knnAccuracy, pooledFeatures } from './knn.js';
 import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
@@ -93,59 +96,101 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
   }
 }
 
-/** What the `imagenet` initialisation came from: the user's file (`paper`) or the proxy (smoke/demo). */
+/** One imported ImageNet file: where it came from, what the importer did, where the backbone was saved. */
+export interface ImportedImagenet {
+  file: string;
+  report: ImportReport;
+  path: string;
+}
+
+/**
+ * What the `imagenet` initialisation came from: the user's file (`paper`) or the proxy (smoke/demo);
+ * `btStart`: the separate file Barlow Twins from ImageNet starts from, when one is given.
+ */
 export type ImagenetInitResult =
-  { kind: 'file'; file: string; report: ImportReport; path: string } | ({ kind: 'proxy' } & ProxyResult);
+  ({ kind: 'file'; btStart: ImportedImagenet | null } & ImportedImagenet) | ({ kind: 'proxy' } & ProxyResult);
+
+/** Imports a torchvision/timm safetensors or Keras HDF5 ResNet file into a backbone of the config and saves it. */
+async function importImagenetFile(
+  config: Config,
+  file: string,
+  path: string,
+  rng: Rng,
+): Promise<ImportedImagenet> {
+  if (!existsSync(file))
+    throw new Error(`${file}: no such file (CXR_IMAGENET_WEIGHTS / CXR_IMAGENET_WEIGHTS_BT)`);
+  const model = makeBackbone(config, rng);
+  try {
+    // A Keras file makes config.backbone.variant 'v1' (config.ts), the architecture its weights are for.
+    const report = /\.h5$|\.hdf5$/i.test(file)
+      ? await loadKerasResNetWeights(model, file)
+      : loadTorchResNetWeights(model, file);
+    saveBackbone(model, path, { kind: 'imagenet-file', file });
+    return { file, report, path };
+  } finally {
+    model.dispose();
+  }
+}
 
 /**
  * The `imagenet` backbone notebooks 03–06 start from: the user's ImageNet weight file when
- * `config.data.imagenetWeights` is set (CXR_IMAGENET_WEIGHTS; torchvision/timm safetensors or Keras
- * HDF5, conv1 summed over RGB for the 1-channel input and the file's input normalisation folded into
- * conv1/bn1, so that it takes raw [0, 1] grey pixels as every model here does), else the proxy. `paper` requires the file:
- * a proxy there would be silently wrong.
+ * `config.data.imagenetWeights` is set (CXR_IMAGENET_WEIGHTS: torchvision/timm safetensors, e.g.
+ * torchvision's `IMAGENET1K_V1` as the authors' ImageNet baseline, or `IMAGENET1K_V2`, same names and
+ * shapes; or Keras's HDF5, which makes every backbone ResNet v1 with Keras's caffe-style input folded in),
+ * conv1 summed over RGB for the 1-channel input and the file's input normalisation folded into conv1/bn1,
+ * so that it takes raw [0, 1] grey pixels as every model here does; else the proxy. `paper` requires the
+ * file: a proxy there would be silently wrong. With `imagenetWeightsBt` (CXR_IMAGENET_WEIGHTS_BT: the
+ * authors started Barlow Twins from `IMAGENET1K_V2`) that file is imported too, as `bt_imagenet`'s start.
  */
 export async function imagenetInit(config: Config, rng: Rng): Promise<ImagenetInitResult> {
   const file = config.data.imagenetWeights;
   if (!file) {
     if (config.profile === 'paper') {
       throw new Error(
-        'the paper profile starts from real ImageNet weights: set CXR_IMAGENET_WEIGHTS to a torchvision/timm ResNet-50 .safetensors or a Keras resnet50 ... notop .h5 file (see REPRODUCTION.md)',
+        "the paper profile starts from real ImageNet weights: set CXR_IMAGENET_WEIGHTS to a torchvision/timm ResNet-50 .safetensors (IMAGENET1K_V1 for the ImageNet baseline; optionally CXR_IMAGENET_WEIGHTS_BT to IMAGENET1K_V2 for Barlow Twins' start) or a Keras resnet50 ... notop .h5 file (see REPRODUCTION.md)",
       );
     }
     return { kind: 'proxy', ...(await pretrainProxy(config, rng)) };
   }
-  if (!existsSync(file)) throw new Error(`CXR_IMAGENET_WEIGHTS=${file}: no such file`);
-  const model = makeBackbone(config, rng.fork('imagenet-init'));
-  try {
-    const report = /\.h5$|\.hdf5$/i.test(file)
-      ? await loadKerasResNetWeights(model, file)
-      : loadTorchResNetWeights(model, file);
-    const path = backbonePath(config, 'imagenet');
-    saveBackbone(model, path, { kind: 'imagenet-file', file });
-    return { kind: 'file', file, report, path };
-  } finally {
-    model.dispose();
+  if (config.dryRun && !existsSync(file)) {
+    writeStandInImagenetFile(file, config.backbone, config.seed);
+    console.log(
+      `dry run: wrote ${file}, random weights in torchvision's ResNet layout (RGB, 1000 classes), standing in for the ImageNet file`,
+    );
   }
+  if (!existsSync(file)) throw new Error(`CXR_IMAGENET_WEIGHTS=${file}: no such file`);
+  const main = await importImagenetFile(
+    config,
+    file,
+    backbonePath(config, 'imagenet'),
+    rng.fork('imagenet-init'),
+  );
+  const btPath = btStartPath(config);
+  const btStart = btPath
+    ? await importImagenetFile(config, config.data.imagenetWeightsBt, btPath, rng.fork('imagenet-bt-init'))
+    : null;
+  return { kind: 'file', ...main, btStart };
 }
 
 /** Above this many bytes of float32 pixels, `nihTrainSource` streams from the on-disk cache. */
-export const IN_MEMORY_SOURCE_BYTES = 2 ** 31;
+export const IN_MEMORY_SOURCE_BYTES = IN_MEMORY_BYTES;
 
 /** Which NIH images a source holds: the official lists, or every image (the authors' log: all 112,120, test list included). */
 export type NihImageSet = 'train_val' | 'test' | 'all';
 
 /**
  * The NIH images of `set` at `size` px as an `ImageSource` (bad files reported to `log`): held in memory when
- * they fit in `IN_MEMORY_SOURCE_BYTES` (then with `tensor` and the image indices `ids`), otherwise decoded once
- * into the on-disk cache (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' content
- * fingerprint, `folderFingerprint`, as the run keys are) and read batch by batch.
+ * they fit in `inMemoryBytes` (default `IN_MEMORY_SOURCE_BYTES`, 2 GiB; notebook 03 passes `config.data.inMemoryBytes`)
+ * (then with `tensor` and the image indices `ids`), otherwise decoded once into the on-disk cache
+ * (`data/imageCache.ts`, under `.cache/images/`, keyed by the files' content fingerprint, `folderFingerprint`,
+ * as the run keys are) and read batch by batch.
  */
 export async function nihSplitSource(
   nih: NihDataset,
   set: NihImageSet,
   size: number,
   log: IssueLog = new IssueLog(),
-  opts: { stream?: boolean; cacheDir?: string } = {},
+  opts: { stream?: boolean; cacheDir?: string; inMemoryBytes?: number } = {},
 ): Promise<ImageSource & { tensor?: tf.Tensor4D; ids?: string[]; dispose(): void }> {
   const inSet = (id: string): boolean =>
     set === 'all' || (set === 'train_val' ? nih.trainVal.has(id) : nih.test.has(id));
@@ -160,7 +205,7 @@ export async function nihSplitSource(
       `NIH: no pretraining images: ${listed}, none with a readable PNG among the ${nih.imagePaths.size} usable (put the PNGs under images/ and check the list, or point CXR_NIH_DIR at the right folder)`,
     );
   }
-  if (opts.stream ?? paths.length * size * size * 4 > IN_MEMORY_SOURCE_BYTES) {
+  if (opts.stream ?? paths.length * size * size * 4 > (opts.inMemoryBytes ?? IN_MEMORY_SOURCE_BYTES)) {
     const cache = await ImageCache.open(paths, {
       dir: opts.cacheDir ?? join(repoRoot(), '.cache', 'images'),
       size,
@@ -330,7 +375,14 @@ export async function pretrainBarlowTwins(
   const backbone =
     init === 'bt'
       ? makeBackbone(config, rng.fork(`${init}-backbone`), { zeroInitResidual: p.zeroInitResidual })
-      : loadBackbone(config, 'imagenet', rng.fork(`${init}-backbone`));
+      : btStartPath(config)
+        ? loadBackboneFile(
+            config,
+            btStartPath(config)!,
+            rng.fork(`${init}-backbone`),
+            "Barlow Twins' ImageNet start (CXR_IMAGENET_WEIGHTS_BT)",
+          )
+        : loadBackbone(config, 'imagenet', rng.fork(`${init}-backbone`));
   const model = new BarlowTwins(backbone, p.projector, rng.fork(`${init}-projector`), p.lambda);
   const full = Math.floor(source.count / p.batchSize);
   if (full < 1)
@@ -369,7 +421,7 @@ export async function pretrainBarlowTwins(
   });
   // A large probe batch: with n images an uncorrelated pair still shows |C_ij| ≈ 0.8/√n, the floor
   // below which the off-diagonal cannot visibly fall.
-  const probe = source.batch([...Array(Math.min(source.count, Math.max(256, p.batchSize))).keys()]);
+  const probe = source.batch([...Array(Math.min(source.count, p.probeImages)).keys()]);
   const useKnn = knn !== undefined && p.knn > 0;
   const knnNow = (): number => {
     const gf = pooledFeatures(backbone, knn!.gallery);

@@ -19,6 +19,7 @@ import { WEB_FORMAT, type WebGalleryImage, type WebManifest, type WebModelEntry 
 
 /** Where a profile's exported models go. */
 export function webModelsDir(config: Config): string {
+  if (config.dryRun) return join(config.paths.root, 'web', 'models', `${config.profile}-dry-run`);
   return config.profile === 'demo'
     ? join(config.paths.root, 'web', 'models')
     : join(config.paths.root, 'web', 'models', config.profile);

@@ -100,9 +100,10 @@ test('stopping the runner takes down the kernel and what it started; a cell time
     const m = /grandchild (\d+)/.exec(t);
     if (m) grandchildren.push(Number(m[1]));
   };
-  // 1. stop() while the second cell waits forever.
+  // 1. stop() while the second cell waits forever. No cell limit (the paper profile's default): the
+  // first cell must finish rather than be stopped at once, as a timer of Infinity ms would.
   const running = runNotebook(join(dir, 'hang.ipynb'), {
-    timeoutSeconds: 600,
+    timeoutSeconds: Infinity,
     onStream,
     onCellStart: (e) => {
       if (e.n === 2) setTimeout(() => void stopKernel(2000), 200);

@@ -12,6 +12,7 @@ import {
   type DetectionRun,
   flipBoxes,
   flipImage,
+  inMemoryDetSet,
   keepRatioSize,
   map50,
   scaleBoxes,
@@ -53,14 +54,13 @@ function set(n: number, seed: number): DetBatchSet {
   // The detector's backbone takes one channel, as radiographs.
   const images = tf.tidy(() => p.images.slice([0, 0, 0, 0], [-1, -1, -1, 1]) as tf.Tensor4D);
   p.images.dispose();
-  return {
-    images,
+  return inMemoryDetSet(images, {
     targets: p.targets,
     ids: p.targets.map((_, i) => `im${seed}-${i}`),
     sizesHw: p.targets.map(() => [64, 64]),
     scales: p.targets.map(() => [1, 1]),
     original: p.targets.map((t) => ({ boxes: t.boxes.map((b) => [...b]), labels: [...t.labels] })),
-  };
+  });
 }
 
 test('a detection run stopped after epoch 1 and resumed gives the same epochs, test mAP and weights as one that never stopped', async () => {
