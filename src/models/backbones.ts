@@ -126,12 +126,14 @@ export function saveBackbone(model: ResNet, path: string, state: Record<string, 
 
 /** A backbone with the weights saved at `path` (by `saveBackbone`); throws, naming notebook 03, when it is missing. */
 export function loadBackboneFile(config: Config, path: string, rng: Rng, what = path): ResNet {
-  const model = makeBackbone(config, rng);
+  return loadWeightsInto(makeBackbone(config, rng), path, `${what} not found at ${path}`, config);
+}
+
+/** Fills `model` (not its classifier head) from the checkpoint at `path`; disposes it and throws when missing. */
+function loadWeightsInto(model: ResNet, path: string, missing: string, config: Config): ResNet {
   if (!existsSync(path)) {
     model.dispose();
-    throw new Error(
-      `${what} not found at ${path}: run notebook 03_pretraining first (profile ${config.profile})`,
-    );
+    throw new Error(`${missing}: run notebook 03_pretraining first (profile ${config.profile})`);
   }
   const target = new Map(
     model.store
@@ -156,18 +158,5 @@ export function loadBackbone(
   const model = makeBackbone(config, rng, opts);
   if (init === 'none') return model;
   const path = backbonePath(config, init);
-  if (!existsSync(path)) {
-    model.dispose();
-    throw new Error(
-      `backbone '${init}' not found at ${path}: run notebook 03_pretraining first (profile ${config.profile})`,
-    );
-  }
-  const target = new Map(
-    model.store
-      .all()
-      .filter((p) => !p.name.startsWith('fc.'))
-      .map((p) => [p.name, p.variable] as [string, tf.Variable]),
-  );
-  assignTensors(target, readCheckpoint(path).tensors, path);
-  return model;
+  return loadWeightsInto(model, path, `backbone '${init}' not found at ${path}`, config);
 }
