@@ -25,7 +25,7 @@ def run(d, dtype, perturb):
     flat = np.fromfile(f'{d}/case.f32', dtype=np.float32)
     arrays = {t['name']: flat[t['offset']:t['offset'] + int(np.prod(t['shape']))].reshape(t['shape']) for t in meta['tensors']}
     torch.manual_seed(0)
-    model = BarlowTwins(s['blocks'], s['width'], s['projector'], s['lambda'], s['batch'])
+    model = BarlowTwins(s['blocks'], s['width'], s['projector'], s['lambda'])
     sd = model.state_dict()
     g = np.random.default_rng(1)
     for name, a in arrays.items():
