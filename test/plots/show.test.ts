@@ -47,9 +47,9 @@ test('saveFigure without a browser (CXR_CHROMIUM=none) writes the HTML only', ()
   assert.deepEqual(readdirSync(dir), ['fig_html.html']);
 });
 
-test('saveFigure with a browser writes HTML and a PNG of the requested size', (t) => {
+test('saveFigure with a browser writes HTML and a PNG of the requested size', () => {
   const browser = findChromium(process.env.CXR_CHROMIUM ?? '');
-  if (!browser) return missingSystemTool(t, 'Chromium (PNG figures)', chromiumHint());
+  if (!browser) missingSystemTool('Chromium (PNG figures)', chromiumHint());
   const dir = tempDir();
   const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium: browser });
   assert.ok(readFileSync(saved.html, 'utf8').includes('27182'));
