@@ -19,6 +19,7 @@ import { inMemoryDetSet, trainDetector, type DetSet } from '../../src/train/dete
 import type { ImageSource } from '../../src/train/pretrain.js';
 import { pretrainBarlowTwins } from '../../src/train/pretrainRun.js';
 import { makePhantoms } from '../models/fasterRcnn/phantoms.js';
+import { TINY_DETECTION } from './tinyDetector.js';
 
 const [kind, dir, killAt] = process.argv.slice(2) as [string | undefined, string, string];
 // `npm test` runs every file under build/test/; without arguments this one has nothing to do.
@@ -51,20 +52,7 @@ const config: Config = makeConfig({
     probeImages: 8,
     logEverySeconds: 0,
   },
-  detection: {
-    epochs: 2,
-    batchSize: 2,
-    lr: 0.01,
-    warmupSteps: 2,
-    fpnChannels: 8,
-    boxFcWidth: 16,
-    rpnPreNmsTopNTrain: 50,
-    rpnPostNmsTopNTrain: 30,
-    rpnPreNmsTopNTest: 50,
-    rpnPostNmsTopNTest: 30,
-    boxBatchSizePerImage: 16,
-    bootstrap: 5,
-  },
+  detection: TINY_DETECTION,
 });
 
 if (kind === 'pretrain') {

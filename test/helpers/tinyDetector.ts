@@ -3,6 +3,7 @@
  * classes), random weights from `seed`: small enough for the explain tests, and its random weights
  * still give detections above the 0.05 score threshold.
  */
+import type { DetectionConfig } from '../../src/config.js';
 import { FasterRcnn } from '../../src/models/fasterRcnn/detector.js';
 import { ResNet } from '../../src/models/resnet.js';
 import { makeRng } from '../../src/rng.js';
@@ -33,3 +34,22 @@ export function tinyDetector(seed: number): { resnet: ResNet; det: FasterRcnn; d
     },
   };
 }
+
+/**
+ * Detection settings of the same tiny size for tests that train through `trainDetector`: 2 epochs of
+ * batch 2, an 8-channel FPN and a 16-wide box head, a few dozen proposals: a run takes seconds.
+ */
+export const TINY_DETECTION: Partial<DetectionConfig> = {
+  epochs: 2,
+  batchSize: 2,
+  lr: 0.01,
+  warmupSteps: 2,
+  fpnChannels: 8,
+  boxFcWidth: 16,
+  rpnPreNmsTopNTrain: 50,
+  rpnPostNmsTopNTrain: 30,
+  rpnPreNmsTopNTest: 50,
+  rpnPostNmsTopNTest: 30,
+  boxBatchSizePerImage: 16,
+  bootstrap: 5,
+};

@@ -22,6 +22,7 @@ import {
 import type { LoopState } from '../../src/train/loop.js';
 import { tempDir } from '../helpers.js';
 import { makePhantoms } from '../models/fasterRcnn/phantoms.js';
+import { TINY_DETECTION } from '../helpers/tinyDetector.js';
 
 before(async () => {
   await initEngine('cpu');
@@ -33,20 +34,7 @@ const config = makeConfig({
   profile: 'smoke',
   env: {},
   backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
-  detection: {
-    epochs: 2,
-    batchSize: 2,
-    lr: 0.01,
-    warmupSteps: 2,
-    fpnChannels: 8,
-    boxFcWidth: 16,
-    rpnPreNmsTopNTrain: 50,
-    rpnPostNmsTopNTrain: 30,
-    rpnPreNmsTopNTest: 50,
-    rpnPostNmsTopNTest: 30,
-    boxBatchSizePerImage: 16,
-    bootstrap: 5,
-  },
+  detection: TINY_DETECTION,
 });
 
 function set(n: number, seed: number): DetBatchSet {
