@@ -231,7 +231,6 @@ export function camGridFigure(
         type: 'heatmap',
         z: rowsOf(row.image, row.width, row.height),
         colorscale: 'Greys',
-        reversescale: true,
         showscale: false,
         hoverinfo: 'skip',
         xaxis: xa,

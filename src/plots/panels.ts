@@ -43,12 +43,10 @@ export function imagePanelsFigure(
     const z: number[][] = [];
     for (let y = 0; y < p.height; y++)
       z.push(Array.from({ length: p.width }, (_, x) => p.pixels[y * p.width + x]!));
-    const grey = (p.colorscale ?? 'Greys') === 'Greys';
     data.push({
       type: 'heatmap',
       z,
       colorscale: p.colorscale ?? 'Greys',
-      reversescale: grey,
       showscale: false,
       hoverinfo: 'skip',
       xaxis: `x${k}`,

@@ -102,7 +102,7 @@ export function imageWithBoxesFigure(
   const seen = new Set<string>();
   return {
     data: [
-      { type: 'heatmap', z, colorscale: 'Greys', reversescale: true, showscale: false, hoverinfo: 'skip' },
+      { type: 'heatmap', z, colorscale: 'Greys', showscale: false, hoverinfo: 'skip' },
       // One invisible trace per legend entry, so the box colours are explained.
       ...boxes
         .filter((b) => (seen.has(b.label) ? false : (seen.add(b.label), true)))
