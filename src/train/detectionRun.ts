@@ -268,7 +268,12 @@ export function buildDetector(
   init: BackboneInit,
   rng: Rng,
 ): { detector: FasterRcnn; resnet: ResNet } {
-  const resnet = loadBackbone(config, init, rng.fork('backbone'));
+  // With no pretraining, MMDetection's ResNet initialises itself (init_cfg when no checkpoint is given):
+  // Kaiming convolutions, BatchNorm weights 1, and zero_init_residual=True, its default, which sets each
+  // block's last BatchNorm weight to 0 so every block starts as its shortcut. Without it, the random
+  // network's eval-mode BatchNorm (running statistics 0 and 1, frozen by normEval) lets activations grow
+  // block by block; at ResNet-50 depth the RoI head's logits start far from 0.
+  const resnet = loadBackbone(config, init, rng.fork('backbone'), { zeroInitResidual: init === 'none' });
   return { detector: detectorOnResnet(resnet, config.detection, rng.fork('heads')), resnet };
 }
 
@@ -358,6 +363,8 @@ function runKey(config: Config, init: BackboneInit, size: number, seed: number):
     .update(
       JSON.stringify({
         pre: pretrainFingerprint(config),
+        // Bumped when the `none` detector's initialisation changed (MMDetection's zero_init_residual).
+        ...(init === 'none' ? { noneInit: 'mmdet-zero-init-residual' } : {}),
         det: config.detection,
         wbf: config.wbf,
         vindr: dataFingerprint(config, 'vindr'),
