@@ -111,6 +111,11 @@ export function markEscaped(values: unknown): void {
   if (ArrayBuffer.isView(values)) escaped.add(values.buffer);
 }
 
+/** Whether the storage was read out or shared (markEscaped): then nothing may write into it in place. */
+export function isEscaped(values: ArrayBufferView): boolean {
+  return escaped.has(values.buffer);
+}
+
 /** Runs a tfjs reference kernel: nothing it frees is recycled. */
 export function asReference<T>(f: () => T): T {
   inReference++;
