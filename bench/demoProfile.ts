@@ -1,7 +1,8 @@
 /**
  * Where the demo's Barlow Twins step goes: `node build/bench/demoProfile.js [reps]` times the
  * view generation and the training part of `PretrainTask.trainStep` separately (wall and CPU
- * seconds, median of `reps`), and the time per tfjs kernel of each part (tf.profile).
+ * seconds, median of `reps`), and the time per tfjs kernel of each part (tf.profile); then the
+ * training part with the output-buffer pool and the fused LARS update off and on (A/B, same process).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -13,6 +14,7 @@ import {
   type Interpolation,
 } from '../src/data/augment.js';
 import { makeConfig } from '../src/config.js';
+import { setBufferPool } from '../src/backend/index.js';
 import { initEngine } from '../src/engine.js';
 import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
 import { ResNet } from '../src/models/resnet.js';
@@ -106,5 +108,21 @@ for (let round = 0; round < 2; round++) {
     );
 }
 console.log(`train step on ready views: ${time(train, reps)}`);
+// A/B in this process: the output-buffer pool and the fused LARS update, each off and on.
+for (let round = 0; round < 2; round++) {
+  for (const [pool, fused] of [
+    [false, false],
+    [true, false],
+    [true, true],
+  ] as const) {
+    setBufferPool(pool);
+    opt.fused = fused;
+    console.log(
+      `train step, buffer pool ${pool ? 'on ' : 'off'}, LARS ${fused ? 'fused     ' : 'tensor ops'}: ${time(train, reps)}`,
+    );
+  }
+}
+setBufferPool(true);
+opt.fused = true;
 await kernels('views', () => tf.dispose(views()));
 await kernels('train', train);

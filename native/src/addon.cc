@@ -274,6 +274,24 @@ napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// larsUpdate(value, mu, grad, outValue, outMu, lr, weightDecay, eta, momentum, biasLike); the
+// size is grad's length.
+napi_value LarsUpdate(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto value = a.f32(0); auto mu = a.f32(1); auto grad = a.f32(2); auto ov = a.f32(3);
+  auto om = a.f32(4); auto lr = a.f64(5); auto wd = a.f64(6); auto eta = a.f64(7);
+  auto momentum = a.f64(8); auto bias_like = a.i64(9);
+  size_t len = 0;
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
+    cxr::lars_update(value, mu, grad, ov, om, static_cast<int64_t>(len), static_cast<float>(lr),
+                     static_cast<float>(wd), static_cast<float>(eta), static_cast<float>(momentum),
+                     bias_like != 0);
+  }
+  return Undefined(env);
+}
+
 // transpose(x, out, shape: number[], perm: number[])
 napi_value Transpose(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -412,6 +430,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"roiGather", RoiGather},
       {"roiScatter", RoiScatter},
       {"momentumUpdate", MomentumUpdate},
+      {"larsUpdate", LarsUpdate},
       {"setNumThreads", SetNumThreads},
       {"info", Info},
       {"sgemm", Sgemm},

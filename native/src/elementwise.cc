@@ -182,6 +182,54 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t in
   }
 }
 
+void lars_update(const float* value, const float* mu, const float* grad, float* out_value,
+                 float* out_mu, int64_t size, float lr, float weight_decay, float eta,
+                 float momentum, bool bias_like) {
+  float q = 1.f;
+  const float wd = weight_decay;
+  if (!bias_like) {
+    // The norms as tfjs's Square + Sum + Sqrt compute them: float32 squares summed in double,
+    // rounded to float32, then a float32 square root.
+    double ps = 0, us = 0;
+    for (int64_t i = 0; i < size; ++i) {
+      float d = grad[i];
+      if (wd != 0.f) {
+        const float w = value[i] * wd;
+        d = d + w;
+      }
+      const float p2 = value[i] * value[i];
+      const float d2 = d * d;
+      ps += p2;
+      us += d2;
+    }
+    const float pn = std::sqrt(static_cast<float>(ps));
+    const float un = std::sqrt(static_cast<float>(us));
+    if (pn > 0.f && un > 0.f) {
+      const float num = pn * eta;
+      q = num / std::max(un, 1e-30f);
+    }
+  }
+  const float m = momentum;
+  parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      // Separate statements, so no FMA contraction changes the rounding from tfjs's.
+      float d = grad[i];
+      if (!bias_like) {
+        if (wd != 0.f) {
+          const float w = value[i] * wd;
+          d = d + w;
+        }
+        d = d * q;
+      }
+      float a = mu[i] * m;
+      a = a + d;
+      float step = a * lr;
+      out_mu[i] = a;
+      out_value[i] = value[i] - step;
+    }
+  });
+}
+
 void momentum_update(const float* value, const float* acc, const float* grad, float* out_value,
                      float* out_acc, int64_t size, float lr, float momentum) {
   const float c = -lr;

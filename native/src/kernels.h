@@ -60,6 +60,14 @@ void unary(int op, const float* x, float* out, int64_t size, float alpha);
 // out[o, i] = sum_r x[o, r, i].
 void reduce_sum(const float* x, float* out, int64_t outer, int64_t r, int64_t inner);
 
+// One LARS step (src/models/lars.ts, Barlow Twins' main.py) in tfjs's float operations: unless
+// bias_like, d = (grad + value * wd) * q with q = eta·‖value‖ / ‖grad + value·wd‖ (1 when either
+// norm is 0), else d = grad; mu' = mu * momentum + d; value' = value - mu' * lr. The outputs may
+// alias value and mu.
+void lars_update(const float* value, const float* mu, const float* grad, float* out_value,
+                 float* out_mu, int64_t size, float lr, float weight_decay, float eta,
+                 float momentum, bool bias_like);
+
 // SGD with momentum (tfjs's MomentumOptimizer, no Nesterov), in the same float operations
 // and order: acc' = momentum * acc + grad; value' = (-lr) * acc' + value. The outputs may
 // alias value and acc.

@@ -13,6 +13,7 @@ export {
   setKernelProfiling,
 } from './register.js';
 export { addRelu } from './addRelu.js';
+export { pooledBufferBytes, setBufferPool } from './kernelUtil.js';
 export { batchNormTrain } from './batchNorm.js';
-export { FusedMomentumOptimizer, momentumOptimizer } from './momentum.js';
+export { FusedMomentumOptimizer, larsUpdate, momentumOptimizer, type LarsStep } from './momentum.js';
 export { loadNative, type NativeAddon } from './native.js';

@@ -35,13 +35,136 @@ export function f32(backend: CpuBackend, t: tf.TensorInfo | undefined | null): F
  * gradient (memory-bound kernels are a quarter of a training step); Buffer.allocUnsafe skips
  * that. Above Buffer.poolSize / 2 (4 KiB) node gives the buffer its own ArrayBuffer, so tfjs
  * sees an ordinary Float32Array of offset 0; anything else is allocated zeroed as before.
+ * Large buffers come from the recycling pool below when one of the same length is free.
  */
 export function uninitialized(n: number): Float32Array {
   if (n * 4 > 8192) {
+    const reused = takePooled(n);
+    if (reused) return reused;
     const b = Buffer.allocUnsafe(n * 4);
-    if (b.byteOffset === 0 && b.buffer.byteLength === n * 4) return new Float32Array(b.buffer, 0, n);
+    if (b.byteOffset === 0 && b.buffer.byteLength === n * 4) {
+      const a = new Float32Array(b.buffer, 0, n);
+      owned.add(b.buffer);
+      return a;
+    }
   }
   return new Float32Array(n);
+}
+
+/*
+ * Recycling of output buffers. Every fresh ArrayBuffer counts as V8 external memory, and each
+ * 64 MB of it starts a major garbage collection; a training step of the demo's network allocates
+ * several hundred MB of activations and gradients, so V8 ran a mark-compact every 50-100 ms and the
+ * kernel zeroed every new page on first touch (page faults and GC were ~20% of the step's CPU).
+ * Buffers of disposed tensors are kept here instead, by length, and handed to the next output
+ * of the same length (a training step asks for the same shapes every time).
+ *
+ * Only a buffer nobody else can see may be reused, so a buffer is recycled only if
+ *  - this module allocated it (`owned`: never an array a caller passed to tf.tensor),
+ *  - it never left tfjs's reference counting (`escaped`): dataSync()/data()/bufferSync() hand
+ *    the storage itself to the caller, and a kernel whose output shares the input's storage
+ *    under another data id (tfjs's Slice returns a subarray view) makes two owners;
+ *  - its tensor data was freed while no reference kernel was running (`inReference`): a tfjs
+ *    kernel may dispose intermediate views of its inputs, which must not reach the pool;
+ *  - it is not in the pool already.
+ */
+const owned = new WeakSet<ArrayBufferLike>();
+const escaped = new WeakSet<ArrayBufferLike>();
+const inPool = new WeakSet<Float32Array>();
+const free = new Map<number, Float32Array[]>();
+let pooledBytes = 0;
+let inReference = 0;
+let poolEnabled = true;
+/** Most bytes the pool holds; past it the pool is emptied (its buffers go to the GC) and refilled. */
+let poolLimit = 1024 * 2 ** 20;
+
+function takePooled(n: number): Float32Array | null {
+  if (!poolEnabled) return null;
+  const list = free.get(n);
+  const a = list?.pop();
+  if (!a) return null;
+  inPool.delete(a);
+  pooledBytes -= a.byteLength;
+  return a;
+}
+
+/** Called when the backend frees a tensor's storage (its last reference is gone). */
+export function recycle(values: unknown): void {
+  if (!poolEnabled || inReference > 0 || !(values instanceof Float32Array)) return;
+  const buf = values.buffer;
+  if (!owned.has(buf) || escaped.has(buf) || inPool.has(values)) return;
+  if (values.byteOffset !== 0 || values.byteLength !== buf.byteLength) return;
+  if (pooledBytes + values.byteLength > poolLimit) {
+    free.clear();
+    pooledBytes = 0;
+    if (values.byteLength > poolLimit) return;
+  }
+  let list = free.get(values.length);
+  if (!list) free.set(values.length, (list = []));
+  list.push(values);
+  inPool.add(values);
+  pooledBytes += values.byteLength;
+}
+
+/** The storage is visible outside the backend (read out, or shared by another tensor): never reuse it. */
+export function markEscaped(values: unknown): void {
+  if (ArrayBuffer.isView(values)) escaped.add(values.buffer);
+}
+
+/** Whether the storage was read out or shared (markEscaped): then nothing may write into it in place. */
+export function isEscaped(values: ArrayBufferView): boolean {
+  return escaped.has(values.buffer);
+}
+
+/** Runs a tfjs reference kernel: nothing it frees is recycled. */
+export function asReference<T>(f: () => T): T {
+  inReference++;
+  try {
+    return f();
+  } finally {
+    inReference--;
+  }
+}
+
+/**
+ * After a kernel: an output whose storage is an input's storage under another data id has two
+ * owners that tfjs counts separately; such storage is never recycled.
+ */
+export function markAliases(
+  backend: CpuBackend,
+  inputs: Record<string, tf.TensorInfo | undefined | null>,
+  out: tf.TensorInfo | tf.TensorInfo[],
+): void {
+  for (const o of Array.isArray(out) ? out : [out]) {
+    if (o == null || !backend.data.has(o.dataId)) continue;
+    const v = backend.data.get(o.dataId).values;
+    if (!ArrayBuffer.isView(v) || !owned.has(v.buffer)) continue;
+    for (const i of Object.values(inputs)) {
+      if (i == null || i.dataId === o.dataId || !backend.data.has(i.dataId)) continue;
+      const iv = backend.data.get(i.dataId).values;
+      if (ArrayBuffer.isView(iv) && iv.buffer === v.buffer) escaped.add(v.buffer);
+    }
+  }
+}
+
+/**
+ * Turns buffer recycling on or off (on by default; `CXR_BUFFER_POOL=0` turns it off at start) and
+ * sets the pool's limit in MiB; turning it off empties the pool. Returns the previous setting.
+ */
+export function setBufferPool(on: boolean, limitMiB?: number): boolean {
+  const was = poolEnabled;
+  poolEnabled = on;
+  if (limitMiB != null) poolLimit = limitMiB * 2 ** 20;
+  if (!on) {
+    free.clear();
+    pooledBytes = 0;
+  }
+  return was;
+}
+
+/** Bytes now held by the pool (tests, profiles). */
+export function pooledBufferBytes(): number {
+  return pooledBytes;
 }
 
 export function output(backend: CpuBackend, shape: number[], values: Float32Array): tf.TensorInfo {

@@ -126,6 +126,18 @@ export interface NativeAddon {
     lr: number,
     momentum: number,
   ): void;
+  larsUpdate(
+    value: Float32Array,
+    mu: Float32Array,
+    grad: Float32Array,
+    outValue: Float32Array,
+    outMu: Float32Array,
+    lr: number,
+    weightDecay: number,
+    eta: number,
+    momentum: number,
+    biasLike: number,
+  ): void;
   setNumThreads(n: number): void;
   info(): NativeInfo;
   /**

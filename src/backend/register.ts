@@ -8,7 +8,8 @@ import { addReluKernels, registerAddReluGradient, setAddReluBackend } from './ad
 import { batchNormKernels, registerBatchNormGradient, setBatchNormBackend } from './batchNorm.js';
 import { convKernels } from './convKernels.js';
 import { elementwiseKernels } from './elementwiseKernels.js';
-import type { KernelArgs, NativeKernel } from './kernelUtil.js';
+import type { CpuBackend, KernelArgs, NativeKernel } from './kernelUtil.js';
+import { asReference, markAliases, markEscaped, recycle, setBufferPool } from './kernelUtil.js';
 import { matmulKernels } from './matmulKernels.js';
 import { setMomentumBackend } from './momentum.js';
 import { loadNative } from './native.js';
@@ -62,6 +63,36 @@ function timed(name: string, f: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * Hooks the buffer pool (kernelUtil.ts) into the backend: storage freed with its last reference
+ * goes back to the pool, and storage handed to a caller by readSync (dataSync, data, bufferSync,
+ * arraySync all go through it) is never reused.
+ */
+function poolBuffers(backend: CpuBackend): void {
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: object, force?: boolean): boolean => {
+    const values = backend.data.has(dataId) ? backend.data.get(dataId).values : undefined;
+    const released = dispose(dataId, force);
+    if (values !== undefined && !backend.data.has(dataId)) recycle(values);
+    return released;
+  };
+  const readSync = backend.readSync.bind(backend);
+  backend.readSync = ((dataId: object) => {
+    const values = readSync(dataId);
+    markEscaped(values);
+    return values;
+  }) as typeof backend.readSync;
+}
+
+/** A kernel with the pool's bookkeeping: reference kernels free nothing into it; aliased outputs never enter it. */
+function pooled(reference: boolean, f: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const out = reference ? asReference(() => f(args)) : f(args);
+    markAliases(args.backend as CpuBackend, args.inputs, out as tf.TensorInfo | tf.TensorInfo[]);
+    return out;
+  };
+}
+
 let result: { ok: boolean; reason: string } | undefined;
 
 /**
@@ -82,6 +113,7 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     result = { ok: false, reason: "tfjs 'cpu' kernels are not registered (is @tensorflow/tfjs imported?)" };
     return result;
   }
+  if (process.env.CXR_BUFFER_POOL === '0') setBufferPool(false);
   if (tf.findBackendFactory(ACCELERATED_BACKEND) == null) {
     // Priority 0: registering must not change which backend tfjs picks by itself.
     tf.registerBackend(
@@ -91,6 +123,7 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
         // Silences the CPU backend's "install tfjs-node to speed things up" notice, which
         // would be wrong here: this backend is that speed-up.
         (backend as unknown as { firstUse: boolean }).firstUse = false;
+        poolBuffers(backend);
         return backend;
       },
       0,
@@ -106,16 +139,16 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
       kernelFunc: timed(
         k.kernelName,
         native == null
-          ? reference
-          : (args) => {
+          ? pooled(true, reference)
+          : pooled(false, (args) => {
               const out = native(args as unknown as KernelArgs, addon);
               if (out != null) {
                 count(kernelCalls.native, k.kernelName);
                 return out;
               }
               count(kernelCalls.fallback, k.kernelName);
-              return reference(args);
-            },
+              return asReference(() => reference(args));
+            }),
       ),
     });
   }
@@ -128,12 +161,15 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     tf.registerKernel({
       kernelName,
       backendName: ACCELERATED_BACKEND,
-      kernelFunc: timed(kernelName, (args) => {
-        const out = native(args as unknown as KernelArgs, addon);
-        if (out == null) throw new Error(`${kernelName}: unsupported inputs`);
-        count(kernelCalls.native, kernelName);
-        return out;
-      }),
+      kernelFunc: timed(
+        kernelName,
+        pooled(false, (args) => {
+          const out = native(args as unknown as KernelArgs, addon);
+          if (out == null) throw new Error(`${kernelName}: unsupported inputs`);
+          count(kernelCalls.native, kernelName);
+          return out;
+        }),
+      ),
     });
   }
   registerBatchNormGradient();

@@ -5,6 +5,7 @@
  * over 10 epochs then cosine decay to 0.001 × base, base = batch / 256, weights ×0.2, biases ×0.0048.
  */
 import * as tf from '@tensorflow/tfjs';
+import { larsUpdate } from '../backend/index.js';
 
 export interface LarsOptions {
   /** main.py default 1e-6. */
@@ -24,6 +25,9 @@ export class Lars {
   readonly weightDecay: number;
   readonly momentum: number;
   readonly eta: number;
+
+  /** One native pass per parameter on the accelerated backend (`larsUpdate`); false: always the tensor ops below. */
+  fused = true;
 
   constructor(opts: LarsOptions = {}) {
     this.weightDecay = opts.weightDecay ?? 1e-6;
@@ -51,6 +55,14 @@ export class Lars {
         this.mu.set(name, mu);
       }
       const biasLike = isBiasLike(p.shape);
+      const step = {
+        lr: biasLike ? lrBiases : lrWeights,
+        weightDecay: this.weightDecay,
+        eta: this.eta,
+        momentum: this.momentum,
+        biasLike,
+      };
+      if (this.fused && larsUpdate(p, mu, g, step)) continue;
       tf.tidy(() => {
         let dp: tf.Tensor = g;
         if (!biasLike) {

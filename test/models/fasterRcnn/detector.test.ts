@@ -128,3 +128,26 @@ test('detectionTrainStep reports the gradients’ global norm before clipping, a
   assert.ok(Math.abs(ratio - 0.25) < 1e-3, `clipped to a quarter of the norm: update ratio ${ratio}`);
   images.dispose();
 });
+
+test('RoI heads with no proposal at all: empty detections per image, and a [0, classes + 1] forward', () => {
+  const model = tinyDetector(5);
+  const { images } = makePhantoms(2, 64, makeRng(6));
+  const { feats } = model.pyramid(images);
+  const roiFeats = feats.slice(0, 4);
+  const dets = model.roiHeads.detect(
+    roiFeats,
+    [[], []],
+    [
+      [64, 64],
+      [64, 64],
+    ],
+  );
+  assert.deepEqual(dets, [
+    { boxes: [], scores: [], labels: [] },
+    { boxes: [], scores: [], labels: [] },
+  ]);
+  const { logits, deltas } = model.roiHeads.forward(roiFeats, []);
+  assert.deepEqual(logits.shape, [0, 4]);
+  assert.deepEqual(deltas.shape, [0, 12]);
+  tf.dispose([logits, deltas, ...feats, images]);
+});
