@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
 const outFile = path.join(nativeDir, 'build', 'Release', 'cxr_native.node');
 const strict = process.argv.includes('--strict');
-const APT = 'apt-get install -y g++';
+const APT = 'npm run setup:system (or apt-get install -y g++)';
 
 function skip(why) {
   const msg =

@@ -18,6 +18,7 @@ import { ablationCamTargets, type CamMap } from './ablationCam.js';
 import { detectorHeadPerBox } from './detectorTarget.js';
 import { cutDetectorAt } from './detectorLayers.js';
 import {
+  cropCam,
   localisationScore,
   pairLocalisation,
   pointingChance,
@@ -26,6 +27,8 @@ import {
   type LocalisationSummary,
   type PairedComparison,
 } from './localisation.js';
+
+export { cropCam } from './localisation.js';
 
 /** A predicted box that found a ground-truth box: same class, IoU above the threshold. */
 export interface CorrectBox {
@@ -183,15 +186,6 @@ export async function explainImage(
     }
   }
   return { cell, sweeps };
-}
-
-/** The top-left `height × width` of a map (the resized image without its padding). */
-export function cropCam(cam: CamMap, height: number, width: number): CamMap {
-  if (height === cam.height && width === cam.width) return cam;
-  const data = new Float32Array(height * width);
-  for (let y = 0; y < height; y++)
-    data.set(cam.data.subarray(y * cam.width, y * cam.width + width), y * width);
-  return { data, width, height };
 }
 
 /**

@@ -274,3 +274,12 @@ export function pairLocalisation(
     ),
   };
 }
+
+/** The top-left `height × width` of a map (the resized image without its padding). */
+export function cropCam(cam: CamMap, height: number, width: number): CamMap {
+  if (height === cam.height && width === cam.width) return cam;
+  const data = new Float32Array(height * width);
+  for (let y = 0; y < height; y++)
+    data.set(cam.data.subarray(y * cam.width, y * cam.width + width), y * width);
+  return { data, width, height };
+}

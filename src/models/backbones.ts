@@ -153,7 +153,7 @@ export function loadBackbone(
   config: Config,
   init: BackboneInit,
   rng: Rng,
-  opts: { numClasses?: number } = {},
+  opts: { numClasses?: number; zeroInitResidual?: boolean } = {},
 ): ResNet {
   const model = makeBackbone(config, rng, opts);
   if (init === 'none') return model;

@@ -13,7 +13,8 @@ import { repoRoot, type Config } from '../config.js';
 import { fusedSplitPaths, readFusedCsv } from '../data/annotations.js';
 import { DataCache, dataCacheFor, dataFingerprint, folderFingerprint } from '../data/dataCache.js';
 import { ImageCache, IN_MEMORY_BYTES } from '../data/imageCache.js';
-import { readImage, resizeImage } from '../data/images.js';
+import { readImage } from '../data/images.js';
+import { keepRatioInput } from '../data/keepRatio.js';
 import { IssueLog } from '../data/issues.js';
 import { VINDR_NO_FINDING } from '../data/labels.js';
 import type { VindrDataset } from '../data/vindr.js';
@@ -121,22 +122,7 @@ export function inMemoryDetSet(
   };
 }
 
-/**
- * MMDetection's keep-ratio rescale to fit `size`×`size`: scale factor `size / max(w, h)`, new sides
- * rounded (`int(x * s + 0.5)`), and the per-axis factors that map boxes (`w_scale`, `h_scale`).
- */
-export function keepRatioSize(
-  width: number,
-  height: number,
-  size: number,
-): { width: number; height: number; wScale: number; hScale: number } {
-  if (!(width > 0 && height > 0 && size > 0))
-    throw new Error(`keepRatioSize: need positive sizes, got ${width}×${height} -> ${size}`);
-  const s = Math.min(size / Math.max(width, height), size / Math.min(width, height));
-  const w = Math.max(1, Math.floor(width * s + 0.5));
-  const h = Math.max(1, Math.floor(height * s + 0.5));
-  return { width: w, height: h, wScale: w / width, hScale: h / height };
-}
+export { keepRatioSize } from '../data/keepRatio.js';
 
 /** Boxes `[x1, y1, x2, y2]` scaled by `[wScale, hScale]` (or divided by them with `inverse`). */
 export function scaleBoxes(
@@ -150,18 +136,15 @@ export function scaleBoxes(
 
 /**
  * One image as the detector's input: resized keeping its aspect ratio so that it fits `size`×`size`, at the
- * top left of a zero canvas; `meta` is `[source width, source height, resized width, resized height]`.
+ * top left of a zero canvas (`keepRatioInput`, which the web page uses too); `meta` is `[source width,
+ * source height, resized width, resized height]`.
  */
 export async function keepRatioPixels(
   path: string,
   size: number,
 ): Promise<{ pixels: Float32Array; meta: number[] }> {
-  const src = await readImage(path);
-  const k = keepRatioSize(src.width, src.height, size);
-  const img = resizeImage(src, k.width, k.height);
-  const pixels = new Float32Array(size * size);
-  for (let y = 0; y < k.height; y++) pixels.set(img.data.subarray(y * k.width, (y + 1) * k.width), y * size);
-  return { pixels, meta: [src.width, src.height, k.width, k.height] };
+  const { pixels, meta } = keepRatioInput(await readImage(path), size);
+  return { pixels, meta };
 }
 
 /** The fields of a set other than its pixels, from each image's `keepRatioPixels` meta. */
@@ -268,7 +251,12 @@ export function buildDetector(
   init: BackboneInit,
   rng: Rng,
 ): { detector: FasterRcnn; resnet: ResNet } {
-  const resnet = loadBackbone(config, init, rng.fork('backbone'));
+  // With no pretraining, MMDetection's ResNet initialises itself (init_cfg when no checkpoint is given):
+  // Kaiming convolutions, BatchNorm weights 1, and zero_init_residual=True, its default, which sets each
+  // block's last BatchNorm weight to 0 so every block starts as its shortcut. Without it, the random
+  // network's eval-mode BatchNorm (running statistics 0 and 1, frozen by normEval) lets activations grow
+  // block by block; at ResNet-50 depth the RoI head's logits start far from 0.
+  const resnet = loadBackbone(config, init, rng.fork('backbone'), { zeroInitResidual: init === 'none' });
   return { detector: detectorOnResnet(resnet, config.detection, rng.fork('heads')), resnet };
 }
 
@@ -358,6 +346,8 @@ function runKey(config: Config, init: BackboneInit, size: number, seed: number):
     .update(
       JSON.stringify({
         pre: pretrainFingerprint(config),
+        // Bumped when the `none` detector's initialisation changed (MMDetection's zero_init_residual).
+        ...(init === 'none' ? { noneInit: 'mmdet-zero-init-residual' } : {}),
         det: config.detection,
         wbf: config.wbf,
         vindr: dataFingerprint(config, 'vindr'),

@@ -1,17 +1,18 @@
 /**
  * What the web page computes, as plain functions on the library's own model code, so that Node
  * (the parity test) and the browser run the same steps: a detector rebuilt from an exported file,
- * an image resized to the detector's input, its detections, and the Ablation-CAM map of one box.
+ * an image placed as the detector's input the way training placed it (keep-ratio resize, top left of a
+ * zero canvas), its detections, and the Ablation-CAM map of one box.
  * No file system, no Node built-ins.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CamLayer } from '../config.js';
 import type { BrightnessImage } from '../data/imageDecode.js';
-import { resizeImage } from '../data/imageDecode.js';
+import { keepRatioInput } from '../data/keepRatio.js';
 import { ablationCam, type CamMap } from '../explain/ablationCam.js';
 import { cutDetectorAt } from '../explain/detectorLayers.js';
 import { detectorHead } from '../explain/detectorTarget.js';
-import { camMassInBoxes } from '../explain/localisation.js';
+import { camMassInBoxes, cropCam } from '../explain/localisation.js';
 import { assignTensors } from '../models/assign.js';
 import {
   detectorOnResnet,
@@ -48,10 +49,25 @@ export function loadWebDetector(manifest: WebManifest, init: string, bytes: Uint
   return { init, detector, resnet, dispose: () => disposeDetector(resnet, detector) };
 }
 
-/** The detector's input for an image: brightness resized to `size`×`size` (as notebooks 04 and 06 load it). */
-export function inputTensor(img: BrightnessImage, size: number): tf.Tensor4D {
-  const r = resizeImage(img, size, size);
-  return tf.tensor4d(r.data, [1, size, size, 1]);
+/** An image as a detector's input, with where the image lies in it. */
+export interface WebInput {
+  /** `[1, size, size, 1]`: the resized image at the top left, zeros right of and below it. */
+  x: tf.Tensor4D;
+  /** The resized image's own `[height, width]` (detections are clipped to it, heat maps cropped to it). */
+  imageHw: [number, number];
+  /** `[w_scale, h_scale]` from original to input pixels (boxes in original pixels times these). */
+  scales: [number, number];
+}
+
+/**
+ * The detector's input for an image, as training and notebooks 04 and 06 made it: resized keeping its
+ * aspect ratio to fit `size`×`size` and placed at the top left of a zero canvas (`keepRatioInput`, the
+ * image cache's decoder). Squashing it to the square instead would show a detector shapes it never saw.
+ */
+export function inputTensor(img: BrightnessImage, size: number): WebInput {
+  const { pixels, meta } = keepRatioInput(img, size);
+  const [sw, sh, w, h] = meta;
+  return { x: tf.tensor4d(pixels, [1, size, size, 1]), imageHw: [h, w], scales: [w / sw, h / sh] };
 }
 
 /** One detection in input pixels. */
@@ -61,9 +77,9 @@ export interface WebDetection {
   score: number;
 }
 
-/** Every detection the detector returns (its own score floor and NMS), best first. */
-export function detect(d: WebDetector, x: tf.Tensor4D): WebDetection[] {
-  const r = d.detector.detect(x)[0]!;
+/** Every detection the detector returns (its own score floor and NMS, boxes clipped to the image), best first. */
+export function detect(d: WebDetector, input: WebInput): WebDetection[] {
+  const r = d.detector.detect(input.x, { imageSizesHw: [input.imageHw] })[0]!;
   return r.scores
     .map((score, k) => ({ box: r.boxes[k]!, label: r.labels[k]!, score }))
     .sort((a, b) => b.score - a.score);
@@ -71,10 +87,11 @@ export function detect(d: WebDetector, x: tf.Tensor4D): WebDetection[] {
 
 /** The Ablation-CAM map of one box and its share inside the box. */
 export interface BoxCam {
+  /** The map over the image only (the input's padding cropped off, as notebook 06 scores it). */
   cam: CamMap;
   /** Target score of the unablated detector for this box (0: the box is not found again). */
   score: number;
-  /** Share of the map's mass inside the box. */
+  /** Share of the map's mass (over the image) inside the box. */
   massInBox: number;
 }
 
@@ -88,17 +105,18 @@ export function webCamLayer(manifest: WebManifest): CamLayer {
 /**
  * The heat map that explains one box: the target is that box (IoU + score of the best same-class
  * detection overlapping it by more than `cam.iouThr`), at {@link webCamLayer} with the manifest's
- * channel fraction and batch size, as notebook 06 does for one box.
+ * channel fraction and batch size, as notebook 06 does for one box: the cut detector sees the image's
+ * own size, and the map is cropped to the image before its mass is measured.
  */
 export async function boxCam(
   manifest: WebManifest,
   d: WebDetector,
-  x: tf.Tensor4D,
+  input: WebInput,
   box: number[],
   label: number,
 ): Promise<BoxCam> {
-  const [, h, w] = x.shape;
-  const cut = cutDetectorAt(d.detector, d.resnet, x, webCamLayer(manifest));
+  const [, h, w] = input.x.shape;
+  const cut = cutDetectorAt(d.detector, d.resnet, input.x, webCamLayer(manifest), input.imageHw);
   try {
     const r = await ablationCam({
       activations: cut.activations,
@@ -107,7 +125,8 @@ export async function boxCam(
       batchSize: manifest.cam.batchSize,
       channelFraction: manifest.cam.channelFraction,
     });
-    return { cam: r.cam, score: r.score, massInBox: camMassInBoxes(r.cam, [box]).mass };
+    const cam = cropCam(r.cam, input.imageHw[0], input.imageHw[1]);
+    return { cam, score: r.score, massInBox: camMassInBoxes(cam, [box]).mass };
   } finally {
     cut.dispose();
   }

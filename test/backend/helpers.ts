@@ -21,7 +21,7 @@ export function nativeTest(name: string, fn: () => void | Promise<void>): void {
     if (registration.ok) return fn();
     if (process.env.CXR_SKIP_NATIVE !== '1') {
       assert.fail(
-        `accelerated backend unavailable: ${registration.reason}. Build it with \`npm run build:native\`, or set CXR_SKIP_NATIVE=1 to test the project without it.`,
+        `accelerated backend unavailable: ${registration.reason}. Build it with \`npm run build:native\` (it needs a C++ compiler: \`npm run setup:system\` installs g++ on Debian/Ubuntu), or set CXR_SKIP_NATIVE=1 to test the project without it.`,
       );
     }
     const engine = await initEngine('auto');

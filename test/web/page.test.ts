@@ -3,7 +3,8 @@
  * built site with two detectors in the export format notebook 06 writes (here seeded, untrained
  * detectors of the smoke profile's shape, made by the test: a smoke run's detectors find nothing yet,
  * and parity needs detections), runs detection on the gallery's DICOM and the Ablation-CAM of its
- * top box, and the page's numbers must equal the Node library's on the same file:
+ * top box, and the page's numbers must equal the Node library's on the same file (a portrait image, so
+ * the page's keep-ratio placement is exercised; test/web/detect.test.ts ties that placement to training's):
  * - every detection scoring above the comparison floor has a partner of the same class with each box
  *   coordinate within 0.05 input pixels and the score within 1e-3 (the browser runs tfjs's wasm
  *   backend, Node the notebooks' backend: both float32, summing in different orders);
@@ -69,18 +70,20 @@ function makeFixture(dir: string): void {
     };
   });
   // A dark field with a bright round "lesion" and a gradient; stored inverted (MONOCHROME1), windowed.
-  const n = 128;
-  const pixels = new Uint16Array(n * n);
-  for (let y = 0; y < n; y++)
-    for (let x = 0; x < n; x++) {
+  // Portrait, as most radiographs are: the page must place it as training did (keep-ratio, top left,
+  // padding right), which a square image would not tell from a squash.
+  const [nw, nh] = [112, 144];
+  const pixels = new Uint16Array(nw * nh);
+  for (let y = 0; y < nh; y++)
+    for (let x = 0; x < nw; x++) {
       const lesion = Math.hypot(x - 80, y - 50) < 14 ? 1800 : 0;
-      pixels[y * n + x] = 4095 - Math.min(4095, 600 + 12 * x + 5 * y + lesion);
+      pixels[y * nw + x] = 4095 - Math.min(4095, 600 + 12 * x + 5 * y + lesion);
     }
   writeFileSync(
     join(dir, 'gallery', 'phantom.dicom'),
     encodeDicom({
-      rows: n,
-      columns: n,
+      rows: nh,
+      columns: nw,
       pixels,
       bitsStored: 12,
       photometric: 'MONOCHROME1',
@@ -111,8 +114,8 @@ function makeFixture(dir: string): void {
       {
         imageId: 'phantom',
         file: 'gallery/phantom.dicom',
-        width: n,
-        height: n,
+        width: nw,
+        height: nh,
         gt: { boxes: [[66, 36, 94, 64]], labels: [3] },
         readers: [{ reader: 'R1', label: 3, box: [64, 35, 95, 66] }],
       },
@@ -163,6 +166,7 @@ test(
     const g = manifest.gallery[0]!;
     const img = await decodeImageBytes(readFileSync(join(fixture, g.file)), g.file);
     const x = inputTensor(img, manifest.inputSize);
+    assert.ok(x.imageHw[1] < manifest.inputSize, 'the fixture is placed with padding on the right');
     const detectors = manifest.models.map((m) =>
       loadWebDetector(manifest, m.init, readFileSync(join(fixture, m.file))),
     );
@@ -172,7 +176,7 @@ test(
     const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
     if (!chromium) {
       detectors.forEach((d) => d.dispose());
-      x.dispose();
+      x.x.dispose();
       missingSystemTool(
         'Chromium (the browser half: the page against the Node library; the build and the Node half passed)',
         chromiumHint(),
@@ -251,7 +255,7 @@ test(
       `Chromium ${page.backend}: load ${ms(page.timings.loadMs)}, detection first ${ms(page.timings.detectMs[0]!)}, next ${page.timings.detectMs.slice(1).map(ms).join(', ')}, CAM ${page.timings.camMs.map(ms).join(', ')} (shared machine)`,
     );
     detectors.forEach((d) => d.dispose());
-    x.dispose();
+    x.x.dispose();
     assert.equal(tf.memory().numTensors, 0, 'tensors left after disposing');
   },
 );

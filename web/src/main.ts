@@ -12,12 +12,13 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { decodeImageBytes, type BrightnessImage } from '../../src/data/imageDecode.js';
 import { checkWebManifest, type WebManifest } from '../../src/web/format.js';
-import { boxCam, detect, inputTensor, loadWebDetector, webCamLayer, type BoxCam, type WebDetection, type WebDetector } from '../../src/web/detect.js';
+import { boxCam, detect, inputTensor, loadWebDetector, webCamLayer, type BoxCam, type WebDetection, type WebDetector, type WebInput } from '../../src/web/detect.js';
 
 interface Shown {
   name: string;
   image: BrightnessImage;
-  x: tf.Tensor4D;
+  /** The detectors' input: the image resized keeping its aspect ratio, top left of the square (as in training). */
+  input: WebInput;
   /** Scale from original pixels to input pixels. */
   sx: number;
   sy: number;
@@ -180,8 +181,12 @@ function render(): void {
     const h = document.createElement('h3');
     h.textContent = entry.label;
     col.append(h);
-    const input: BrightnessImage = { width: size, height: size, data: s.x.dataSync() as Float32Array };
-    const c = imageCanvas(input, display);
+    // The image part of the input only (the padding right of and below it is not shown).
+    const [ih, iw] = s.input.imageHw;
+    const all = s.input.x.dataSync() as Float32Array;
+    const data = new Float32Array(ih * iw);
+    for (let y = 0; y < ih; y++) data.set(all.subarray(y * size, y * size + iw), y * iw);
+    const c = imageCanvas({ width: iw, height: ih, data }, Math.round(iw * k));
     const ctx = c.getContext('2d')!;
     const cam = s.cams[mi];
     if (cam) heatOverlay(ctx, cam, c.width, c.height);
@@ -252,7 +257,7 @@ function publish(): void {
 
 function runDetection(): WebDetection[][] {
   const t0 = performance.now();
-  const dets = models.map((m) => detect(m, shown!.x));
+  const dets = models.map((m) => detect(m, shown!.input));
   page.timings.detectMs.push(performance.now() - t0);
   return dets;
 }
@@ -266,7 +271,7 @@ async function explain(box: number[], label: number, what: string): Promise<void
   await new Promise((r) => setTimeout(r, 0));
   try {
     const t0 = performance.now();
-    for (let i = 0; i < models.length; i++) shown.cams[i] = await boxCam(manifest, models[i]!, shown.x, box, label);
+    for (let i = 0; i < models.length; i++) shown.cams[i] = await boxCam(manifest, models[i]!, shown.input, box, label);
     page.timings.camMs.push(performance.now() - t0);
     publish();
     render();
@@ -280,18 +285,19 @@ async function explain(box: number[], label: number, what: string): Promise<void
 /** Shows an image: replaces the current one only once it decoded and ran. */
 async function show(name: string, image: BrightnessImage, gt: Shown['gt'], readers: Shown['readers']): Promise<void> {
   const size = manifest.inputSize;
-  const x = inputTensor(image, size);
+  const input = inputTensor(image, size);
   const prev = shown;
-  shown = { name, image, x, sx: size / image.width, sy: size / image.height, gt, readers, dets: [], chosen: null, cams: [] };
+  const [sx, sy] = input.scales;
+  shown = { name, image, input, sx, sy, gt, readers, dets: [], chosen: null, cams: [] };
   try {
     shown.dets = runDetection();
     for (let r = Number(params.get('repeat') ?? 0); r > 0; r--) runDetection();
   } catch (e) {
-    x.dispose();
+    input.x.dispose();
     shown = prev;
     throw e;
   }
-  prev?.x.dispose();
+  prev?.input.x.dispose();
   showError('');
   publish();
   render();

@@ -114,7 +114,9 @@ export class RoiHeads {
         aligned: o.aligned,
         finestScale: o.finestScale,
       });
-      const x = tf.reshape(pooled, [rois.length, -1]) as tf.Tensor2D;
+      // Sizes spelled out: with no RoI (an image whose proposals all fell out) -1 cannot be inferred.
+      const [, ph, pw, c] = pooled.shape;
+      const x = tf.reshape(pooled, [rois.length, ph * pw * c]) as tf.Tensor2D;
       const h = tf.relu(dense(tf.relu(dense(x, this.fc1)), this.fc2));
       return { logits: dense(h, this.cls), deltas: dense(h, this.reg) };
     });
@@ -204,6 +206,8 @@ export class RoiHeads {
   detect(feats: tf.Tensor4D[], proposals: number[][][], imageSizesHw: [number, number][]): Detections[] {
     const o = this.opts;
     const rois = proposals.flatMap((p, img) => p.map((b) => [img, ...b]));
+    // No proposal in the whole batch (an untrained or diverged RPN): no detections, rather than a crash.
+    if (rois.length === 0) return proposals.map(() => ({ boxes: [], scores: [], labels: [] }));
     const { probs, deltas } = tf.tidy(() => {
       const f = this.forward(feats, rois);
       return { probs: tf.softmax(f.logits), deltas: f.deltas };

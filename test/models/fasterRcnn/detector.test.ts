@@ -91,3 +91,22 @@ test('FasterRcnn learns a handful of phantom images until it finds their boxes (
   images.dispose();
   opt.dispose();
 });
+
+test('RoI heads with no proposal at all: empty detections per image, and a [0, classes + 1] forward', () => {
+  const model = tinyDetector(5);
+  const { images } = makePhantoms(2, 64, makeRng(6));
+  const { feats } = model.pyramid(images);
+  const roiFeats = feats.slice(0, 4);
+  const dets = model.roiHeads.detect(roiFeats, [[], []], [
+    [64, 64],
+    [64, 64],
+  ]);
+  assert.deepEqual(dets, [
+    { boxes: [], scores: [], labels: [] },
+    { boxes: [], scores: [], labels: [] },
+  ]);
+  const { logits, deltas } = model.roiHeads.forward(roiFeats, []);
+  assert.deepEqual(logits.shape, [0, 4]);
+  assert.deepEqual(deltas.shape, [0, 12]);
+  tf.dispose([logits, deltas, ...feats, images]);
+});
