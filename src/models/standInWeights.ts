@@ -25,7 +25,13 @@ export function standInImagenetTensors(
     // Each block's last BatchNorm weight 0 (zero_init_residual), so that, like trained ImageNet weights and
     // unlike a plain random ResNet-50 with running statistics 0 and 1, activations do not grow block by
     // block: with version 1 the detector's loss started at 23.6 and its RPN lost every proposal.
-    { blocks: backbone.blocks, width: backbone.width, inChannels: 3, numClasses: 1000, zeroInitResidual: true },
+    {
+      blocks: backbone.blocks,
+      width: backbone.width,
+      inChannels: 3,
+      numClasses: 1000,
+      zeroInitResidual: true,
+    },
     makeRng(seed).fork('imagenet-stand-in'),
   );
   try {

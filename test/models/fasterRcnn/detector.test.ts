@@ -97,10 +97,14 @@ test('RoI heads with no proposal at all: empty detections per image, and a [0, c
   const { images } = makePhantoms(2, 64, makeRng(6));
   const { feats } = model.pyramid(images);
   const roiFeats = feats.slice(0, 4);
-  const dets = model.roiHeads.detect(roiFeats, [[], []], [
-    [64, 64],
-    [64, 64],
-  ]);
+  const dets = model.roiHeads.detect(
+    roiFeats,
+    [[], []],
+    [
+      [64, 64],
+      [64, 64],
+    ],
+  );
   assert.deepEqual(dets, [
     { boxes: [], scores: [], labels: [] },
     { boxes: [], scores: [], labels: [] },
