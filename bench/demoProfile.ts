@@ -123,6 +123,20 @@ for (let round = 0; round < 2; round++) {
   }
 }
 setBufferPool(true);
+// The LARS update alone, on one set of gradients (its CPU time is small beside the backward pass's noise).
+{
+  const { value, grads } = tf.variableGrads(() => model.loss(v1, v2), [...vars.values()]);
+  const named: Record<string, tf.Tensor> = {};
+  for (const [n, g] of Object.entries(grads)) named[byTf.get(n)!] = g;
+  for (let round = 0; round < 2; round++)
+    for (const fused of [false, true]) {
+      opt.fused = fused;
+      console.log(
+        `LARS update of ${vars.size} tensors, ${fused ? 'fused     ' : 'tensor ops'}: ${time(() => opt.applyGradients(vars, named, 0.01, 0.0002), 3 * reps)}`,
+      );
+    }
+  tf.dispose([value, ...Object.values(grads)]);
+}
 opt.fused = true;
 await kernels('views', () => tf.dispose(views()));
 await kernels('train', train);

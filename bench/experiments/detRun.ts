@@ -42,6 +42,8 @@ interface RunArgs {
 interface Args {
   vindrImages?: number;
   coverage?: boolean;
+  /** Log each epoch's loss parts, gradient norm and training-set mAP50 (default on). */
+  diagnose?: boolean;
   runs?: RunArgs[];
 }
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -143,6 +145,7 @@ for (const run of args.runs ?? [{}]) {
           seed,
           sets,
           makeRng(config.seed).fork('04_detection').fork(`${init}:${size}:${seed}`),
+          { diagnose: args.diagnose ?? true },
         );
         if (!r) continue;
         const steps = Math.ceil(sets.train.images.shape[0] / d.batchSize) * d.epochs;

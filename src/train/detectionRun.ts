@@ -273,6 +273,28 @@ export function detectAll(detector: FasterRcnn, set: DetSet, batchSize: number):
   return out;
 }
 
+/**
+ * Detections for the images at `indices` only (the others get none), aligned with the set as
+ * `detectAll`'s: for scoring a subset, e.g. the images with boxes, without running the rest.
+ */
+export function detectSome(
+  detector: FasterRcnn,
+  set: DetSet,
+  batchSize: number,
+  indices: readonly number[],
+): Detections[] {
+  const out: Detections[] = Array.from({ length: set.count }, () => ({ boxes: [], scores: [], labels: [] }));
+  for (let s = 0; s < indices.length; s += batchSize) {
+    const idx = indices.slice(s, s + batchSize);
+    const x = set.batch(idx);
+    detector
+      .detect(x, { imageSizesHw: idx.map((i) => set.sizesHw[i]!) })
+      .forEach((d, j) => (out[idx[j]!] = d));
+    x.dispose();
+  }
+  return out;
+}
+
 /** Detections mapped from input pixels back to each original image (MMDetection's `rescale=True`). */
 export function toOriginal(dets: readonly Detections[], set: DetSet): Detections[] {
   return dets.map((d, i) => ({
@@ -323,7 +345,8 @@ export interface DetectionRun {
   init: BackboneInit;
   seed: number;
   inputSize: number;
-  epochs: { epoch: number; loss: number; valMap: number; valMapAll: number }[];
+  /** `valMapAll`: null when `detection.validateAllImages` is off (the normal images not scored per epoch). */
+  epochs: { epoch: number; loss: number; valMap: number; valMapAll: number | null }[];
   /** The epoch with the best validation mAP50 (authors' set; the first on ties, as `save_best`). */
   bestEpoch: number;
   /** Validation mAP50 at `bestEpoch`. */
@@ -416,6 +439,8 @@ const OPT_PREFIX = 'optimizer.momentum.';
 class DetectionTask implements TrainTask {
   readonly optimizer: tf.MomentumOptimizer;
   private epochPlan: { epoch: number; order: number[]; flips: boolean[] } | null = null;
+  /** Sums of each loss part (and the pre-clip gradient norm) since the last `takeParts`. */
+  private parts = { rpnCls: 0, rpnBox: 0, roiCls: 0, roiBox: 0, gradNorm: 0, clipped: 0, n: 0 };
 
   constructor(
     readonly detector: FasterRcnn,
@@ -472,6 +497,28 @@ class DetectionTask implements TrainTask {
     tf.dispose(slots.map((w) => w.tensor));
   }
 
+  /** Mean loss parts and gradient norm over the steps since the last call, and the share of clipped steps. */
+  takeParts(): {
+    rpnCls: number;
+    rpnBox: number;
+    roiCls: number;
+    roiBox: number;
+    gradNorm: number;
+    clipped: number;
+  } {
+    const p = this.parts;
+    const n = Math.max(1, p.n);
+    this.parts = { rpnCls: 0, rpnBox: 0, roiCls: 0, roiBox: 0, gradNorm: 0, clipped: 0, n: 0 };
+    return {
+      rpnCls: p.rpnCls / n,
+      rpnBox: p.rpnBox / n,
+      roiCls: p.roiCls / n,
+      roiBox: p.roiBox / n,
+      gradNorm: p.gradNorm / n,
+      clipped: p.clipped / n,
+    };
+  }
+
   dispose(): void {
     this.optimizer.dispose();
     // tfjs 4's MomentumOptimizer.dispose skips SGDOptimizer's, leaking its learning-rate scalar `c`.
@@ -506,13 +553,22 @@ class DetectionTask implements TrainTask {
       }),
     );
     try {
-      return detectionTrainStep(this.detector, this.optimizer, x, targets, {
+      const l = detectionTrainStep(this.detector, this.optimizer, x, targets, {
         weightDecay: this.o.weightDecay,
         clipNorm: this.o.clipNorm,
         rng: this.rng.fork(`step:${step}`),
         step,
         imageSizesHw: idx.map((i) => this.train.sizesHw[i]!),
-      }).total;
+      });
+      const p = this.parts;
+      p.rpnCls += l.rpnCls;
+      p.rpnBox += l.rpnBox;
+      p.roiCls += l.roiCls;
+      p.roiBox += l.roiBox;
+      p.gradNorm += l.gradNorm;
+      if (this.o.clipNorm > 0 && l.gradNorm > this.o.clipNorm) p.clipped++;
+      p.n++;
+      return l.total;
     } finally {
       x.dispose();
     }
@@ -542,6 +598,8 @@ export async function trainDetector(
     checkpoint?: string;
     best?: string;
     stopAfterEpochs?: number;
+    /** Also log each epoch's mean loss parts, gradient norm and training-set mAP50 (diagnosis of a stalled run). */
+    diagnose?: boolean;
   } = {},
 ): Promise<DetectionRun | null> {
   const d = config.detection;
@@ -583,9 +641,19 @@ export async function trainDetector(
       stopAtStep: opts.stopAfterEpochs === undefined ? undefined : opts.stopAfterEpochs * stepsPerEpoch,
       endOfEpoch: (e, loss) => {
         const tv = performance.now();
-        const dets = detectAll(detector, sets.val, d.batchSize);
+        const parts = task.takeParts();
+        if (opts.diagnose) {
+          const tm = map50(detectAll(detector, sets.train, d.batchSize), sets.train, 'withBoxes');
+          const trainMap = tm.map;
+          log(
+            `  ${label}: epoch ${e} parts rpnCls ${parts.rpnCls.toFixed(4)} rpnBox ${parts.rpnBox.toFixed(4)} roiCls ${parts.roiCls.toFixed(4)} roiBox ${parts.roiBox.toFixed(4)} gradNorm ${parts.gradNorm.toFixed(2)} clipped ${(100 * parts.clipped).toFixed(0)}% train mAP50 ${trainMap.toFixed(4)} (per class ${tm.perClass.map((a) => (a === null ? '-' : a.toFixed(2))).join(' ')})`,
+          );
+        }
+        const dets = d.validateAllImages
+          ? detectAll(detector, sets.val, d.batchSize)
+          : detectSome(detector, sets.val, d.batchSize, evalIndices(sets.val, 'withBoxes'));
         const valMap = map50(dets, sets.val, 'withBoxes').map;
-        const valMapAll = map50(dets, sets.val, 'all').map;
+        const valMapAll = d.validateAllImages ? map50(dets, sets.val, 'all').map : null;
         const best = valMap > bestSoFar();
         if (best) {
           if (bestPath)
@@ -604,9 +672,11 @@ export async function trainDetector(
           }
         }
         log(
-          `  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)} (all images ${valMapAll.toFixed(4)})${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s, validation ${((performance.now() - tv) / 1000).toFixed(1)}s)`,
+          `  ${label}: epoch ${e}/${d.epochs} loss ${loss.toFixed(4)} val mAP50 ${valMap.toFixed(4)}${valMapAll === null ? '' : ` (all images ${valMapAll.toFixed(4)})`}${best ? ' best' : ''} (${((performance.now() - t0) / 1000).toFixed(0)}s, validation ${((performance.now() - tv) / 1000).toFixed(1)}s)`,
         );
-        return { valMap, valMapAll };
+        const metrics: Record<string, number> = { valMap };
+        if (valMapAll !== null) metrics.valMapAll = valMapAll;
+        return metrics;
       },
     });
     if (!r.finished) return null;
@@ -614,7 +684,7 @@ export async function trainDetector(
       epoch: e.epoch,
       loss: e.loss,
       valMap: e.valMap!,
-      valMapAll: e.valMapAll!,
+      valMapAll: e.valMapAll ?? null,
     }));
     const testMapLast = map50(detectAll(detector, sets.test, d.batchSize), sets.test, 'withBoxes').map;
     // The best epoch: the first with the highest validation mAP50 (save_best keeps a strictly better one).

@@ -196,3 +196,37 @@ test('a per-image flip mirrors only the resized image, not its padding, and its 
   assert.deepEqual(flipBoxes([[0, 0, 1, 2]], 3), [[2, 0, 3, 2]]);
   tf.dispose([img, f]);
 });
+
+test('validateAllImages off: each epoch scores only the validation images with boxes (same valMap, same run), valMapAll null', async () => {
+  // A validation split of 3 images, the last a normal one (no boxes): the authors' set is the first two.
+  const val = set(3, 2);
+  val.targets[2] = { boxes: [], labels: [] };
+  val.original[2] = { boxes: [], labels: [] };
+  const sets = { train: set(4, 1), val, test: set(2, 3) };
+  const run = async (validateAllImages: boolean): Promise<DetectionRun> =>
+    (await trainDetector(
+      makeConfig({
+        notebook: 'test',
+        profile: 'smoke',
+        env: {},
+        backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
+        detection: { ...TINY_DETECTION, validateAllImages },
+      }),
+      'none',
+      7,
+      sets,
+      makeRng(5).fork('run'),
+      { log: () => {} },
+    ))!;
+  const all = await run(true);
+  const some = await run(false);
+  assert.ok(all.epochs.every((e) => typeof e.valMapAll === 'number'));
+  assert.ok(some.epochs.every((e) => e.valMapAll === null));
+  assert.deepEqual(
+    some.epochs.map((e) => e.valMap),
+    all.epochs.map((e) => e.valMap),
+  );
+  assert.equal(some.testMap, all.testMap);
+  assert.equal(some.testMapAll, all.testMapAll);
+  tf.dispose([sets.train.images, sets.val.images, sets.test.images]);
+});

@@ -15,6 +15,8 @@ export interface StepLosses {
   rpnBox: number;
   roiCls: number;
   roiBox: number;
+  /** Global L2 norm of the loss gradients (before clipping and weight decay): tells a stalled run from a clipped one. */
+  gradNorm: number;
 }
 
 /**
@@ -47,14 +49,12 @@ export function detectionTrainStep(
       `detectionTrainStep: loss is ${total} at step ${opts.step ?? '?'} (rpnCls ${rpnCls}, rpnBox ${rpnBox}, roiCls ${roiCls}, roiBox ${roiBox})`,
     );
   }
+  let gradNorm = 0;
   tf.tidy(() => {
     // torch.nn.utils.clip_grad_norm_ semantics (MMDetection's optimizer_config grad_clip): the
     // loss gradients are scaled as a whole when their global L2 norm exceeds `clip`; decay is added after.
-    let scale = 1;
-    if (clip > 0) {
-      const norm = Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
-      if (norm > clip) scale = clip / (norm + 1e-6);
-    }
+    gradNorm = Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+    const scale = clip > 0 && gradNorm > clip ? clip / (gradNorm + 1e-6) : 1;
     const decayed: Record<string, tf.Tensor> = {};
     for (const v of vars) {
       let g = grads[v.name];
@@ -65,7 +65,7 @@ export function detectionTrainStep(
     optimizer.applyGradients(decayed as tf.NamedTensorMap);
   });
   tf.dispose([value, ...parts, ...Object.values(grads)]);
-  return { total, rpnCls: rpnCls!, rpnBox: rpnBox!, roiCls: roiCls!, roiBox: roiBox! };
+  return { total, rpnCls: rpnCls!, rpnBox: rpnBox!, roiCls: roiCls!, roiBox: roiBox!, gradNorm };
 }
 
 /** Schedule settings: MMDetection-style linear warm-up from `warmupStartFactor * baseLr`, then cosine to `minLr`. */

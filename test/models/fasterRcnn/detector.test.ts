@@ -92,6 +92,43 @@ test('FasterRcnn learns a handful of phantom images until it finds their boxes (
   opt.dispose();
 });
 
+test('detectionTrainStep reports the gradients’ global norm before clipping, and clipping scales the update by clip / norm', () => {
+  const { images, targets } = makePhantoms(2, 64, makeRng(7));
+  // The norm computed independently, from the same loss (same sampling rng) of an identical detector.
+  const ref = tinyDetector(5);
+  const { value, grads } = tf.variableGrads(
+    () => ref.loss(images, targets, { rng: makeRng(9) }).total,
+    ref.trainableVariables(),
+  );
+  const want = Math.sqrt(
+    Object.values(grads).reduce((a, g) => a + (g.square().sum().dataSync()[0] as number), 0),
+  );
+  tf.dispose([value, ...Object.values(grads)]);
+  assert.ok(want > 0.01, `a real gradient (${want})`);
+  const updateOf = (clipNorm: number): { gradNorm: number; update: Float32Array } => {
+    const m = tinyDetector(5);
+    const v = m.trainableVariables()[0]!;
+    const before = (v.dataSync() as Float32Array).slice();
+    const opt = tf.train.momentum(0.01, 0.9);
+    const l = detectionTrainStep(m, opt, images, targets, { rng: makeRng(9), weightDecay: 0, clipNorm });
+    const update = Float32Array.from(v.dataSync() as Float32Array, (x, i) => x - before[i]!);
+    opt.dispose();
+    return { gradNorm: l.gradNorm, update };
+  };
+  const free = updateOf(0);
+  assert.ok(
+    Math.abs(free.gradNorm - want) <= 1e-4 * want,
+    `gradNorm ${free.gradNorm}, independently ${want}`,
+  );
+  const clipped = updateOf(want / 4);
+  assert.ok(Math.abs(clipped.gradNorm - want) <= 1e-4 * want, 'the norm is the one before clipping');
+  const ratio =
+    Math.sqrt(clipped.update.reduce((a, x) => a + x * x, 0)) /
+    Math.sqrt(free.update.reduce((a, x) => a + x * x, 0));
+  assert.ok(Math.abs(ratio - 0.25) < 1e-3, `clipped to a quarter of the norm: update ratio ${ratio}`);
+  images.dispose();
+});
+
 test('RoI heads with no proposal at all: empty detections per image, and a [0, classes + 1] forward', () => {
   const model = tinyDetector(5);
   const { images } = makePhantoms(2, 64, makeRng(6));
