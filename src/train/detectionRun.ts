@@ -23,7 +23,7 @@ import { bootstrapCi } from '../metrics/ci.js';
 import { evaluateDetections } from '../metrics/map/index.js';
 import { loadBackbone, pretrainFingerprint, type BackboneInit } from '../models/backbones.js';
 import type { FasterRcnn } from '../models/fasterRcnn/detector.js';
-import { detectorOnResnet, detectorTensors } from '../models/detectorBuild.js';
+import { detectorOnResnet, detectorTensors, disposeDetector } from '../models/detectorBuild.js';
 
 export { resnetBackbone } from '../models/detectorBuild.js';
 import type { Detections } from '../models/fasterRcnn/roiHeads.js';
@@ -732,13 +732,7 @@ export async function trainDetector(
     };
   } finally {
     task.dispose();
-    for (const v of [
-      ...detector.fpn.variables(),
-      ...detector.rpn.variables(),
-      ...detector.roiHeads.variables(),
-    ])
-      v.dispose();
-    resnet.dispose();
+    disposeDetector(resnet, detector);
   }
 }
 

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { initEngine } from '../../src/engine.js';
 import * as cxr from '../../src/index.js';
 import { loadBackbone } from '../../src/models/backbones.js';
+import { disposeDetector } from '../../src/models/detectorBuild.js';
 import type { ResNet } from '../../src/models/resnet.js';
 
 const smoke = cxr.makeConfig({ profile: 'smoke', notebook: 'test', env: {} });
@@ -44,13 +45,7 @@ test("detection's `none` backbone: each block's last BatchNorm weight 0, the oth
       .variable.dataSync();
   assert.deepEqual([...conv(resnet)], [...conv(plain)]);
   plain.dispose();
-  for (const v of [
-    ...detector.fpn.variables(),
-    ...detector.rpn.variables(),
-    ...detector.roiHeads.variables(),
-  ])
-    v.dispose();
-  resnet.dispose();
+  disposeDetector(resnet, detector);
 });
 
 test('the untrained `none` detector at ResNet-50 depth: head classification loss ≈ ln 15 (0.05 of it)', async () => {
@@ -70,13 +65,7 @@ test('the untrained `none` detector at ResNet-50 depth: head classification loss
   const roiCls = losses.roiCls.dataSync()[0]!;
   tf.dispose(Object.values(losses));
   images.dispose();
-  for (const v of [
-    ...detector.fpn.variables(),
-    ...detector.rpn.variables(),
-    ...detector.roiHeads.variables(),
-  ])
-    v.dispose();
-  resnet.dispose();
+  disposeDetector(resnet, detector);
   const ln15 = Math.log(15);
   assert.ok(Math.abs(roiCls - ln15) <= 0.05 * ln15, `head classification ${roiCls} vs ln 15 = ${ln15}`);
 });
