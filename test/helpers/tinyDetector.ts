@@ -3,7 +3,9 @@
  * classes), random weights from `seed`: small enough for the explain tests, and its random weights
  * still give detections above the 0.05 score threshold.
  */
-import type { DetectionConfig } from '../../src/config.js';
+import * as tf from '@tensorflow/tfjs';
+import { makeConfig, type Config, type DetectionConfig } from '../../src/config.js';
+import { disposeDetector } from '../../src/models/detectorBuild.js';
 import { FasterRcnn } from '../../src/models/fasterRcnn/detector.js';
 import { ResNet } from '../../src/models/resnet.js';
 import { makeRng } from '../../src/rng.js';
@@ -27,11 +29,7 @@ export function tinyDetector(seed: number): { resnet: ResNet; det: FasterRcnn; d
   return {
     resnet,
     det,
-    dispose: () => {
-      for (const v of [...det.fpn.variables(), ...det.rpn.variables(), ...det.roiHeads.variables()])
-        v.dispose();
-      resnet.dispose();
-    },
+    dispose: () => disposeDetector(resnet, det),
   };
 }
 
@@ -53,3 +51,25 @@ export const TINY_DETECTION: Partial<DetectionConfig> = {
   boxBatchSizePerImage: 16,
   bootstrap: 5,
 };
+
+/** The smoke profile with a width-4 [1, 1, 1, 1] backbone at 64 px and {@link TINY_DETECTION} (plus `detection`). */
+export function tinyDetectionConfig(detection: Partial<DetectionConfig> = {}): Config {
+  return makeConfig({
+    notebook: 'test',
+    profile: 'smoke',
+    env: {},
+    backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
+    detection: { ...TINY_DETECTION, ...detection },
+  });
+}
+
+/** One `side`×`side` grey ramp, (x + y) / 2 from 0 to 1: a smooth film for one-batch detector checks. */
+export function rampImage(side: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const xy = tf.linspace(0, 1, side);
+    return tf
+      .add(xy.reshape([side, 1]), xy.reshape([1, side]))
+      .mul(0.5)
+      .reshape([1, side, side, 1]);
+  }) as tf.Tensor4D;
+}

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { initEngine } from '../../src/engine.js';
 import * as cxr from '../../src/index.js';
 import { runTaggedCells } from '../helpers/cells.js';
+import { rampImage } from '../helpers/tinyDetector.js';
 
 const smoke = cxr.makeConfig({ profile: 'smoke', notebook: 'test', env: {} });
 
@@ -111,7 +112,6 @@ test('06: Ablation-CAM by hand (one channel, every weight, the map) equals ablat
 });
 
 test('04: anchors, matcher, the four losses and NMS by hand equal the detector library', async () => {
-  const tf = cxr.tf;
   await initEngine(smoke.backend);
   const side = smoke.detection.inputSizes[0]!;
   // A 30 × 30 finding and a 12 × 12 one on a ramp. The section draws P2 (anchor side 32, the best fit for
@@ -124,13 +124,7 @@ test('04: anchors, matcher, the four losses and NMS by hand equal the detector l
     ],
     labels: [3, 8],
   };
-  const images = tf.tidy(() => {
-    const xy = tf.linspace(0, 1, side);
-    return tf
-      .add(xy.reshape([side, 1]), xy.reshape([1, side]))
-      .mul(0.5)
-      .reshape([1, side, side, 1]);
-  }) as cxr.tf.Tensor4D;
+  const images = rampImage(side);
   const oneSet = { images, targets: [gt], ids: ['hand'] };
   const { detector: net, resnet: netBackbone } = cxr.buildDetector(smoke, 'none', cxr.makeRng(4));
   await runTaggedCells('04_detection', {

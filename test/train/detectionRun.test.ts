@@ -22,20 +22,14 @@ import {
 import type { LoopState } from '../../src/train/loop.js';
 import { tempDir } from '../helpers.js';
 import { makePhantoms } from '../models/fasterRcnn/phantoms.js';
-import { TINY_DETECTION } from '../helpers/tinyDetector.js';
+import { tinyDetectionConfig } from '../helpers/tinyDetector.js';
 
 before(async () => {
   await initEngine('cpu');
 });
 
 // Small enough for a couple of seconds per run: 64 px, width-4 backbone, 8-channel FPN.
-const config = makeConfig({
-  notebook: 'test',
-  profile: 'smoke',
-  env: {},
-  backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
-  detection: TINY_DETECTION,
-});
+const config = tinyDetectionConfig();
 
 function set(n: number, seed: number): DetBatchSet {
   const p = makePhantoms(n, 64, makeRng(seed));
@@ -205,13 +199,7 @@ test('validateAllImages off: each epoch scores only the validation images with b
   const sets = { train: set(4, 1), val, test: set(2, 3) };
   const run = async (validateAllImages: boolean): Promise<DetectionRun> =>
     (await trainDetector(
-      makeConfig({
-        notebook: 'test',
-        profile: 'smoke',
-        env: {},
-        backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
-        detection: { ...TINY_DETECTION, validateAllImages },
-      }),
+      tinyDetectionConfig({ validateAllImages }),
       'none',
       7,
       sets,

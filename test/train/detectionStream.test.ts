@@ -4,7 +4,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig } from '../../src/config.js';
 import { encodeGrayPng } from '../../src/data/png.js';
 import { initEngine } from '../../src/engine.js';
 import { makeRng } from '../../src/rng.js';
@@ -18,19 +17,13 @@ import {
 } from '../../src/train/detectionRun.js';
 import { tempDir } from '../helpers.js';
 import { makePhantoms } from '../models/fasterRcnn/phantoms.js';
-import { TINY_DETECTION } from '../helpers/tinyDetector.js';
+import { tinyDetectionConfig } from '../helpers/tinyDetector.js';
 
 before(async () => {
   await initEngine('cpu');
 });
 
-const config = makeConfig({
-  notebook: 'test',
-  profile: 'smoke',
-  env: {},
-  backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
-  detection: TINY_DETECTION,
-});
+const config = tinyDetectionConfig();
 
 /**
  * `n` phantom films with boxes written as 8-bit PNGs of `width`×`height` (the phantom's 64 px square

@@ -10,6 +10,7 @@ import * as cxr from '../../src/index.js';
 import { loadBackbone } from '../../src/models/backbones.js';
 import { disposeDetector } from '../../src/models/detectorBuild.js';
 import type { ResNet } from '../../src/models/resnet.js';
+import { rampImage } from '../helpers/tinyDetector.js';
 
 const smoke = cxr.makeConfig({ profile: 'smoke', notebook: 'test', env: {} });
 // The paper's backbone depth and head widths at a small input, so the test stays cheap.
@@ -52,13 +53,7 @@ test('the untrained `none` detector at ResNet-50 depth: head classification loss
   const tf = cxr.tf;
   await initEngine(smoke.backend);
   const side = 64;
-  const images = tf.tidy(() => {
-    const xy = tf.linspace(0, 1, side);
-    return tf
-      .add(xy.reshape([side, 1]), xy.reshape([1, side]))
-      .mul(0.5)
-      .reshape([1, side, side, 1]);
-  }) as cxr.tf.Tensor4D;
+  const images = rampImage(side);
   const targets = [{ boxes: [[10, 12, 40, 44]], labels: [3] }];
   const { detector, resnet } = cxr.buildDetector(deep, 'none', cxr.makeRng(5));
   const losses = detector.loss(images, targets, { rng: cxr.makeRng(6) });

@@ -10,7 +10,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig } from '../../src/config.js';
 import { encodeDicom, uidFromKey } from '../../src/data/dicomWrite.js';
 import { decodeImageBytes } from '../../src/data/imageDecode.js';
 import { initEngine } from '../../src/engine.js';
@@ -20,7 +19,7 @@ import { detectAll, keepRatioPixels, loadDetectionSet, scaleBoxes } from '../../
 import { boxCam, detect, inputTensor, type WebDetector } from '../../src/web/detect.js';
 import { WEB_FORMAT, type WebManifest } from '../../src/web/format.js';
 import { tempDir } from '../helpers.js';
-import { TINY_DETECTION } from '../helpers/tinyDetector.js';
+import { tinyDetectionConfig } from '../helpers/tinyDetector.js';
 
 before(async () => {
   await initEngine('cpu');
@@ -89,13 +88,7 @@ test('inputTensor places a non-square image as training does: keep-ratio, top le
 
 test("the page's detections on a non-square image are notebook 04's detectAll on the training set of the same file", async () => {
   const dir = tempDir();
-  const config = makeConfig({
-    notebook: 'test',
-    profile: 'smoke',
-    env: {},
-    backbone: { blocks: [1, 1, 1, 1], width: 4, inputSize: 64 },
-    detection: TINY_DETECTION,
-  });
+  const config = tinyDetectionConfig();
   const size = config.detection.inputSizes[0]!;
   const [w, h] = [100, 160];
   const path = join(dir, 'portrait.dicom');
