@@ -71,7 +71,8 @@ export interface CellEvent {
 }
 export interface RunHooks {
   onCellStart?(e: CellEvent): void;
-  onCellDone?(e: CellEvent & { seconds: number; ok: boolean }): void;
+  /** `peakRssBytes`: the kernel's peak resident memory so far (Linux's VmHWM; null elsewhere). */
+  onCellDone?(e: CellEvent & { seconds: number; ok: boolean; peakRssBytes: number | null }): void;
   /** Text output as it arrives (progress lines of long runs). */
   onStream?(name: 'stdout' | 'stderr', text: string): void;
 }
@@ -85,6 +86,8 @@ export interface NotebookResult {
   ok: boolean;
   /** The failing code cell (1-based among code cells) and why, when not ok. */
   failure?: { n: number; of: number; source: string; reason: string; output: string };
+  /** The kernel's peak resident memory over the whole notebook (null where /proc is absent). */
+  peakRssBytes: number | null;
 }
 
 const KERNEL = join(dirname(fileURLToPath(import.meta.url)), 'kernel.js');
@@ -131,6 +134,19 @@ class Kernel {
         resolve();
       });
     });
+  }
+
+  /**
+   * The kernel process's peak resident set (VmHWM of /proc/<pid>/status), the number a memory plan
+   * is checked against; null off Linux or once the process is gone. Children (Chromium) not included.
+   */
+  peakRssBytes(): number | null {
+    try {
+      const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : null;
+    } catch {
+      return null;
+    }
   }
 
   get alive(): boolean {
@@ -207,6 +223,7 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
       return {
         nb,
         ok: false,
+        peakRssBytes: null,
         failure: {
           n: 0,
           of: codeCells.length,
@@ -216,6 +233,7 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
         },
       };
     }
+    let peak: number | null = null;
     for (let i = 0; i < codeCells.length; i++) {
       const cell = codeCells[i]!;
       const event = { n: i + 1, of: codeCells.length, cell };
@@ -273,8 +291,9 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
       for (const o of outputs) if (o.output_type === 'stream') o.text = sourceLines(String(o.text));
       cell.outputs = outputs;
       const seconds = (Date.now() - start) / 1000;
+      peak = kernel.peakRssBytes() ?? peak;
       if ('died' in reply || reply.status !== 'ok') {
-        opts.onCellDone?.({ ...event, seconds, ok: false });
+        opts.onCellDone?.({ ...event, seconds, ok: false, peakRssBytes: peak });
         const reason =
           'died' in reply
             ? reply.died
@@ -285,6 +304,7 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
         return {
           nb,
           ok: false,
+          peakRssBytes: peak,
           failure: {
             n: i + 1,
             of: codeCells.length,
@@ -295,9 +315,9 @@ export async function runNotebook(path: string, opts: RunOptions): Promise<Noteb
         };
       }
       cell.execution_count = reply.count;
-      opts.onCellDone?.({ ...event, seconds, ok: true });
+      opts.onCellDone?.({ ...event, seconds, ok: true, peakRssBytes: peak });
     }
-    return { nb, ok: true };
+    return { nb, ok: true, peakRssBytes: peak };
   } finally {
     if (kernel.alive) await kernel.shutdown();
     else await kernel.stop(0);

@@ -97,10 +97,18 @@ function writeAtomic(path: string, text: string | Buffer): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Keeps each notebook's last wall time in <out>/timings.json (REPRODUCTION.md quotes it). */
-function recordTiming(out: string, name: string, seconds: number): void {
+/** A kernel's peak resident memory as printed beside each cell (the kernel's high-water mark so far). */
+function fmtGiB(bytes: number | null): string {
+  return bytes === null ? '' : `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/**
+ * Keeps each notebook's last wall time and its kernel's peak resident memory in <out>/timings.json
+ * (REPRODUCTION.md quotes the times; the peaks are what a memory plan is checked against).
+ */
+function recordTiming(out: string, name: string, seconds: number, peakRssBytes: number | null): void {
   const path = join(out, 'timings.json');
-  let timings: Record<string, { seconds: number; finished: string }> = {};
+  let timings: Record<string, { seconds: number; finished: string; peakRssGiB?: number }> = {};
   try {
     timings = JSON.parse(readFileSync(path, 'utf8')) as typeof timings;
   } catch {
@@ -109,6 +117,7 @@ function recordTiming(out: string, name: string, seconds: number): void {
   timings[name] = {
     seconds: Math.round(seconds * 10) / 10,
     finished: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    ...(peakRssBytes === null ? {} : { peakRssGiB: Math.round((peakRssBytes / 2 ** 30) * 100) / 100 }),
   };
   const sorted = Object.fromEntries(
     Object.keys(timings)
@@ -200,10 +209,10 @@ async function main(): Promise<void> {
         if (!header) console.log(`[${i + 1}/${notebooks.length}] ${name}: ${of} code cells`);
         header = true;
       },
-      onCellDone: ({ n, of, cell, seconds, ok }) => {
+      onCellDone: ({ n, of, cell, seconds, ok, peakRssBytes }) => {
         if (!stopping)
           console.log(
-            `    cell ${n}/${of} ${fmt(seconds).padStart(7)}  ${ok ? '' : 'FAILED  '}${firstLine(cellSource(cell))}`,
+            `    cell ${n}/${of} ${fmt(seconds).padStart(7)} ${fmtGiB(peakRssBytes).padStart(9)}  ${ok ? '' : 'FAILED  '}${firstLine(cellSource(cell))}`,
           );
       },
       onStream: args.quiet
@@ -231,7 +240,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    recordTiming(out, name, (Date.now() - start) / 1000);
+    recordTiming(out, name, (Date.now() - start) / 1000, result.peakRssBytes);
     let slimNote = '';
     if (args.profile === 'demo' && !args.dryRun) {
       const slimDir = join(root, SLIM_DIR);
@@ -239,7 +248,9 @@ async function main(): Promise<void> {
       writeAtomic(join(slimDir, file), notebookJson(slimNotebook(result.nb, root)));
       slimNote = ` (slim copy: ${SLIM_DIR}/${file})`;
     }
-    console.log(`    done in ${fmt((Date.now() - start) / 1000)} -> ${relative(root, outPath)}${slimNote}`);
+    console.log(
+      `    done in ${fmt((Date.now() - start) / 1000)}, kernel peak memory ${fmtGiB(result.peakRssBytes).trim() || 'unknown'} -> ${relative(root, outPath)}${slimNote}`,
+    );
   }
   position.notebook = '';
   console.log(`all ${notebooks.length} notebook(s) done in ${fmt((Date.now() - total) / 1000)}`);

@@ -121,3 +121,17 @@ test('stopping the runner takes down the kernel and what it started; a cell time
   for (const pid of grandchildren)
     assert.equal(alive(pid), false, `the kernel's child ${pid} was stopped too`);
 });
+
+test("each cell reports the kernel's peak resident memory so far; a 400 MB buffer shows in it", async () => {
+  const path = join(dir, 'memory.ipynb');
+  const peaks: (number | null)[] = [];
+  const r = await runNotebook(path, { timeoutSeconds: 120, onCellDone: (e) => peaks.push(e.peakRssBytes) });
+  assert.equal(r.ok, true, JSON.stringify(r.failure));
+  assert.equal(peaks.length, 2);
+  const [before, after] = peaks as [number, number];
+  // A Node kernel with tslab loaded is tens to hundreds of MiB; the filled buffer is resident, so the
+  // high-water mark rises by at least its size, and the notebook's peak is the last cell's.
+  assert.ok(before > 20 * 2 ** 20 && before < 2 ** 31, `kernel peak before the buffer: ${before}`);
+  assert.ok(after - before >= 400 * 2 ** 20, `rise ${after - before} bytes for a 400 MiB buffer`);
+  assert.equal(r.peakRssBytes, after);
+});
