@@ -16,8 +16,12 @@ export const SLIM_DIR = 'notebooks/executed';
 
 /** A training progress line (rate and ETA, src/train/loop.ts): no two runs share one. */
 const PROGRESS_LINE = /\bETA\b|\d img\/s\b/;
-/** A wall time inside a line worth keeping: `... in 9.0s -> ...`, `... (123s)`. */
-const WALL_TIME = / in \d+(?:\.\d+)?\s?(?:ms|s|min)\b| \(\d+(?:\.\d+)?\s?(?:ms|s|min)\)/g;
+/**
+ * A wall time inside a line worth keeping: `... in 9.0s -> ...`, `... (123s)`, a detection epoch's
+ * `(11s, validation 1.0s)`, and a detection run's closing `..., 168.5s` (src/train/detectionRun.ts).
+ */
+const WALL_TIME =
+  / in \d+(?:\.\d+)?\s?(?:ms|s|min)\b| \(\d+(?:\.\d+)?\s?(?:ms|s|min)(?:, validation \d+(?:\.\d+)?s)?\)|, \d+(?:\.\d+)?s$/g;
 
 function text(o: NbOutput): string {
   return Array.isArray(o.text) ? (o.text as string[]).join('') : String(o.text ?? '');

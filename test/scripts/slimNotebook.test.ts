@@ -59,7 +59,11 @@ function executed(root: string, seconds: string, eta: string): Notebook {
           {
             output_type: 'stream',
             name: 'stdout',
-            text: [`  bt: epoch 2/2 loss 0.5 val mAP50 0.1 (${seconds}s)\n`],
+            // The formats of src/train/detectionRun.ts's epoch and closing lines.
+            text: [
+              `  bt: epoch 2/2 loss 0.5 val mAP50 0.1 best (${seconds}s, validation ${seconds}s)\n`,
+              `bt 96px seed 1: test mAP50 0.1 at the best epoch 2 (last epoch 0.1), ${seconds}s\n`,
+            ],
           },
         ],
       },
@@ -90,7 +94,14 @@ test('a slim copy keeps text, tables and one PNG per figure, and drops the bundl
       data: { 'text/html': ['<table><tr><td>1</td></tr></table>'], 'text/plain': ['a | 1'] },
       metadata: {},
     },
-    { output_type: 'stream', name: 'stdout', text: ['  bt: epoch 2/2 loss 0.5 val mAP50 0.1\n'] },
+    {
+      output_type: 'stream',
+      name: 'stdout',
+      text: [
+        '  bt: epoch 2/2 loss 0.5 val mAP50 0.1 best\n',
+        'bt 96px seed 1: test mAP50 0.1 at the best epoch 2 (last epoch 0.1)\n',
+      ],
+    },
   ]);
   assert.deepEqual(slim.cells[0], {
     cell_type: 'markdown',
