@@ -99,8 +99,9 @@ function fusable(
   if (x.rank !== 4 || filter.rank !== 4 || filter.shape[2] !== x.shape[3]) return false;
   const c = filter.shape[3];
   const outShape = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, strides, 1, pad).outShape;
-  if (sizeOf(outShape) === 0) return false;
-  for (const t of [x, filter, bn.mean, bn.variance, bn.scale, bn.offset]) if (!nativeReadable(t)) return false;
+  if (outShape.some((d) => !(d > 0))) return false;
+  for (const t of [x, filter, bn.mean, bn.variance, bn.scale, bn.offset])
+    if (!nativeReadable(t)) return false;
   for (const t of [bn.mean, bn.variance, bn.scale, bn.offset]) {
     const n = sizeOf(t.shape);
     if (n !== 1 && n !== c) return false;
@@ -133,14 +134,31 @@ export function convBatchNormEval(
     !tapeRecording() &&
     fusable(x, filter, strides, pad, bn, residual)
   ) {
-    return tf.engine().runKernel(
-      CONV_BN_EVAL,
-      { x, filter, mean: bn.mean, variance: bn.variance, scale: bn.scale, offset: bn.offset, ...(residual ? { residual } : {}) } as unknown as tf.NamedTensorMap,
-      { strides, pad, relu, varianceEpsilon: bn.eps },
-    ) as tf.Tensor4D;
+    return tf
+      .engine()
+      .runKernel(
+        CONV_BN_EVAL,
+        {
+          x,
+          filter,
+          mean: bn.mean,
+          variance: bn.variance,
+          scale: bn.scale,
+          offset: bn.offset,
+          ...(residual ? { residual } : {}),
+        } as unknown as tf.NamedTensorMap,
+        { strides, pad, relu, varianceEpsilon: bn.eps },
+      ) as tf.Tensor4D;
   }
   return tf.tidy(() => {
-    const y = tf.batchNorm(tf.conv2d(x, filter, strides, pad), bn.mean, bn.variance, bn.offset, bn.scale, bn.eps);
+    const y = tf.batchNorm(
+      tf.conv2d(x, filter, strides, pad),
+      bn.mean,
+      bn.variance,
+      bn.offset,
+      bn.scale,
+      bn.eps,
+    );
     if (residual) return relu ? addRelu(y, residual) : tf.add(y, residual);
     return relu ? tf.relu(y) : y;
   }) as tf.Tensor4D;

@@ -161,7 +161,9 @@ export class ResNet {
             // Inference without a tape: each conv with its batch norm, relu and residual in one kernel.
             let o = convBnEval(`${p}.conv1.weight`, `${p}.bn1`, h, s1, 0, true);
             o = convBnEval(`${p}.conv2.weight`, `${p}.bn2`, o, s2, 1, true);
-            const identity = down ? convBnEval(`${p}.downsample.0.weight`, `${p}.downsample.1`, h, stride, 0) : h;
+            const identity = down
+              ? convBnEval(`${p}.downsample.0.weight`, `${p}.downsample.1`, h, stride, 0)
+              : h;
             h = convBnEval(`${p}.conv3.weight`, `${p}.bn3`, o, 1, 0, true, identity);
             continue;
           }
