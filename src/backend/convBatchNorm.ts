@@ -134,21 +134,19 @@ export function convBatchNormEval(
     !tapeRecording() &&
     fusable(x, filter, strides, pad, bn, residual)
   ) {
-    return tf
-      .engine()
-      .runKernel(
-        CONV_BN_EVAL,
-        {
-          x,
-          filter,
-          mean: bn.mean,
-          variance: bn.variance,
-          scale: bn.scale,
-          offset: bn.offset,
-          ...(residual ? { residual } : {}),
-        } as unknown as tf.NamedTensorMap,
-        { strides, pad, relu, varianceEpsilon: bn.eps },
-      ) as tf.Tensor4D;
+    return tf.engine().runKernel(
+      CONV_BN_EVAL,
+      {
+        x,
+        filter,
+        mean: bn.mean,
+        variance: bn.variance,
+        scale: bn.scale,
+        offset: bn.offset,
+        ...(residual ? { residual } : {}),
+      } as unknown as tf.NamedTensorMap,
+      { strides, pad, relu, varianceEpsilon: bn.eps },
+    ) as tf.Tensor4D;
   }
   return tf.tidy(() => {
     const y = tf.batchNorm(
