@@ -22,5 +22,6 @@ export {
 } from './convBatchNorm.js';
 export { pooledBufferBytes, setBufferPool } from './kernelUtil.js';
 export { batchNormTrain } from './batchNorm.js';
+export { setBatchNormEvalGradient } from './batchNormEvalGrad.js';
 export { FusedMomentumOptimizer, larsUpdate, momentumOptimizer, type LarsStep } from './momentum.js';
 export { loadNative, type NativeAddon } from './native.js';

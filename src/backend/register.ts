@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { addReluKernels, registerAddReluGradient, setAddReluBackend } from './addRelu.js';
 import { batchNormKernels, registerBatchNormGradient, setBatchNormBackend } from './batchNorm.js';
+import { registerBatchNormEvalGradient } from './batchNormEvalGrad.js';
 import { convBatchNormKernels, setConvBatchNormBackend } from './convBatchNorm.js';
 import { convKernels } from './convKernels.js';
 import { elementwiseKernels } from './elementwiseKernels.js';
@@ -177,6 +178,7 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
   }
   registerBatchNormGradient();
   registerReluGradient(ACCELERATED_BACKEND);
+  registerBatchNormEvalGradient(ACCELERATED_BACKEND);
   registerAddReluGradient();
   setBatchNormBackend(ACCELERATED_BACKEND);
   setAddReluBackend(ACCELERATED_BACKEND);
