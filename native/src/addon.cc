@@ -173,7 +173,8 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
 }
 
 // bnInference(x, mean, var, scale | null, offset | null, y, c, eps)
-napi_value BnInference(napi_env env, napi_callback_info info) {
+// bnInferenceAct(x, mean, var, scale | null, offset | null, y, c, eps, residual | null, relu)
+napi_value BnInferenceImpl(napi_env env, napi_callback_info info, bool act) {
   Args a(env, info);
   size_t lens[5] = {0, 0, 0, 0, 0};
   const float* ptrs[5];
@@ -185,13 +186,21 @@ napi_value BnInference(napi_env env, napi_callback_info info) {
     }
   }
   auto y = a.f32(5); auto c = a.i64(6); auto eps = a.f64(7);
+  const float* residual = act ? a.f32(8, true) : nullptr;
+  const bool relu = act ? a.i64(9) != 0 : false;
   if (a.ok)
-    cxr::bn_inference(ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], y,
-                      static_cast<int64_t>(lens[0]), static_cast<int>(c),
-                      static_cast<int>(lens[1]), static_cast<int>(lens[2]),
-                      static_cast<int>(lens[3]), static_cast<int>(lens[4]),
-                      static_cast<float>(eps));
+    cxr::bn_inference_act(ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], y,
+                          static_cast<int64_t>(lens[0]), static_cast<int>(c),
+                          static_cast<int>(lens[1]), static_cast<int>(lens[2]),
+                          static_cast<int>(lens[3]), static_cast<int>(lens[4]),
+                          static_cast<float>(eps), residual, relu);
   return Undefined(env);
+}
+napi_value BnInference(napi_env env, napi_callback_info info) {
+  return BnInferenceImpl(env, info, false);
+}
+napi_value BnInferenceAct(napi_env env, napi_callback_info info) {
+  return BnInferenceImpl(env, info, true);
 }
 
 // binary(op, a, b, out, mode, inner); the size is out's length.
@@ -422,6 +431,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnForward", BnForward},
       {"bnBackward", BnBackward},
       {"bnInference", BnInference},
+      {"bnInferenceAct", BnInferenceAct},
       {"binary", Binary},
       {"binaryStrided", BinaryStrided},
       {"unary", Unary},

@@ -121,6 +121,19 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* g
 void bn_inference(const float* x, const float* mean, const float* var, const float* scale,
                   const float* offset, float* y, int64_t size, int c, int len_mean,
                   int len_var, int len_scale, int len_offset, float eps) {
+  bn_inference_act(x, mean, var, scale, offset, y, size, c, len_mean, len_var, len_scale,
+                   len_offset, eps, nullptr, false);
+}
+
+// The per-element arithmetic is bn_inference's, then kAddRelu's (s = y + r, s < 0 ? 0 : s) or
+// kRelu's (y < 0 ? 0 : y) on the float result, so the output equals those kernels run one after
+// another bit for bit (FusedBatchNorm, then CxrAddRelu or Relu); the build has no -ffast-math and
+// no FMA at the baseline ISA, so nothing is contracted or reordered. x and y may be the same
+// array (each element is read once, before it is written).
+void bn_inference_act(const float* x, const float* mean, const float* var, const float* scale,
+                      const float* offset, float* y, int64_t size, int c, int len_mean,
+                      int len_var, int len_scale, int len_offset, float eps,
+                      const float* residual, bool relu) {
   std::vector<float> sc(c), mu(c), off(c);
   for (int j = 0; j < c; ++j) {
     mu[j] = mean[len_mean == 1 ? 0 : j];
@@ -133,7 +146,28 @@ void bn_inference(const float* x, const float* mean, const float* var, const flo
     for (int64_t r = b; r < e; ++r) {
       const float* xr = x + r * c;
       float* yr = y + r * c;
-      for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mu[j]) * sc[j] + off[j];
+      if (residual != nullptr) {
+        const float* rr = residual + r * c;
+        if (relu) {
+          for (int j = 0; j < c; ++j) {
+            const float v = (xr[j] - mu[j]) * sc[j] + off[j];
+            const float s = v + rr[j];
+            yr[j] = s < 0.f ? 0.f : s;
+          }
+        } else {
+          for (int j = 0; j < c; ++j) {
+            const float v = (xr[j] - mu[j]) * sc[j] + off[j];
+            yr[j] = v + rr[j];
+          }
+        }
+      } else if (relu) {
+        for (int j = 0; j < c; ++j) {
+          const float v = (xr[j] - mu[j]) * sc[j] + off[j];
+          yr[j] = v < 0.f ? 0.f : v;
+        }
+      } else {
+        for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mu[j]) * sc[j] + off[j];
+      }
     }
   });
 }

@@ -41,6 +41,11 @@ void bn_backward(const float* dy, const float* x, const float* y, const float* g
 void bn_inference(const float* x, const float* mean, const float* var, const float* scale,
                   const float* offset, float* y, int64_t size, int c, int len_mean,
                   int len_var, int len_scale, int len_offset, float eps);
+// The same, then y + residual (when residual is not null) and relu (when relu), in one pass.
+void bn_inference_act(const float* x, const float* mean, const float* var, const float* scale,
+                      const float* offset, float* y, int64_t size, int c, int len_mean,
+                      int len_var, int len_scale, int len_offset, float eps,
+                      const float* residual, bool relu);
 
 // kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x). kAddRelu: relu(a + b),
 // the residual connection's add and relu in one pass.

@@ -35,7 +35,8 @@ function convInfo(
   );
 }
 
-function forward(
+/** The convolution of a Conv2D call into a fresh output, or null where the native code does not cover it. */
+export function forward(
   { inputs, backend, attrs }: KernelArgs,
   addon: NativeAddon,
 ): { info: ConvInfo; y: Float32Array } | null {

@@ -83,6 +83,22 @@ export interface NativeAddon {
     c: number,
     eps: number,
   ): void;
+  /**
+   * bnInference, then y + residual (when given) and relu (when relu is 1) in the same pass, with the
+   * arithmetic of the separate kernels; x and y may be one array. Absent from addons built before it.
+   */
+  bnInferenceAct?(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    y: Float32Array,
+    c: number,
+    eps: number,
+    residual: Float32Array | null,
+    relu: number,
+  ): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number, inner: number): void;
   binaryStrided(
     op: number,

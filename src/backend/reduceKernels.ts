@@ -1,6 +1,6 @@
 /** Sum and Mean over a contiguous block of axes, Transpose, and inference-mode FusedBatchNorm. */
 import * as tf from '@tensorflow/tfjs';
-import { f32, output, sizeOf, type KernelArgs, type NativeKernel } from './kernelUtil.js';
+import { f32, output, sizeOf, type KernelArgs, type NativeKernel, uninitialized } from './kernelUtil.js';
 import type { NativeAddon } from './native.js';
 
 function sum(
@@ -67,7 +67,8 @@ const fusedBatchNorm: NativeKernel = ({ inputs, backend, attrs }, addon) => {
     if (n !== 1 && n !== c) return null;
     if (n === c && t.shape[t.shape.length - 1] !== c) return null;
   }
-  const y = new Float32Array(xv.length);
+  // bn_inference writes every element, so the output may come from the buffer pool.
+  const y = uninitialized(xv.length);
   addon.bnInference(xv, mv, vv, sv, ov, y, c, (attrs.varianceEpsilon as number | undefined) ?? 0.001);
   return output(backend, x.shape, y);
 };

@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { addReluKernels, registerAddReluGradient, setAddReluBackend } from './addRelu.js';
 import { batchNormKernels, registerBatchNormGradient, setBatchNormBackend } from './batchNorm.js';
+import { registerBatchNormEvalGradient } from './batchNormEvalGrad.js';
+import { convBatchNormKernels, setConvBatchNormBackend } from './convBatchNorm.js';
 import { convKernels } from './convKernels.js';
 import { elementwiseKernels } from './elementwiseKernels.js';
 import type { CpuBackend, KernelArgs, NativeKernel } from './kernelUtil.js';
@@ -156,6 +158,8 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     ...batchNormKernels,
     ...reluGradKernels,
     ...addReluKernels,
+    // An addon built before bnInferenceAct existed keeps the separate ops.
+    ...(addon.bnInferenceAct != null ? convBatchNormKernels : {}),
   })) {
     if (tf.getKernel(kernelName, ACCELERATED_BACKEND) != null) continue;
     tf.registerKernel({
@@ -174,9 +178,11 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
   }
   registerBatchNormGradient();
   registerReluGradient(ACCELERATED_BACKEND);
+  registerBatchNormEvalGradient(ACCELERATED_BACKEND);
   registerAddReluGradient();
   setBatchNormBackend(ACCELERATED_BACKEND);
   setAddReluBackend(ACCELERATED_BACKEND);
+  setConvBatchNormBackend(ACCELERATED_BACKEND);
   setMomentumBackend(ACCELERATED_BACKEND);
   result = { ok: true, reason };
   return result;

@@ -91,10 +91,14 @@ export class ProxyPretrainTask implements TrainTask {
 
   /** Top-1 accuracy on `[N,H,W,1]` images (eval-mode BatchNorm). */
   accuracy(images: tf.Tensor4D, labels: number[]): number {
-    const pred = tf.tidy(() =>
-      tf.argMax(this.model.forward(images, { training: false }).logits!, 1).dataSync(),
-    );
-    return labels.filter((l, i) => pred[i] === l).length / labels.length;
+    // dataSync outside the tidy: tidy walks what it returns, a typed array element by element.
+    const t = tf.tidy(() => tf.argMax(this.model.forward(images, { training: false }).logits!, 1));
+    try {
+      const pred = t.dataSync();
+      return labels.filter((l, i) => pred[i] === l).length / labels.length;
+    } finally {
+      t.dispose();
+    }
   }
 
   dispose(): void {

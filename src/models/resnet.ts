@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng.js';
 import { tfSeed } from '../rng.js';
-import { addRelu } from '../backend/index.js';
-import { ParamStore, addBatchNorm, batchNorm, kaimingNormalConv, linearUniform } from './params.js';
+import { addRelu, convBatchNormEval, tapeRecording } from '../backend/index.js';
+import { BN_EPS, ParamStore, addBatchNorm, batchNorm, kaimingNormalConv, linearUniform } from './params.js';
 
 export interface ResNetOptions {
   /** Bottleneck blocks per stage; ResNet-50 is [3, 4, 6, 3]. */
@@ -120,9 +120,11 @@ export class ResNet {
     }
     return tf.tidy((): tf.TensorContainer => {
       const s = this.store;
-      const { bn, conv } = this.ops(opts);
+      const { bn, conv, convBnEval } = this.ops(opts);
       // Explicit symmetric padding as torch (tfjs 'same' pads asymmetrically at stride 2).
-      let h = bn('bn1', conv('conv1.weight', x, 2, 3), true);
+      let h = convBnEval
+        ? convBnEval('conv1.weight', 'bn1', x, 2, 3, true)
+        : bn('bn1', conv('conv1.weight', x, 2, 3), true);
       h = tf.maxPool(h, 3, 2, 1);
       const feats = this.stagesFrom(h, 0, opts);
       const pooled = tf.mean(feats[3]!, [1, 2]) as tf.Tensor2D;
@@ -147,19 +149,28 @@ export class ResNet {
       throw new Error(`ResNet.stagesFrom: first stage must be 0..3, got ${first}`);
     return tf.tidy(() => {
       const s = this.store;
-      const { bn, conv } = this.ops(opts);
+      const { bn, conv, convBnEval } = this.ops(opts);
       const feats: tf.Tensor4D[] = [];
       for (let stage = first; stage < 4; stage++) {
         for (let b = 0; b < this.options.blocks[stage]!; b++) {
           const p = `layer${stage + 1}.${b}`;
           const stride = b === 0 && stage > 0 ? 2 : 1;
           const [s1, s2] = this.options.variant === 'v1' ? [stride, 1] : [1, stride];
+          const down = s.has(`${p}.downsample.0.weight`);
+          if (convBnEval) {
+            // Inference without a tape: each conv with its batch norm, relu and residual in one kernel.
+            let o = convBnEval(`${p}.conv1.weight`, `${p}.bn1`, h, s1, 0, true);
+            o = convBnEval(`${p}.conv2.weight`, `${p}.bn2`, o, s2, 1, true);
+            const identity = down
+              ? convBnEval(`${p}.downsample.0.weight`, `${p}.downsample.1`, h, stride, 0)
+              : h;
+            h = convBnEval(`${p}.conv3.weight`, `${p}.bn3`, o, 1, 0, true, identity);
+            continue;
+          }
           let o = bn(`${p}.bn1`, conv(`${p}.conv1.weight`, h, s1, 0), true);
           o = bn(`${p}.bn2`, conv(`${p}.conv2.weight`, o, s2, 1), true);
           o = bn(`${p}.bn3`, conv(`${p}.conv3.weight`, o, 1, 0));
-          const identity = s.has(`${p}.downsample.0.weight`)
-            ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0.weight`, h, stride, 0))
-            : h;
+          const identity = down ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0.weight`, h, stride, 0)) : h;
           h = addRelu(o, identity);
         }
         feats.push(h);
@@ -171,6 +182,22 @@ export class ResNet {
   private ops(opts: ForwardOptions): {
     bn: (prefix: string, t: tf.Tensor, relu?: boolean) => tf.Tensor4D;
     conv: (name: string, t: tf.Tensor4D, stride: number, pad: number) => tf.Tensor4D;
+    /**
+     * Eval mode while no gradient tape records: conv + batch norm (+ residual) (+ relu) as one op,
+     * the same numbers as `bn(conv(...))` and `addRelu` (convBatchNormEval). Null otherwise, where
+     * the separate ops run (under a tape, in the order their gradients have always been taken).
+     */
+    convBnEval:
+      | ((
+          name: string,
+          prefix: string,
+          t: tf.Tensor4D,
+          stride: number,
+          pad: number,
+          relu?: boolean,
+          residual?: tf.Tensor4D,
+        ) => tf.Tensor4D)
+      | null;
   } {
     const s = this.store;
     const upd = opts.updateStats ?? true;
@@ -179,6 +206,24 @@ export class ResNet {
         batchNorm(s, prefix, t, opts.training, upd, { relu, onStats: opts.onBatchStats }) as tf.Tensor4D,
       conv: (name, t, stride, pad) =>
         tf.conv2d(t, s.get(name) as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad) as tf.Tensor4D,
+      convBnEval:
+        opts.training || tapeRecording()
+          ? null
+          : (name, prefix, t, stride, pad, relu = false, residual) =>
+              convBatchNormEval(
+                t,
+                s.get(name) as tf.Tensor4D,
+                stride,
+                pad === 0 ? 'valid' : pad,
+                {
+                  mean: s.get(`${prefix}.running_mean`),
+                  variance: s.get(`${prefix}.running_var`),
+                  scale: s.get(`${prefix}.weight`),
+                  offset: s.get(`${prefix}.bias`),
+                  eps: BN_EPS,
+                },
+                { relu, residual },
+              ),
     };
   }
 

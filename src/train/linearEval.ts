@@ -232,8 +232,14 @@ export function extractFeatures(backbone: ResNet, images: EvalImages, batchSize 
   for (let s = 0; s < n; s += batchSize) {
     const x = src.batch(Array.from({ length: Math.min(batchSize, n - s) }, (_, j) => s + j));
     try {
-      const f = tf.tidy(() => backbone.forward(x, { training: false }).pooled.dataSync() as Float32Array);
-      out.set(f, s * dim);
+      // The tensor leaves the tidy, not its values: tidy walks whatever it returns, and a
+      // Float32Array of batch × dim numbers it walks element by element (~6% of the pass).
+      const pooled = tf.tidy(() => backbone.forward(x, { training: false }).pooled);
+      try {
+        out.set(pooled.dataSync(), s * dim);
+      } finally {
+        pooled.dispose();
+      }
     } finally {
       x.dispose();
     }
@@ -277,12 +283,13 @@ function scores(
   for (let s = 0; s < idx.length; s += batchSize) {
     const x = images.batch(idx.slice(s, s + batchSize));
     try {
-      out.push(
-        ...tf.tidy(
-          () =>
-            tf.sigmoid(head.apply(backbone.forward(x, { training: false }).pooled)).arraySync() as number[][],
-        ),
-      );
+      // arraySync outside the tidy: tidy walks what it returns, a nested array element by element.
+      const scores = tf.tidy(() => tf.sigmoid(head.apply(backbone.forward(x, { training: false }).pooled)));
+      try {
+        out.push(...(scores.arraySync() as number[][]));
+      } finally {
+        scores.dispose();
+      }
     } finally {
       x.dispose();
     }

@@ -101,10 +101,13 @@ export function checkEpochLoss(epoch: number, loss: number): void {
 }
 
 export function probeScores(head: LinearHead, set: FeatureSet): number[][] {
-  const s = tf.tidy(
-    () => tf.sigmoid(head.apply(tf.tensor2d(set.x, [set.n, set.dim]))).dataSync() as Float32Array,
-  );
-  return rows(s, set.n, set.labels);
+  // dataSync outside the tidy: tidy walks what it returns, a Float32Array element by element.
+  const t = tf.tidy(() => tf.sigmoid(head.apply(tf.tensor2d(set.x, [set.n, set.dim]))));
+  try {
+    return rows(t.dataSync() as Float32Array, set.n, set.labels);
+  } finally {
+    t.dispose();
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ test('registerAcceleratedBackend is idempotent and always gives a reason', () =>
 });
 
 nativeTest(
-  'cxr-cpu has every cpu kernel plus its own four (batch norm, relu gradient, add + relu), and natives for the training kernels',
+  'cxr-cpu has every cpu kernel plus its own five (batch norm, relu gradient, add + relu, eval conv + batch norm), and natives for the training kernels',
   () => {
     const cpu = tf
       .getKernelsForBackend('cpu')
@@ -24,7 +24,14 @@ nativeTest(
       .sort();
     assert.deepEqual(
       ours,
-      [...cpu, 'CxrAddRelu', 'CxrBatchNormTrain', 'CxrBatchNormTrainGrad', 'CxrReluGrad'].sort(),
+      [
+        ...cpu,
+        'CxrAddRelu',
+        'CxrBatchNormTrain',
+        'CxrBatchNormTrainGrad',
+        'CxrConvBatchNormEval',
+        'CxrReluGrad',
+      ].sort(),
     );
     for (const k of [
       'Conv2D',

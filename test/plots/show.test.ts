@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { labelDistribution } from '../../src/data/audit.js';
-import { chromiumHint, findChromium } from '../../src/plots/chromium.js';
 import { labelDistributionFigure } from '../../src/plots/dataAudit.js';
 import type { Figure } from '../../src/plots/figure.js';
 import { figureHtml, plotSnippet } from '../../src/plots/html.js';
 import { saveFigure, show } from '../../src/plots/show.js';
-import { missingSystemTool, tempDir } from '../helpers.js';
+import { browserOrSkip, tempDir } from '../helpers.js';
 
 const fig: Figure = {
   data: [{ type: 'bar', x: ['alpha', 'beta'], y: [31415, 27182] }],
@@ -47,9 +46,9 @@ test('saveFigure without a browser (CXR_CHROMIUM=none) writes the HTML only', ()
   assert.deepEqual(readdirSync(dir), ['fig_html.html']);
 });
 
-test('saveFigure with a browser writes HTML and a PNG of the requested size', () => {
-  const browser = findChromium(process.env.CXR_CHROMIUM ?? '');
-  if (!browser) missingSystemTool('Chromium (PNG figures)', chromiumHint());
+test('saveFigure with a browser writes HTML and a PNG of the requested size', (t) => {
+  const browser = browserOrSkip(t, 'PNG figures (saveFigure through headless Chromium)');
+  if (!browser) return;
   const dir = tempDir();
   const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium: browser });
   assert.ok(readFileSync(saved.html, 'utf8').includes('27182'));
