@@ -19,22 +19,7 @@ import { initEngine } from '../src/engine.js';
 import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
 import { ResNet } from '../src/models/resnet.js';
 import { makeRng } from '../src/rng.js';
-import { median } from './registry.js';
-
-function time(fn: () => void, reps: number): string {
-  fn();
-  const w: number[] = [];
-  const c: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    fn();
-    w.push((performance.now() - t0) / 1000);
-    const d = process.cpuUsage(c0);
-    c.push((d.user + d.system) / 1e6);
-  }
-  return `wall ${median(w).toFixed(3)} s, CPU ${median(c).toFixed(3)} s`;
-}
+import { wallAndCpu } from './registry.js';
 
 async function kernels(label: string, fn: () => void): Promise<void> {
   const info = await tf.profile(() => {
@@ -99,15 +84,15 @@ const viewsTf = (): tf.Tensor4D[] => {
 };
 for (let round = 0; round < 2; round++) {
   console.log(
-    `views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${time(() => tf.dispose(viewsTf()), reps)}`,
+    `views as tfjs ops (2 x ${p.batchSize} x ${size}px of ${p.sourceSize}px): ${wallAndCpu(() => tf.dispose(viewsTf()), reps)}`,
   );
   // What the profile's interpolation costs against tfjs's point-sampled bilinear crop.
   for (const interpolation of [p.interpolation, 'bilinear'] as const)
     console.log(
-      `views by renderView, ${interpolation} crops: ${time(() => tf.dispose(views(interpolation)), reps)}`,
+      `views by renderView, ${interpolation} crops: ${wallAndCpu(() => tf.dispose(views(interpolation)), reps)}`,
     );
 }
-console.log(`train step on ready views: ${time(train, reps)}`);
+console.log(`train step on ready views: ${wallAndCpu(train, reps)}`);
 // A/B in this process: the output-buffer pool and the fused LARS update, each off and on.
 for (let round = 0; round < 2; round++) {
   for (const [pool, fused] of [
@@ -118,7 +103,7 @@ for (let round = 0; round < 2; round++) {
     setBufferPool(pool);
     opt.fused = fused;
     console.log(
-      `train step, buffer pool ${pool ? 'on ' : 'off'}, LARS ${fused ? 'fused     ' : 'tensor ops'}: ${time(train, reps)}`,
+      `train step, buffer pool ${pool ? 'on ' : 'off'}, LARS ${fused ? 'fused     ' : 'tensor ops'}: ${wallAndCpu(train, reps)}`,
     );
   }
 }
@@ -132,7 +117,7 @@ setBufferPool(true);
     for (const fused of [false, true]) {
       opt.fused = fused;
       console.log(
-        `LARS update of ${vars.size} tensors, ${fused ? 'fused     ' : 'tensor ops'}: ${time(() => opt.applyGradients(vars, named, 0.01, 0.0002), 3 * reps)}`,
+        `LARS update of ${vars.size} tensors, ${fused ? 'fused     ' : 'tensor ops'}: ${wallAndCpu(() => opt.applyGradients(vars, named, 0.01, 0.0002), 3 * reps)}`,
       );
     }
   tf.dispose([value, ...Object.values(grads)]);

@@ -10,22 +10,7 @@ import { initEngine } from '../src/engine.js';
 import { makeBackbone } from '../src/models/backbones.js';
 import { makeRng } from '../src/rng.js';
 import { extractFeatures } from '../src/train/linearEval.js';
-import { median } from './registry.js';
-
-function time(fn: () => void, reps: number): string {
-  fn();
-  const w: number[] = [];
-  const c: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    fn();
-    w.push((performance.now() - t0) / 1000);
-    const d = process.cpuUsage(c0);
-    c.push((d.user + d.system) / 1e6);
-  }
-  return `wall ${median(w).toFixed(3)} s, CPU ${median(c).toFixed(3)} s (${c.map((v) => v.toFixed(3)).join(' ')})`;
-}
+import { wallAndCpu } from './registry.js';
 
 const reps = Number(process.argv[2] ?? 5);
 const loops = Number(process.argv[3] ?? 0);
@@ -49,7 +34,7 @@ if (loops > 0) {
       else if (ref && !f.every((v, i) => Object.is(v, ref![i])))
         throw new Error('the fused pass does not give the same features bit for bit');
       console.log(
-        `round ${round}, ${fused ? 'fused kernel ' : 'separate ops '}: extractFeatures ${size}px, 256 images, batch 64: ${time(pass, reps)}`,
+        `round ${round}, ${fused ? 'fused kernel ' : 'separate ops '}: extractFeatures ${size}px, 256 images, batch 64: ${wallAndCpu(pass, reps, true)}`,
       );
     }
   console.log('features of both variants equal bit for bit');

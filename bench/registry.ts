@@ -72,3 +72,23 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * One warm-up call, then `reps` timed calls: the medians of wall and process CPU seconds (CPU time is
+ * what a loaded machine inflates least); `each` also lists every call's CPU seconds.
+ */
+export function wallAndCpu(fn: () => void, reps: number, each = false): string {
+  fn();
+  const w: number[] = [];
+  const c: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    fn();
+    w.push((performance.now() - t0) / 1000);
+    const d = process.cpuUsage(c0);
+    c.push((d.user + d.system) / 1e6);
+  }
+  const list = each ? ` (${c.map((v) => v.toFixed(3)).join(' ')})` : '';
+  return `wall ${median(w).toFixed(3)} s, CPU ${median(c).toFixed(3)} s${list}`;
+}
