@@ -6,7 +6,7 @@ import { labelDistributionFigure } from '../../src/plots/dataAudit.js';
 import type { Figure } from '../../src/plots/figure.js';
 import { figureHtml, plotSnippet } from '../../src/plots/html.js';
 import { saveFigure, show } from '../../src/plots/show.js';
-import { browserOrSkip, tempDir } from '../helpers.js';
+import { browserOrFail, tempDir } from '../helpers.js';
 
 const fig: Figure = {
   data: [{ type: 'bar', x: ['alpha', 'beta'], y: [31415, 27182] }],
@@ -46,9 +46,8 @@ test('saveFigure without a browser (CXR_CHROMIUM=none) writes the HTML only', ()
   assert.deepEqual(readdirSync(dir), ['fig_html.html']);
 });
 
-test('saveFigure with a browser writes HTML and a PNG of the requested size', (t) => {
-  const browser = browserOrSkip(t, 'PNG figures (saveFigure through headless Chromium)');
-  if (!browser) return;
+test('saveFigure with a browser writes HTML and a PNG of the requested size', () => {
+  const browser = browserOrFail('PNG figures (saveFigure through headless Chromium)');
   const dir = tempDir();
   const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium: browser });
   assert.ok(readFileSync(saved.html, 'utf8').includes('27182'));
