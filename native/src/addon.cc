@@ -283,6 +283,40 @@ napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// sumSquares(x) -> number: the float32 tf.sum(tf.square(x)) of this backend.
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0);
+  double r = 0;
+  if (a.ok) {
+    size_t len = 0;
+    napi_typedarray_type t; void* d; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, a.argv[0], &t, &len, &d, &ab, &off);
+    r = cxr::sum_squares(x, static_cast<int64_t>(len));
+  }
+  napi_value out;
+  napi_create_double(env, r, &out);
+  return out;
+}
+
+// momentumUpdateDecay(value, acc, grad, outValue, outAcc, lr, momentum, scale, weightDecay, scaled);
+// the size is grad's length.
+napi_value MomentumUpdateDecay(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto value = a.f32(0); auto acc = a.f32(1); auto grad = a.f32(2); auto ov = a.f32(3);
+  auto oa = a.f32(4); auto lr = a.f64(5); auto momentum = a.f64(6); auto scale = a.f64(7);
+  auto wd = a.f64(8); auto scaled = a.i64(9);
+  size_t len = 0;
+  if (a.ok) {
+    napi_typedarray_type t; void* d; napi_value ab; size_t off;
+    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
+    cxr::momentum_update_decay(value, acc, grad, ov, oa, static_cast<int64_t>(len),
+                               static_cast<float>(lr), static_cast<float>(momentum),
+                               static_cast<float>(scale), static_cast<float>(wd), scaled != 0);
+  }
+  return Undefined(env);
+}
+
 // larsUpdate(value, mu, grad, outValue, outMu, lr, weightDecay, eta, momentum, biasLike); the
 // size is grad's length.
 napi_value LarsUpdate(napi_env env, napi_callback_info info) {
@@ -440,6 +474,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"roiGather", RoiGather},
       {"roiScatter", RoiScatter},
       {"momentumUpdate", MomentumUpdate},
+      {"momentumUpdateDecay", MomentumUpdateDecay},
+      {"sumSquares", SumSquares},
       {"larsUpdate", LarsUpdate},
       {"setNumThreads", SetNumThreads},
       {"info", Info},

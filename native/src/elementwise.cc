@@ -246,6 +246,39 @@ void momentum_update(const float* value, const float* acc, const float* grad, fl
   });
 }
 
+double sum_squares(const float* x, int64_t size) {
+  // tfjs's Square then a full Sum on this backend: float32 squares, summed in order in double,
+  // rounded to float32 (one thread, as reduce_sum does with one outer block).
+  double acc = 0;
+  for (int64_t i = 0; i < size; ++i) {
+    const float sq = x[i] * x[i];
+    acc += sq;
+  }
+  return static_cast<float>(acc);
+}
+
+void momentum_update_decay(const float* value, const float* acc, const float* grad, float* out_value,
+                           float* out_acc, int64_t size, float lr, float momentum, float scale,
+                           float weight_decay, bool scaled) {
+  const float c = -lr;
+  parallel_for(size, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      // The detection step's tensor ops, one rounding each: g * scale (only when clipping),
+      // + value * wd, then momentum_update's two statements.
+      float g = grad[i];
+      if (scaled) g = g * scale;
+      float d = value[i] * weight_decay;
+      g = g + d;
+      float a = momentum * acc[i];
+      a = a + g;
+      float v = c * a;
+      v = v + value[i];
+      out_acc[i] = a;
+      out_value[i] = v;
+    }
+  });
+}
+
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm) {
   int64_t in_strides[8], out_shape[8], src_stride[8];
   int64_t size = 1;

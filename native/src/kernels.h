@@ -79,6 +79,17 @@ void lars_update(const float* value, const float* mu, const float* grad, float* 
 void momentum_update(const float* value, const float* acc, const float* grad, float* out_value,
                      float* out_acc, int64_t size, float lr, float momentum);
 
+// The float32 value of tf.sum(tf.square(x)) on this backend (Square, then Sum's in-order double
+// accumulation, rounded to float32), without the squares' buffer.
+double sum_squares(const float* x, int64_t size);
+
+// momentum_update on grad' = (scaled ? grad * scale : grad) + value * weight_decay, each op rounded to
+// float32 as the tensor ops tf.mul(g, scale), tf.add(g, tf.mul(value, wd)) round. The outputs may
+// alias value and acc.
+void momentum_update_decay(const float* value, const float* acc, const float* grad, float* out_value,
+                           float* out_acc, int64_t size, float lr, float momentum, float scale,
+                           float weight_decay, bool scaled);
+
 // Permutes a tensor of rank <= 6; shape and perm describe the input.
 void transpose(const float* x, float* out, int rank, const int64_t* shape, const int* perm);
 

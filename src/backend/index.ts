@@ -23,5 +23,6 @@ export {
 export { pooledBufferBytes, setBufferPool } from './kernelUtil.js';
 export { batchNormTrain } from './batchNorm.js';
 export { setBatchNormEvalGradient } from './batchNormEvalGrad.js';
+export { globalNorm } from './gradNorm.js';
 export { FusedMomentumOptimizer, larsUpdate, momentumOptimizer, type LarsStep } from './momentum.js';
 export { loadNative, type NativeAddon } from './native.js';

@@ -16,6 +16,11 @@ export function setMomentumBackend(name: string): void {
   activeBackendName = name;
 }
 
+/** The backend that has the native update (and the native gradient norm, gradNorm.ts). */
+export function activeMomentumBackend(): string {
+  return activeBackendName;
+}
+
 type Slot = { originalName: string; variable: tf.Variable };
 /** What tfjs's MomentumOptimizer.applyGradients takes (its element types are not exported). */
 type VariableGradients = Parameters<tf.MomentumOptimizer['applyGradients']>[0];
@@ -26,6 +31,24 @@ type VariableGradients = Parameters<tf.MomentumOptimizer['applyGradients']>[0];
  */
 export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   override applyGradients(variableGradients: VariableGradients): void {
+    this.fusedUpdate(variableGradients, null);
+  }
+
+  /**
+   * One step on each gradient `g * scale + weightDecay * value` (PyTorch SGD's coupled decay after
+   * `clip_grad_norm_`'s scaling; `scale` 1 = no scaling): the same numbers as
+   * `applyGradients({name: tf.add(scale !== 1 ? tf.mul(g, scale) : g, tf.mul(value, weightDecay))})`,
+   * computed in the one native pass of the update where the addon has it, without the two
+   * tensor ops and their buffers per variable.
+   */
+  applyDecayedGradients(gradients: tf.NamedTensorMap, decay: { scale: number; weightDecay: number }): void {
+    this.fusedUpdate(gradients as unknown as VariableGradients, decay);
+  }
+
+  private fusedUpdate(
+    variableGradients: VariableGradients,
+    decay: { scale: number; weightDecay: number } | null,
+  ): void {
     const addon = loadNative().addon;
     const self = this as unknown as {
       accumulations: Slot[];
@@ -33,14 +56,53 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
       learningRate: number;
       momentum: number;
     };
-    if (addon == null || self.useNesterov || tf.getBackend() !== activeBackendName) {
-      super.applyGradients(variableGradients);
+    const decayed = (value: tf.Tensor, g: tf.Tensor): tf.Tensor =>
+      decay == null
+        ? g
+        : tf.add(decay.scale !== 1 ? tf.mul(g, decay.scale) : g, tf.mul(value, decay.weightDecay));
+    if (
+      addon == null ||
+      self.useNesterov ||
+      tf.getBackend() !== activeBackendName ||
+      (decay != null && addon.momentumUpdateDecay == null)
+    ) {
+      if (decay == null) super.applyGradients(variableGradients);
+      else
+        tf.tidy(() => {
+          const named = variableGradients as tf.NamedTensorMap;
+          const out: tf.NamedTensorMap = {};
+          for (const name of Object.keys(named))
+            out[name] = decayed(tf.engine().registeredVariables[name]!, named[name]!);
+          super.applyGradients(out as unknown as VariableGradients);
+        });
       return;
     }
     const backend = tf.backend() as CpuBackend;
     const names = Array.isArray(variableGradients)
       ? variableGradients.map((g) => g.name)
       : Object.keys(variableGradients);
+    const update = (
+      v: Float32Array,
+      a: Float32Array,
+      g: Float32Array,
+      ov: Float32Array,
+      oa: Float32Array,
+    ): void => {
+      if (decay == null) addon.momentumUpdate(v, a, g, ov, oa, self.learningRate, self.momentum);
+      else
+        addon.momentumUpdateDecay!(
+          v,
+          a,
+          g,
+          ov,
+          oa,
+          self.learningRate,
+          self.momentum,
+          decay.scale,
+          decay.weightDecay,
+          decay.scale !== 1 ? 1 : 0,
+        );
+    };
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
       if (self.accumulations[i] == null) {
@@ -60,7 +122,7 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
       if (!v || !a || !g || v.length !== g.length || a.length !== g.length) {
         // tfjs's formula (super.applyGradients cannot take one variable: slots go by index).
         tf.tidy(() => {
-          const newAcc = tf.add(tf.mul(tf.scalar(self.momentum), acc), gradient);
+          const newAcc = tf.add(tf.mul(tf.scalar(self.momentum), acc), decayed(value, gradient));
           acc.assign(newAcc);
           value.assign(tf.add(tf.mul(tf.scalar(-self.learningRate), newAcc), value));
         });
@@ -68,12 +130,12 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
       }
       // In place only when no other tensor (a clone, a reshape) shares the storage.
       if (backend.refCount(value.dataId) === 1 && backend.refCount(acc.dataId) === 1) {
-        addon.momentumUpdate(v, a, g, v, a, self.learningRate, self.momentum);
+        update(v, a, g, v, a);
         return;
       }
       const nv = new Float32Array(v.length);
       const na = new Float32Array(a.length);
-      addon.momentumUpdate(v, a, g, nv, na, self.learningRate, self.momentum);
+      update(v, a, g, nv, na);
       tf.tidy(() => {
         acc.assign(tf.tensor(na, acc.shape, 'float32'));
         value.assign(tf.tensor(nv, value.shape, 'float32'));

@@ -142,6 +142,24 @@ export interface NativeAddon {
     lr: number,
     momentum: number,
   ): void;
+  /** The float32 value of `tf.sum(tf.square(x))` on the accelerated backend (absent from addons built before it). */
+  sumSquares?(x: Float32Array): number;
+  /**
+   * {@link momentumUpdate} on `grad * scale (when scaled) + value * weightDecay`, each op rounded to
+   * float32 as the tensor ops round (absent from addons built before it).
+   */
+  momentumUpdateDecay?(
+    value: Float32Array,
+    acc: Float32Array,
+    grad: Float32Array,
+    outValue: Float32Array,
+    outAcc: Float32Array,
+    lr: number,
+    momentum: number,
+    scale: number,
+    weightDecay: number,
+    scaled: number,
+  ): void;
   larsUpdate(
     value: Float32Array,
     mu: Float32Array,

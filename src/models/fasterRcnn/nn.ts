@@ -26,7 +26,9 @@ const taken = new Map<string, number>();
 // tfjs variable names are global: a second model's `neck.fpn_convs.0.conv.weight` becomes
 // `neck.fpn_convs.0.conv.weight_1` (checkpoint code strips the suffix).
 function uniqueName(name: string): string {
-  const n = taken.get(name) ?? 0;
+  let n = taken.get(name) ?? 0;
+  // names another copy of this module registered (bench/detectionBuildAb.ts loads two builds) are skipped
+  while (tf.engine().registeredVariables[n === 0 ? name : `${name}_${n}`] != null) n++;
   taken.set(name, n + 1);
   return n === 0 ? name : `${name}_${n}`;
 }

@@ -30,7 +30,7 @@ export interface RoiAlignOptions {
  * A sampling plan: for every output cell, feature positions and weights. Cells are in output order
  * `(k, py, px)`; cell `i` uses `entries[start[i] .. start[i+1])`.
  */
-interface Plan {
+export interface Plan {
   start: Int32Array;
   /** Flat position `(b * H + y) * W + x` of a feature vector. */
   pos: Int32Array;
@@ -79,7 +79,133 @@ function axisTaps(start: number, binSize: number, bin: number, grid: number, siz
   return t;
 }
 
-function makePlan(shape: number[], rois: number[][], opts: RoiAlignOptions): Plan {
+/** A growable pair of typed arrays for the plan's entries. */
+class Entries {
+  pos = new Int32Array(1024);
+  weight = new Float32Array(1024);
+  length = 0;
+  push(p: number, w: number): void {
+    if (this.length === this.pos.length) {
+      const pos = new Int32Array(this.length * 2);
+      const weight = new Float32Array(this.length * 2);
+      pos.set(this.pos);
+      weight.set(this.weight);
+      this.pos = pos;
+      this.weight = weight;
+    }
+    this.pos[this.length] = p;
+    this.weight[this.length++] = w;
+  }
+}
+
+/**
+ * {@link axisTaps} into typed scratch at `at` (room for `2 * grid` taps): the same taps, summed in
+ * the same order. Returns how many.
+ */
+function axisTapsInto(
+  start: number,
+  binSize: number,
+  bin: number,
+  grid: number,
+  size: number,
+  idx: Int32Array,
+  w: Float64Array,
+  at: number,
+): number {
+  let n = 0;
+  const add = (i: number, wt: number): void => {
+    if (wt === 0) return;
+    for (let k = 0; k < n; k++)
+      if (idx[at + k] === i) {
+        w[at + k]! += wt;
+        return;
+      }
+    idx[at + n] = i;
+    w[at + n++] = wt;
+  };
+  for (let i = 0; i < grid; i++) {
+    let v = f32(f32(start + f32(bin * binSize)) + f32(f32((i + 0.5) * binSize) / grid));
+    if (v < -1 || v > size) continue;
+    if (v <= 0) v = 0;
+    let lo = Math.floor(v);
+    let hi: number;
+    if (lo >= size - 1) {
+      lo = hi = size - 1;
+      v = lo;
+    } else hi = lo + 1;
+    const l = v - lo;
+    add(lo, 1 - l);
+    add(hi, l);
+  }
+  return n;
+}
+
+/**
+ * The sampling plan of {@link roiAlign}: for every output cell its feature positions and weights.
+ * The same plan as {@link roiAlignPlanReference} (tested equal), written into typed arrays.
+ */
+export function roiAlignPlan(shape: number[], rois: number[][], opts: RoiAlignOptions): Plan {
+  const [n, h, w] = shape as [number, number, number, number];
+  const [ph, pw] = opts.outputSize;
+  const offset = opts.aligned ? 0.5 : 0;
+  const start = new Int32Array(rois.length * ph * pw + 1);
+  const out = new Entries();
+  let cell = 0;
+  let colIdx = new Int32Array(0);
+  let colW = new Float64Array(0);
+  let rowIdx = new Int32Array(0);
+  let rowW = new Float64Array(0);
+  const colN = new Int32Array(pw);
+  for (let k = 0; k < rois.length; k++) {
+    const r = rois[k]!;
+    if (r.length !== 5) throw new Error(`roiAlign: rois[${k}] must be [batchIndex, x1, y1, x2, y2]`);
+    const b = r[0]!;
+    if (!Number.isInteger(b) || b < 0 || b >= n)
+      throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
+    // float32 geometry as in roiAlignPlanReference (torchvision's)
+    const scale = f32(opts.spatialScale);
+    const x1 = f32(f32(f32(r[1]!) * scale) - offset);
+    const y1 = f32(f32(f32(r[2]!) * scale) - offset);
+    let rw = f32(f32(f32(f32(r[3]!) * scale) - offset) - x1);
+    let rh = f32(f32(f32(f32(r[4]!) * scale) - offset) - y1);
+    if (!opts.aligned) {
+      rw = Math.max(rw, 1);
+      rh = Math.max(rh, 1);
+    }
+    const binH = f32(rh / ph);
+    const binW = f32(rw / pw);
+    const gh = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rh / ph));
+    const gw = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rw / pw));
+    const count = Math.max(gh * gw, 1);
+    const cs = 2 * Math.max(gw, 0);
+    if (colIdx.length < pw * cs) {
+      colIdx = new Int32Array(pw * cs);
+      colW = new Float64Array(pw * cs);
+    }
+    if (rowIdx.length < 2 * gh) {
+      rowIdx = new Int32Array(2 * gh);
+      rowW = new Float64Array(2 * gh);
+    }
+    for (let px = 0; px < pw; px++) colN[px] = axisTapsInto(x1, binW, px, gw, w, colIdx, colW, px * cs);
+    for (let py = 0; py < ph; py++) {
+      const rn = axisTapsInto(y1, binH, py, gh, h, rowIdx, rowW, 0);
+      for (let px = 0; px < pw; px++) {
+        const cn = colN[px]!;
+        const co = px * cs;
+        for (let a = 0; a < rn; a++) {
+          const rowBase = (b * h + rowIdx[a]!) * w;
+          const ra = rowW[a]!;
+          for (let c = 0; c < cn; c++) out.push(rowBase + colIdx[co + c]!, (ra * colW[co + c]!) / count);
+        }
+        start[++cell] = out.length;
+      }
+    }
+  }
+  return { start, pos: out.pos.slice(0, out.length), weight: out.weight.slice(0, out.length) };
+}
+
+/** The sampling plan built plainly (arrays of taps, `indexOf`, pushes): the reference {@link roiAlignPlan} is tested against. */
+export function roiAlignPlanReference(shape: number[], rois: number[][], opts: RoiAlignOptions): Plan {
   const [n, h, w] = shape as [number, number, number, number];
   const [ph, pw] = opts.outputSize;
   const offset = opts.aligned ? 0.5 : 0;
@@ -205,7 +331,7 @@ export function roiAlign(
   if (!(ph > 0 && pw > 0 && Number.isInteger(ph) && Number.isInteger(pw))) {
     throw new Error(`roiAlign: outputSize must be two positive integers, got ${opts.outputSize}`);
   }
-  const plan = makePlan(features.shape, rois, opts);
+  const plan = roiAlignPlan(features.shape, rois, opts);
   const cells = rois.length * ph * pw;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;

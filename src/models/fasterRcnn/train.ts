@@ -4,6 +4,8 @@
  * then cosine decay.
  */
 import * as tf from '@tensorflow/tfjs';
+import { globalNorm } from '../../backend/gradNorm.js';
+import { FusedMomentumOptimizer } from '../../backend/momentum.js';
 import type { Rng } from '../../rng.js';
 import { warmupCosine } from '../../train/schedule.js';
 import type { DetectionTarget, FasterRcnn, ImageSizes } from './detector.js';
@@ -53,8 +55,16 @@ export function detectionTrainStep(
   tf.tidy(() => {
     // torch.nn.utils.clip_grad_norm_ semantics (MMDetection's optimizer_config grad_clip): the
     // loss gradients are scaled as a whole when their global L2 norm exceeds `clip`; decay is added after.
-    gradNorm = Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+    // sqrt(addN(sum(square(g)))), the same number from one native pass per tensor (gradNorm.ts)
+    gradNorm = globalNorm(Object.values(grads));
     const scale = clip > 0 && gradNorm > clip ? clip / (gradNorm + 1e-6) : 1;
+    if (optimizer instanceof FusedMomentumOptimizer && wd > 0) {
+      // the same numbers as the tensor ops below, in the update's own native pass
+      const named: tf.NamedTensorMap = {};
+      for (const v of vars) if (grads[v.name]) named[v.name] = grads[v.name]!;
+      optimizer.applyDecayedGradients(named, { scale, weightDecay: wd });
+      return;
+    }
     const decayed: Record<string, tf.Tensor> = {};
     for (const v of vars) {
       let g = grads[v.name];

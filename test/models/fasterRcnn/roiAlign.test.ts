@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { mapRoiLevels, multiLevelRoiAlign, roiAlign } from '../../../src/models/fasterRcnn/roiAlign.js';
+import {
+  mapRoiLevels,
+  multiLevelRoiAlign,
+  roiAlign,
+  roiAlignPlan,
+  roiAlignPlanReference,
+} from '../../../src/models/fasterRcnn/roiAlign.js';
 import { nativeTest } from '../../backend/helpers.js';
 import { makeRng } from '../../../src/rng.js';
 import { assertAllClose, loadReference } from '../../helpers/reference.js';
@@ -170,4 +176,49 @@ test('multiLevelRoiAlign pools each RoI from its own level and keeps input order
     [8, 4, 4],
   ); // 2 RoIs x 4 cells on P2, 1 x 4 on P3, P4
   tf.dispose([...feats, out, ...grads]);
+});
+
+test('roiAlignPlan (typed arrays) equals the plain plan, entry for entry, on 200 random RoI sets', () => {
+  const rng = makeRng(21);
+  let entries = 0;
+  for (let c = 0; c < 200; c++) {
+    const shape = [1 + rng.int(3), 1 + rng.int(30), 1 + rng.int(30), 4];
+    const [n, h, w] = shape as [number, number, number, number];
+    const stride = [1, 4, 8, 16, 32][c % 5]!;
+    const rois = Array.from({ length: rng.int(12) }, (_, k) => {
+      const x = rng.uniform(-0.3, 1.1) * w * stride;
+      const y = rng.uniform(-0.3, 1.1) * h * stride;
+      // tiny, zero-size, inverted, huge and integer-aligned boxes
+      const kind = k % 5;
+      const bw =
+        kind === 0
+          ? rng.uniform(0, 2)
+          : kind === 1
+            ? 0
+            : kind === 2
+              ? -rng.uniform(0, 5)
+              : rng.uniform(1, 2 * w * stride);
+      const bh = kind === 4 ? Math.round(rng.uniform(1, h * stride)) : rng.uniform(0.5, 1.5 * h * stride);
+      const x1 = kind === 4 ? Math.round(x) : x;
+      return [rng.int(n), x1, y, x1 + bw, y + bh];
+    });
+    const opts = {
+      outputSize: [
+        [7, 7],
+        [2, 3],
+        [1, 1],
+        [5, 4],
+      ][c % 4] as [number, number],
+      spatialScale: 1 / stride,
+      samplingRatio: [0, 0, 2, 1, 3][c % 5]!,
+      aligned: c % 3 !== 0,
+    };
+    const got = roiAlignPlan(shape, rois, opts);
+    const want = roiAlignPlanReference(shape, rois, opts);
+    assert.deepEqual(got.start, want.start, `case ${c}: start`);
+    assert.deepEqual(got.pos, want.pos, `case ${c}: pos`);
+    assert.deepEqual(got.weight, want.weight, `case ${c}: weight`);
+    entries += got.pos.length;
+  }
+  assert.ok(entries > 10000, `only ${entries} plan entries`);
 });
