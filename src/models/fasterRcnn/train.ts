@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { globalNorm } from '../../backend/gradNorm.js';
-import { FusedMomentumOptimizer } from '../../backend/momentum.js';
+import type { FusedMomentumOptimizer } from '../../backend/momentum.js';
 import type { Rng } from '../../rng.js';
 import { warmupCosine } from '../../train/schedule.js';
 import type { DetectionTarget, FasterRcnn, ImageSizes } from './detector.js';
@@ -58,11 +58,13 @@ export function detectionTrainStep(
     // sqrt(addN(sum(square(g)))), the same number from one native pass per tensor (gradNorm.ts)
     gradNorm = globalNorm(Object.values(grads));
     const scale = clip > 0 && gradNorm > clip ? clip / (gradNorm + 1e-6) : 1;
-    if (optimizer instanceof FusedMomentumOptimizer && wd > 0) {
+    // (not `instanceof`: tfjs's Optimizer answers it for any object with an optimizer's methods)
+    const fused = (optimizer as Partial<FusedMomentumOptimizer>).applyDecayedGradients;
+    if (typeof fused === 'function' && wd > 0) {
       // the same numbers as the tensor ops below, in the update's own native pass
       const named: tf.NamedTensorMap = {};
       for (const v of vars) if (grads[v.name]) named[v.name] = grads[v.name]!;
-      optimizer.applyDecayedGradients(named, { scale, weightDecay: wd });
+      fused.call(optimizer, named, { scale, weightDecay: wd });
       return;
     }
     const decayed: Record<string, tf.Tensor> = {};
