@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { repoRoot } from '../src/config.js';
-import { findChromium } from '../src/plots/chromium.js';
+import { findBrowser } from '../src/plots/chromium.js';
 import { checkWebManifest } from '../src/web/format.js';
 import { runPage } from './webPage.js';
 
@@ -156,7 +156,7 @@ async function cli(): Promise<void> {
   if (process.argv.includes('--screenshot')) {
     const next = arg('screenshot');
     const file = resolve(next && !next.startsWith('--') ? next : join(root, 'web', 'screenshot.png'));
-    const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
+    const chromium = findBrowser(process.env.CXR_CHROMIUM ?? '');
     if (!chromium)
       throw new Error('--screenshot needs Chromium (apt-get install chromium, or set CXR_CHROMIUM)');
     const { page, consoleErrors } = await runPage({
