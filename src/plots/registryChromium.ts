@@ -129,7 +129,9 @@ export function registryChromium(
       untar(brotliDecompressSync(readFileSync(join(bin, archive))), tmp);
     writeFileSync(join(tmp, 'fonts.conf'), fontsConf(dir));
     writeFileSync(join(tmp, '.unpacked'), `${pkg.version}\n`);
-    rmSync(dir, { recursive: true, force: true });
+    // A folder without the marker is debris (say, a copy interrupted by hand); one with it is another
+    // process's finished copy, possibly in use: never removed.
+    if (existsSync(dir) && !existsSync(done)) rmSync(dir, { recursive: true, force: true });
     try {
       renameSync(tmp, dir);
     } catch (e) {
