@@ -106,7 +106,10 @@ export function chromiumHint(): string {
       '`npx @puppeteer/browsers install chrome-headless-shell@stable` and set CXR_CHROMIUM to the path it prints'
     );
   }
-  return 'npm run setup:system (installs chromium from apt.txt), or set CXR_CHROMIUM to a Chrome/Chromium binary';
+  return (
+    'npm run setup:system (installs chromium from apt.txt), or npm ci with its optional dependencies (brings ' +
+    '@sparticuz/chromium on x64 Linux), or set CXR_CHROMIUM to a Chrome/Chromium binary'
+  );
 }
 
 /**
