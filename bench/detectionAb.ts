@@ -1,6 +1,8 @@
 /**
- * A/B of the demo's detection training step with eval-mode batch norm's gradient lazy (ours) and as
- * tfjs computes it (`setBatchNormEvalGradient`), in one process: `node build/bench/detectionAb.js [steps] [rounds]`.
+ * A/B of the demo's detection training step, in one process: `node build/bench/detectionAb.js [steps] [what]`.
+ * `what` = `bn` (default): eval-mode batch norm's gradient lazy (ours) against tfjs's
+ * (`setBatchNormEvalGradient`); `proposals`: the RPN's typed-array proposals against the plain
+ * reference (`rpnProposalsReference`).
  * Two detectors from the same seed take the same steps, one per variant, alternating; the script
  * times each step (CPU seconds) and checks that both end with the same parameters bit for bit.
  */
@@ -11,10 +13,24 @@ import { initEngine } from '../src/engine.js';
 import { makeBackbone } from '../src/models/backbones.js';
 import { detectorOnResnet } from '../src/models/detectorBuild.js';
 import { detectionTrainStep } from '../src/models/fasterRcnn/train.js';
+import { RpnHead, rpnProposalsReference } from '../src/models/fasterRcnn/rpn.js';
 import { makeRng } from '../src/rng.js';
 import { median } from './registry.js';
 
 const steps = Number(process.argv[2] ?? 4);
+const what = process.argv[3] ?? 'bn';
+if (what !== 'bn' && what !== 'proposals')
+  throw new Error(`detectionAb: what must be bn or proposals, got ${what}`);
+const fastProposals = RpnHead.prototype.proposals;
+function setFast(on: boolean): void {
+  if (what === 'bn') setBatchNormEvalGradient(on);
+  else
+    RpnHead.prototype.proposals = on
+      ? fastProposals
+      : function (this: RpnHead, ...a: Parameters<RpnHead['proposals']>) {
+          return rpnProposalsReference(this.opts, ...a);
+        };
+}
 await initEngine('auto');
 const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
 const d = config.detection;
@@ -37,12 +53,12 @@ function make() {
   return { resnet, detector, opt: momentumOptimizer(0.001, 0.9), stepRng: makeRng(3) };
 }
 const variants = [
-  { name: "tfjs's gradient", lazy: false, m: make(), cpu: [] as number[] },
-  { name: 'lazy gradient', lazy: true, m: make(), cpu: [] as number[] },
+  { name: what === 'bn' ? "tfjs's gradient" : 'reference', lazy: false, m: make(), cpu: [] as number[] },
+  { name: what === 'bn' ? 'lazy gradient' : 'typed arrays', lazy: true, m: make(), cpu: [] as number[] },
 ];
 for (let step = 0; step < steps; step++) {
   for (const v of step % 2 === 0 ? variants : [...variants].reverse()) {
-    setBatchNormEvalGradient(v.lazy);
+    setFast(v.lazy);
     const c0 = process.cpuUsage();
     detectionTrainStep(v.m.detector, v.m.opt, images, targets, {
       weightDecay: d.weightDecay,
@@ -54,7 +70,7 @@ for (let step = 0; step < steps; step++) {
     if (step > 0) v.cpu.push((dc.user + dc.system) / 1e6);
   }
 }
-setBatchNormEvalGradient(true);
+setFast(true);
 for (const v of variants)
   console.log(
     `${v.name.padEnd(16)}: CPU s per step median ${median(v.cpu).toFixed(3)} (${v.cpu.map((x) => x.toFixed(3)).join(' ')})`,

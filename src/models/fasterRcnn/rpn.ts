@@ -155,7 +155,9 @@ export class RpnHead {
   /**
    * Proposals per image (no gradient): per level the top-k anchors by objectness, decoded and
    * clipped to the image, zero-size boxes dropped, NMS at `nmsThr` with levels kept apart, then
-   * the best `postNmsTopN`.
+   * the best `postNmsTopN`. The same result as {@link rpnProposalsReference} (tested equal), in
+   * typed arrays: the top-k by one numeric sort of packed keys instead of a comparator sort, and
+   * NMS on the levels' runs, which are already in score order.
    * @param anchorsPerLevel per level flat `[Tl * 4]`.
    * @param imageSizesHw per image the unpadded size to clip to.
    * @returns per image `[P][4]` boxes `[x1, y1, x2, y2]` in input pixels, best first, and scores.
@@ -166,43 +168,214 @@ export class RpnHead {
     imageSizesHw: [number, number][],
     training: boolean,
   ): { boxes: number[][]; scores: number[] }[] {
-    const [n, t] = out.logits.shape;
-    const logits = out.logits.dataSync();
-    const deltas = out.deltas.dataSync();
-    const preK = training ? this.opts.preNmsTopNTrain : this.opts.preNmsTopNTest;
-    const postK = training ? this.opts.postNmsTopNTrain : this.opts.postNmsTopNTest;
-    const result: { boxes: number[][]; scores: number[] }[] = [];
-    for (let img = 0; img < n; img++) {
-      const boxes: number[][] = [];
-      const scores: number[] = [];
-      const levels: number[] = [];
-      let offset = 0;
-      anchorsPerLevel.forEach((anchors, level) => {
-        const count = anchors.length / 4;
-        const base = img * t + offset;
-        const order = Array.from({ length: count }, (_, i) => i);
-        // sorting logits = sorting sigmoid scores; ties keep anchor order
-        order.sort((a, b) => logits[base + b]! - logits[base + a]! || a - b);
-        const top = order.slice(0, Math.min(preK, count));
-        const refs = new Float32Array(top.length * 4);
-        const d = new Float32Array(top.length * 4);
-        top.forEach((i, j) => {
-          refs.set(anchors.subarray(i * 4, i * 4 + 4), j * 4);
-          d.set(deltas.subarray((base + i) * 4, (base + i) * 4 + 4), j * 4);
-        });
-        const dec = decodeBoxes(d, refs, { stds: this.opts.targetStds }, imageSizesHw[img]);
-        top.forEach((i, j) => {
-          const b = Array.from(dec.subarray(j * 4, j * 4 + 4));
-          if (!(b[2]! - b[0]! > 0 && b[3]! - b[1]! > 0)) return;
-          boxes.push(b);
-          scores.push(1 / (1 + Math.exp(-logits[base + i]!)));
-          levels.push(level);
-        });
-        offset += count;
+    return fastProposals(this.opts, out, anchorsPerLevel, imageSizesHw, training);
+  }
+}
+
+/** {@link RpnHead.proposals} written plainly (arrays of boxes, comparator sorts, `batchedNms`): the reference the fast path is tested against. */
+export function rpnProposalsReference(
+  opts: RpnOptions,
+  out: RpnOutputs,
+  anchorsPerLevel: Float32Array[],
+  imageSizesHw: [number, number][],
+  training: boolean,
+): { boxes: number[][]; scores: number[] }[] {
+  const [n, t] = out.logits.shape;
+  const logits = out.logits.dataSync();
+  const deltas = out.deltas.dataSync();
+  const preK = training ? opts.preNmsTopNTrain : opts.preNmsTopNTest;
+  const postK = training ? opts.postNmsTopNTrain : opts.postNmsTopNTest;
+  const result: { boxes: number[][]; scores: number[] }[] = [];
+  for (let img = 0; img < n; img++) {
+    const boxes: number[][] = [];
+    const scores: number[] = [];
+    const levels: number[] = [];
+    let offset = 0;
+    anchorsPerLevel.forEach((anchors, level) => {
+      const count = anchors.length / 4;
+      const base = img * t + offset;
+      const order = Array.from({ length: count }, (_, i) => i);
+      // sorting logits = sorting sigmoid scores; ties keep anchor order
+      order.sort((a, b) => logits[base + b]! - logits[base + a]! || a - b);
+      const top = order.slice(0, Math.min(preK, count));
+      const refs = new Float32Array(top.length * 4);
+      const d = new Float32Array(top.length * 4);
+      top.forEach((i, j) => {
+        refs.set(anchors.subarray(i * 4, i * 4 + 4), j * 4);
+        d.set(deltas.subarray((base + i) * 4, (base + i) * 4 + 4), j * 4);
       });
-      const keep = batchedNms(boxes, scores, levels, this.opts.nmsThr, postK);
-      result.push({ boxes: keep.map((i) => boxes[i]!), scores: keep.map((i) => scores[i]!) });
+      const dec = decodeBoxes(d, refs, { stds: opts.targetStds }, imageSizesHw[img]);
+      top.forEach((i, j) => {
+        const b = Array.from(dec.subarray(j * 4, j * 4 + 4));
+        if (!(b[2]! - b[0]! > 0 && b[3]! - b[1]! > 0)) return;
+        boxes.push(b);
+        scores.push(1 / (1 + Math.exp(-logits[base + i]!)));
+        levels.push(level);
+      });
+      offset += count;
+    });
+    const keep = batchedNms(boxes, scores, levels, opts.nmsThr, postK);
+    result.push({ boxes: keep.map((i) => boxes[i]!), scores: keep.map((i) => scores[i]!) });
+  }
+  return result;
+}
+
+const KEY_SHIFT = 2 ** 21;
+const keyBits = new Float32Array(1);
+const keyWord = new Uint32Array(keyBits.buffer);
+
+/**
+ * Indices of the `k` largest of `v[base .. base + count)`, largest first, equal values in index
+ * order (the comparator sort's order: `-0` equals `0`). Each value becomes one float64 key, its
+ * float32 bits mapped to an order-preserving integer (inverted, so ascending = largest first)
+ * times 2^21 plus the index, exact below 2^53, so one numeric sort orders values and ties at once.
+ */
+export function topKDescending(v: ArrayLike<number>, base: number, count: number, k: number): Int32Array {
+  if (count >= KEY_SHIFT) throw new RangeError(`topKDescending: ${count} values, at most ${KEY_SHIFT - 1}`);
+  const keys = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    keyBits[0] = v[base + i]! + 0; // -0 -> +0
+    const u = keyWord[0]!;
+    // ascending integer order = ascending float order; then inverted for largest first
+    const asc = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+    keys[i] = (0xffffffff - asc) * KEY_SHIFT + i;
+  }
+  keys.sort();
+  const m = Math.min(k, count);
+  const out = new Int32Array(m);
+  for (let j = 0; j < m; j++) out[j] = keys[j]! % KEY_SHIFT;
+  return out;
+}
+
+/** Greedy NMS (torchvision's strict `>` threshold) over boxes `[from, to)` of flat arrays, visited in index order; kept indices appended to `keep`. */
+function greedyRun(
+  x1: Float64Array,
+  y1: Float64Array,
+  x2: Float64Array,
+  y2: Float64Array,
+  area: Float64Array,
+  from: number,
+  to: number,
+  iouThr: number,
+  limit: number,
+  suppressed: Uint8Array,
+  keep: number[],
+): void {
+  let kept = 0;
+  for (let a = from; a < to; a++) {
+    if (suppressed[a]) continue;
+    if (kept >= limit) break;
+    keep.push(a);
+    kept++;
+    const ax1 = x1[a]!,
+      ay1 = y1[a]!,
+      ax2 = x2[a]!,
+      ay2 = y2[a]!,
+      aa = area[a]!;
+    for (let b = a + 1; b < to; b++) {
+      if (suppressed[b]) continue;
+      const iw = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!);
+      if (!(iw > 0)) continue;
+      const ih = Math.min(ay2, y2[b]!) - Math.max(ay1, y1[b]!);
+      if (!(ih > 0)) continue;
+      const inter = iw * ih;
+      const union = aa + area[b]! - inter;
+      if ((union > 0 ? inter / union : 0) > iouThr) suppressed[b] = 1;
     }
-    return result;
+  }
+}
+
+function fastProposals(
+  opts: RpnOptions,
+  out: RpnOutputs,
+  anchorsPerLevel: Float32Array[],
+  imageSizesHw: [number, number][],
+  training: boolean,
+): { boxes: number[][]; scores: number[] }[] {
+  const [n, t] = out.logits.shape;
+  const logits = out.logits.dataSync();
+  const deltas = out.deltas.dataSync();
+  const preK = training ? opts.preNmsTopNTrain : opts.preNmsTopNTest;
+  const postK = training ? opts.postNmsTopNTrain : opts.postNmsTopNTest;
+  const cap = anchorsPerLevel.reduce((a, l) => a + Math.min(preK, l.length / 4), 0);
+  const x1 = new Float64Array(cap);
+  const y1 = new Float64Array(cap);
+  const x2 = new Float64Array(cap);
+  const y2 = new Float64Array(cap);
+  const area = new Float64Array(cap);
+  const score = new Float64Array(cap);
+  const suppressed = new Uint8Array(cap);
+  const result: { boxes: number[][]; scores: number[] }[] = [];
+  for (let img = 0; img < n; img++) {
+    suppressed.fill(0);
+    let m = 0;
+    let offset = 0;
+    const runs: number[] = [0];
+    for (const anchors of anchorsPerLevel) {
+      const count = anchors.length / 4;
+      const base = img * t + offset;
+      const top = topKDescending(logits, base, count, preK);
+      const refs = new Float32Array(top.length * 4);
+      const d = new Float32Array(top.length * 4);
+      for (let j = 0; j < top.length; j++) {
+        const i = top[j]!;
+        for (let c = 0; c < 4; c++) {
+          refs[j * 4 + c] = anchors[i * 4 + c]!;
+          d[j * 4 + c] = deltas[(base + i) * 4 + c]!;
+        }
+      }
+      const dec = decodeBoxes(d, refs, { stds: opts.targetStds }, imageSizesHw[img]);
+      const runStart = m;
+      let sorted = true;
+      for (let j = 0; j < top.length; j++) {
+        const bx1 = dec[j * 4]!,
+          by1 = dec[j * 4 + 1]!,
+          bx2 = dec[j * 4 + 2]!,
+          by2 = dec[j * 4 + 3]!;
+        if (!(bx2 - bx1 > 0 && by2 - by1 > 0)) continue;
+        const s = 1 / (1 + Math.exp(-logits[base + top[j]!]!));
+        if (!Number.isFinite(s)) throw new TypeError(`RPN proposals: score of anchor ${top[j]} is ${s}`);
+        if (m > runStart && s > score[m - 1]!) sorted = false;
+        x1[m] = bx1;
+        y1[m] = by1;
+        x2[m] = bx2;
+        y2[m] = by2;
+        const w = bx2 - bx1;
+        const h = by2 - by1;
+        area[m] = w > 0 && h > 0 ? w * h : 0;
+        score[m] = s;
+        m++;
+      }
+      // Sigmoid keeps the logits' order; should Math.exp ever break it, sort the run as batchedNms would.
+      if (!sorted) sortRun(runStart, m, x1, y1, x2, y2, area, score);
+      runs.push(m);
+      offset += count;
+    }
+    const keep: number[] = [];
+    for (let r = 0; r + 1 < runs.length; r++)
+      greedyRun(x1, y1, x2, y2, area, runs[r]!, runs[r + 1]!, opts.nmsThr, postK, suppressed, keep);
+    // batchedNms's one global stable order: by score, ties by position (keep is ascending)
+    keep.sort((a, b) => score[b]! - score[a]! || a - b);
+    const kept = keep.length > postK ? keep.slice(0, postK) : keep;
+    result.push({
+      boxes: kept.map((i) => [x1[i]!, y1[i]!, x2[i]!, y2[i]!]),
+      scores: kept.map((i) => score[i]!),
+    });
+  }
+  return result;
+}
+
+/** Stable sort of positions `[from, to)` of the flat box arrays by descending score. */
+function sortRun(
+  from: number,
+  to: number,
+  ...cols: [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]
+): void {
+  const score = cols[5];
+  const order = Array.from({ length: to - from }, (_, i) => from + i);
+  order.sort((a, b) => score[b]! - score[a]! || a - b);
+  for (const c of cols) {
+    const copy = order.map((i) => c[i]!);
+    copy.forEach((v, j) => (c[from + j] = v));
   }
 }
