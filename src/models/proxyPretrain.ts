@@ -11,13 +11,20 @@ import type { ResNet } from './resnet.js';
 import type { TrainTask } from '../train/loop.js';
 import { batchIndices } from '../train/pretrain.js';
 import { SgdMomentum } from '../train/sgd.js';
+import { warmupCosine } from '../train/schedule.js';
 
 export interface ProxyTaskOptions {
   batchSize: number;
+  /** Peak learning rate; constant unless `totalSteps` is given. */
   lr: number;
   seed: number;
   /** Random horizontal flips of the training images. */
   flip?: boolean;
+  /** With `totalSteps`: linear warm-up over `warmupSteps`, then cosine decay to 0 at `totalSteps`. */
+  totalSteps?: number;
+  warmupSteps?: number;
+  /** L2 weight decay (torch.optim.SGD's `weight_decay`). */
+  weightDecay?: number;
 }
 
 /** Classification of proxy images as a `TrainTask`. images: `[count, H, W, 1]` (the task keeps, the caller frees). */
@@ -37,7 +44,10 @@ export class ProxyPretrainTask implements TrainTask {
     this.labels = tf.tensor1d(labels, 'int32');
     const trainable = model.store.trainable();
     for (const p of trainable) this.paramName.set(p.variable, p.name);
-    this.sgd = new SgdMomentum([{ variables: trainable.map((p) => p.variable) }], 0.9);
+    this.sgd = new SgdMomentum(
+      [{ variables: trainable.map((p) => p.variable), weightDecay: opts.weightDecay ?? 0 }],
+      0.9,
+    );
   }
 
   private readonly nameOf = (v: tf.Variable): string => this.paramName.get(v)!;
@@ -83,10 +93,17 @@ export class ProxyPretrainTask implements TrainTask {
         }),
       trainable.map((p) => p.variable),
     );
-    this.sgd.step(grads, this.opts.lr);
+    this.sgd.step(grads, this.lrAt(step));
     const v = loss.dataSync()[0]!;
     tf.dispose([loss, ...Object.values(grads)]);
     return v;
+  }
+
+  /** The learning rate of (0-based) `step`: a function of the step, so a resumed run continues the schedule. */
+  lrAt(step: number): number {
+    const { lr, totalSteps, warmupSteps } = this.opts;
+    if (!totalSteps) return lr;
+    return warmupCosine(step, { base: lr, totalSteps, warmupSteps: warmupSteps ?? 0 });
   }
 
   /** Top-1 accuracy on `[N,H,W,1]` images (eval-mode BatchNorm). */

@@ -69,6 +69,10 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
     batchSize: p.batchSize,
     lr: p.lr,
     seed: config.seed,
+    weightDecay: p.weightDecay,
+    ...(p.schedule === 'cosine'
+      ? { totalSteps: p.epochs * Math.floor(p.images / p.batchSize), warmupSteps: p.warmupSteps }
+      : {}),
   });
   try {
     const fp = imagenetFingerprint(config);

@@ -78,3 +78,60 @@ test('a resumed proxy run (momentum buffers restored by parameter name) equals a
   images.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('proxy learning rate: linear warm-up from 0, then cosine to 0 at the last step; constant without totalSteps', () => {
+  const { pixels, labels } = naturalImages(8, 16, 4, makeRng(2));
+  const images = tf.tensor4d(pixels, [8, 16, 16, 1]);
+  const model = new ResNet({ blocks: [1, 1, 1, 1], width: 2, inChannels: 1, numClasses: 4 }, makeRng(1));
+  const sched = new ProxyPretrainTask(model, images, labels, {
+    batchSize: 4,
+    lr: 0.05,
+    seed: 3,
+    totalSteps: 10,
+    warmupSteps: 2,
+  });
+  const constant = new ProxyPretrainTask(model, images, labels, { batchSize: 4, lr: 0.05, seed: 3 });
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} != ${b}`);
+  close(sched.lrAt(0), 0);
+  close(sched.lrAt(1), 0.025);
+  close(sched.lrAt(2), 0.05);
+  // Half-way through the 8 cosine steps: 0.05 * (1 + cos(pi/2)) / 2.
+  close(sched.lrAt(6), 0.025);
+  close(sched.lrAt(4), 0.05 * 0.5 * (1 + Math.cos(Math.PI / 4)));
+  close(sched.lrAt(10), 0);
+  for (const s of [0, 5, 9]) close(constant.lrAt(s), 0.05);
+  sched.dispose();
+  constant.dispose();
+  model.dispose();
+  images.dispose();
+});
+
+test('proxy weight decay is PyTorch SGD weight_decay: one step with decay moves each weight by lr * wd * w more', async () => {
+  const { pixels, labels } = naturalImages(8, 16, 4, makeRng(2));
+  const images = tf.tensor4d(pixels, [8, 16, 16, 1]);
+  const run = (weightDecay: number) => {
+    const model = new ResNet({ blocks: [1, 1, 1, 1], width: 2, inChannels: 1, numClasses: 4 }, makeRng(1));
+    const before = model.store.get('fc.weight').dataSync().slice();
+    const task = new ProxyPretrainTask(model, images, labels, {
+      batchSize: 4,
+      lr: 0.1,
+      seed: 3,
+      weightDecay,
+      flip: false,
+    });
+    task.trainStep(0, makeRng(9));
+    const after = model.store.get('fc.weight').dataSync().slice();
+    task.dispose();
+    model.dispose();
+    return { before, after };
+  };
+  const plain = run(0);
+  const decayed = run(0.5);
+  // First step: the momentum buffer is the gradient itself, so w1 = w0 - lr (g + wd w0).
+  for (let i = 0; i < plain.before.length; i++)
+    assert.ok(
+      Math.abs(decayed.after[i]! - (plain.after[i]! - 0.1 * 0.5 * plain.before[i]!)) < 1e-6,
+      `fc.weight[${i}]`,
+    );
+  images.dispose();
+});
