@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNative } from '../src/backend/native.js';
-import { chromiumHint, findChromium } from '../src/plots/chromium.js';
+import { chromiumHint, describeBrowser, findBrowser } from '../src/plots/chromium.js';
 
 /** Throws when this Node is older than package.json's `engines.node` (a `>=X.Y` range). */
 export function checkNode(root: string, version = process.versions.node): void {
@@ -53,11 +53,17 @@ export function preflight(root: string, opts: { quiet?: boolean } = {}): void {
     lines.push(
       'OpenBLAS: not found -> the bundled GEMM runs (convolutions somewhat slower; `npm run bench -- --only gemm` compares); fix: npm run setup:system',
     );
-  const browser = findChromium(process.env.CXR_CHROMIUM ?? '');
+  let browser: ReturnType<typeof findBrowser> = null;
+  let browserError = '';
+  try {
+    browser = findBrowser(process.env.CXR_CHROMIUM ?? '');
+  } catch (e) {
+    browserError = `; ${(e as Error).message}`;
+  }
   lines.push(
     browser
-      ? `PNG figures: ${browser}`
-      : `PNG figures: MISSING (no Chromium) -> figures as HTML only; fix: ${chromiumHint()}`,
+      ? `PNG figures: ${describeBrowser(browser)}`
+      : `PNG figures: MISSING (no Chromium${browserError}) -> figures as HTML only; fix: ${chromiumHint()}`,
   );
   const missing = missingAptPackages(root);
   if (missing.length)

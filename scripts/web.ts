@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { repoRoot } from '../src/config.js';
-import { findChromium } from '../src/plots/chromium.js';
+import { chromiumHint, findBrowser } from '../src/plots/chromium.js';
 import { checkWebManifest } from '../src/web/format.js';
 import { runPage } from './webPage.js';
 
@@ -156,9 +156,8 @@ async function cli(): Promise<void> {
   if (process.argv.includes('--screenshot')) {
     const next = arg('screenshot');
     const file = resolve(next && !next.startsWith('--') ? next : join(root, 'web', 'screenshot.png'));
-    const chromium = findChromium(process.env.CXR_CHROMIUM ?? '');
-    if (!chromium)
-      throw new Error('--screenshot needs Chromium (apt-get install chromium, or set CXR_CHROMIUM)');
+    const chromium = findBrowser(process.env.CXR_CHROMIUM ?? '');
+    if (!chromium) throw new Error(`--screenshot needs Chromium (${chromiumHint()})`);
     const { page, consoleErrors } = await runPage({
       chromium,
       dist: out,

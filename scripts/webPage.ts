@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import puppeteer, { type Page } from 'puppeteer-core';
+import type { Browser } from '../src/plots/chromium.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -80,7 +81,7 @@ export interface PageState {
  * screenshot of the whole page to `screenshot` if given.
  */
 export async function runPage(opts: {
-  chromium: string;
+  chromium: Browser;
   dist: string;
   query: string;
   screenshot?: string;
@@ -91,8 +92,10 @@ export async function runPage(opts: {
 }): Promise<{ page: PageState; consoleErrors: string[]; after: unknown }> {
   const server = await serveDir(opts.dist);
   const browser = await puppeteer.launch({
-    executablePath: opts.chromium,
-    headless: true,
+    executablePath: opts.chromium.path,
+    // The registry Chromium is a chrome-headless-shell build; it also needs its libraries and fonts.
+    headless: opts.chromium.origin === 'registry' ? 'shell' : true,
+    env: { ...process.env, ...opts.chromium.env },
     args: [
       '--no-sandbox',
       '--disable-dev-shm-usage',

@@ -15,6 +15,10 @@ test('browserOrFail without a browser: throws, naming the check, Chromium and ho
   );
 });
 
-test('browserOrFail with a browser: returns its path', () => {
-  assert.equal(browserOrFail('x', { CXR_CHROMIUM: '/opt/some/chrome' }), '/opt/some/chrome');
+test('browserOrFail with a browser: returns it', () => {
+  assert.deepEqual(browserOrFail('x', { CXR_CHROMIUM: '/opt/some/chrome' }), {
+    path: '/opt/some/chrome',
+    origin: 'configured',
+    env: {},
+  });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { chromiumHint, findChromium } from '../src/plots/chromium.js';
+import { type Browser, chromiumHint, findBrowser } from '../src/plots/chromium.js';
 
 /** A fresh temporary folder, removed when the test file finishes. */
 export function tempDir(prefix = 'cxr-test-'): string {
@@ -18,8 +18,8 @@ export function tempDir(prefix = 'cxr-test-'): string {
  * let `npm test` pass without testing what the browser is there for (the project allows no skipped
  * tests). `npm run setup:system` installs Chromium from apt.txt.
  */
-export function browserOrFail(what: string, env: NodeJS.ProcessEnv = process.env): string {
-  const browser = findChromium(env.CXR_CHROMIUM ?? '');
+export function browserOrFail(what: string, env: NodeJS.ProcessEnv = process.env): Browser {
+  const browser = findBrowser(env.CXR_CHROMIUM ?? '');
   if (browser) return browser;
   const none = env.CXR_CHROMIUM === 'none' ? 'CXR_CHROMIUM=none' : 'no Chromium found';
   throw new Error(`${what} cannot be tested: ${none} (${chromiumHint()})`);

@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlotConfig } from '../config.js';
 import { writeFileAtomic } from '../io.js';
-import { chromiumHint, findChromium, renderPng } from './chromium.js';
+import { chromiumHint, findBrowser, renderPng } from './chromium.js';
 import { displayBundle } from './display.js';
 import type { Figure } from './figure.js';
 import { domId, figureHtml, plotlyBundle, plotSnippet } from './html.js';
@@ -37,7 +37,7 @@ function writePng(
   height: number,
 ): string | null {
   if (!target.png) return null;
-  const browser = findChromium(target.chromium);
+  const browser = findBrowser(target.chromium);
   if (!browser) {
     if (!warnedNoBrowser) {
       warnedNoBrowser = true;

@@ -47,9 +47,11 @@ test('saveFigure without a browser (CXR_CHROMIUM=none) writes the HTML only', ()
 });
 
 test('saveFigure with a browser writes HTML and a PNG of the requested size', () => {
-  const browser = browserOrFail('PNG figures (saveFigure through headless Chromium)');
+  // The browser saveFigure finds by itself (the same finder): a system one, else the registry one.
+  const chromium = process.env.CXR_CHROMIUM ?? '';
+  browserOrFail('PNG figures (saveFigure through headless Chromium)');
   const dir = tempDir();
-  const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium: browser });
+  const saved = saveFigure(fig, 'fig_test', { dir, width: 640, height: 400, png: true, chromium });
   assert.ok(readFileSync(saved.html, 'utf8').includes('27182'));
   assert.ok(saved.png && existsSync(saved.png));
   assert.deepEqual(pngSize(readFileSync(saved.png)), { width: 640, height: 400 });
