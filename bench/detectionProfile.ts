@@ -6,7 +6,7 @@
  * Run with `node --cpu-prof` as well to see JavaScript functions (anchor matching, NMS, RoIAlign).
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelTimes, setKernelProfiling } from '../src/backend/index.js';
+import { kernelTimes, momentumOptimizer, setKernelProfiling } from '../src/backend/index.js';
 import { makeConfig, type ProfileName } from '../src/config.js';
 import { initEngine } from '../src/engine.js';
 import { detectionTrainStep, warmupCosineLr } from '../src/models/fasterRcnn/train.js';
@@ -58,7 +58,8 @@ const targets = Array.from({ length: batch }, () =>
     return [x, y, x + w, y + h];
   }),
 ).map((boxes) => ({ boxes, labels: boxes.map(() => r.int(14)) }));
-const optimizer = tf.train.momentum(d.lr, 0.9);
+// the notebooks' optimizer (weight decay and clipping inside its native update)
+const optimizer = momentumOptimizer(d.lr, 0.9);
 wrap(optimizer, 'applyGradients', 'optimizer update (SGD momentum + weight decay)');
 const step = (s: number): void => {
   optimizer.setLearningRate(

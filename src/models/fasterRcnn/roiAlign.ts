@@ -431,6 +431,8 @@ export function multiLevelRoiAlign(
     // inverse of `order`: output row i is sorted row pos[i]
     const pos = new Array<number>(order.length);
     order.forEach((o, j) => (pos[o] = j));
+    // All RoIs on one level in input order (every RoI of the demo's 96 px detector is on P2): no copy
+    if (pos.every((p, i) => p === i)) return sorted;
     return permuteRows(sorted, pos) as tf.Tensor4D;
   });
 }

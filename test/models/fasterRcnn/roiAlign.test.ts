@@ -178,6 +178,39 @@ test('multiLevelRoiAlign pools each RoI from its own level and keeps input order
   tf.dispose([...feats, out, ...grads]);
 });
 
+test('multiLevelRoiAlign with every RoI on one level equals roiAlign on it (no permutation), values and gradient', () => {
+  const feats = [24, 12, 6, 3].map(
+    (s, l) => tf.randomNormal([2, s, s, 5], 0, 1, 'float32', 30 + l) as tf.Tensor4D,
+  );
+  const opts = {
+    strides: [4, 8, 16, 32],
+    outputSize: [3, 3] as [number, number],
+    samplingRatio: 0,
+    aligned: true,
+    finestScale: 56,
+  };
+  // all small boxes: level 0 (P2), as at the demo's 96 px
+  const rng = makeRng(8);
+  const rois = Array.from({ length: 9 }, (_, k) => {
+    const x = rng.uniform(0, 60);
+    const y = rng.uniform(0, 60);
+    return [k % 2, x, y, x + rng.uniform(2, 30), y + rng.uniform(2, 30)];
+  });
+  const r = tf.randomNormal([9, 3, 3, 5], 0, 1, 'float32', 40);
+  const level0 = { outputSize: opts.outputSize, spatialScale: 1 / 4, samplingRatio: 0, aligned: true };
+  const multi = (x: tf.Tensor) =>
+    tf.sum(tf.mul(multiLevelRoiAlign([x as tf.Tensor4D, ...feats.slice(1)], rois, opts), r));
+  const single = (x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, rois, level0), r));
+  const a = multiLevelRoiAlign(feats, rois, opts);
+  const b = roiAlign(feats[0]!, rois, level0);
+  assert.deepEqual(a.dataSync(), b.dataSync());
+  const ga = tf.grad(multi)(feats[0]!);
+  const gb = tf.grad(single)(feats[0]!);
+  assert.deepEqual(ga.dataSync(), gb.dataSync());
+  assert.ok(ga.abs().sum().dataSync()[0]! > 0);
+  tf.dispose([...feats, r, a, b, ga, gb]);
+});
+
 test('roiAlignPlan (typed arrays) equals the plain plan, entry for entry, on 200 random RoI sets', () => {
   const rng = makeRng(21);
   let entries = 0;
