@@ -12,7 +12,9 @@
  *     torchvision's FasterRCNN built to the same sizes on the same backbone.
  *   - `demo-probe-features`: the frozen backbone's eval-mode feature pass of the linear evaluation
  *     (`extractFeatures`, batch 64, at the backbone's input size), images/s.
- * Each figure is the median of `steps` timed calls after one warm-up call.
+ * Each figure is the median of `steps` timed calls after `warmup` untimed ones, on both sides (default 5 and 5):
+ * a process's first few training steps cost 1.3–2× the later ones (allocation, the buffer pool and the
+ * allocator filling), and the notebooks run hundreds of steps, so the bench times the steady state.
  */
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -30,11 +32,15 @@ import { PretrainTask, type ImageSource } from '../src/train/pretrain.js';
 import { runPeer } from './peer.js';
 import { faster, median, type BenchResult } from './registry.js';
 
-/** Median seconds of `fn` over `steps` timed calls after one warm-up call. */
+/** Median seconds of `fn` over `steps` timed calls after `warmup` untimed ones. */
 // Process CPU seconds (all threads) of each call are printed beside the wall times: on a busy machine
 // they say more than the wall clock does (PyTorch's spinning OpenMP threads inflate its CPU time, though).
-function timed(fn: () => void, steps: number): { median: number; seconds: number[]; cpu: number[] } {
-  fn();
+function timed(
+  fn: () => void,
+  steps: number,
+  warmup: number,
+): { median: number; seconds: number[]; cpu: number[] } {
+  for (let i = 0; i < warmup; i++) fn();
   const seconds: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -80,7 +86,7 @@ function randomSource(count: number, size: number): ImageSource & { dispose(): v
   };
 }
 
-export function btRow(config: Config, steps: number, withPeer = true): BenchResult {
+export function btRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
   const p = config.pretrain;
   const size = config.backbone.inputSize;
   // The size the pretraining source decodes images at (notebook 03's `nihTrainSource`).
@@ -107,10 +113,14 @@ export function btRow(config: Config, steps: number, withPeer = true): BenchResu
   });
   let step = 0;
   const master = makeRng(7);
-  const ours = timed(() => {
-    task.trainStep(step, master.fork(step));
-    step++;
-  }, steps);
+  const ours = timed(
+    () => {
+      task.trainStep(step, master.fork(step));
+      step++;
+    },
+    steps,
+    warmup,
+  );
   task.dispose();
   source.dispose();
   tf.dispose([...model.namedVariables().values()]);
@@ -127,6 +137,7 @@ export function btRow(config: Config, steps: number, withPeer = true): BenchResu
         interpolation: p.interpolation,
         bank,
         steps,
+        warmup,
       })
     : NO_PEER;
   console.log(
@@ -141,7 +152,7 @@ export function btRow(config: Config, steps: number, withPeer = true): BenchResu
   );
 }
 
-export function detectionRow(config: Config, steps: number, withPeer = true): BenchResult {
+export function detectionRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
   const d = config.detection;
   const size = d.inputSizes[0]!;
   const batch = d.batchSize;
@@ -159,15 +170,19 @@ export function detectionRow(config: Config, steps: number, withPeer = true): Be
   const opt = momentumOptimizer(0.001, 0.9);
   const stepRng = makeRng(3);
   let step = 0;
-  const ours = timed(() => {
-    detectionTrainStep(detector, opt, images, targets, {
-      weightDecay: d.weightDecay,
-      clipNorm: d.gradClipNorm,
-      rng: stepRng.fork(step),
-      step,
-    });
-    step++;
-  }, steps);
+  const ours = timed(
+    () => {
+      detectionTrainStep(detector, opt, images, targets, {
+        weightDecay: d.weightDecay,
+        clipNorm: d.gradClipNorm,
+        rng: stepRng.fork(step),
+        step,
+      });
+      step++;
+    },
+    steps,
+    warmup,
+  );
   images.dispose();
   opt.dispose();
   tf.dispose([...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]);
@@ -180,6 +195,7 @@ export function detectionRow(config: Config, steps: number, withPeer = true): Be
         size,
         batch,
         steps,
+        warmup,
         numClasses: 14,
         fpnChannels: d.fpnChannels,
         boxFcWidth: d.boxFcWidth,
@@ -207,15 +223,19 @@ export function detectionRow(config: Config, steps: number, withPeer = true): Be
   );
 }
 
-export function probeRow(config: Config, steps: number, withPeer = true): BenchResult {
+export function probeRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
   const size = config.backbone.inputSize;
   const n = 256;
   const batch = 64;
   const resnet = makeBackbone(config, makeRng(4));
   const images = tf.randomUniform([n, size, size, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
-  const ours = timed(() => {
-    extractFeatures(resnet, images, batch);
-  }, steps);
+  const ours = timed(
+    () => {
+      extractFeatures(resnet, images, batch);
+    },
+    steps,
+    warmup,
+  );
   images.dispose();
   resnet.dispose();
   const pe = withPeer
@@ -227,6 +247,7 @@ export function probeRow(config: Config, steps: number, withPeer = true): BenchR
         batch,
         images: n,
         steps,
+        warmup,
       })
     : NO_PEER;
   console.log(
@@ -241,16 +262,19 @@ export function probeRow(config: Config, steps: number, withPeer = true): BenchR
   );
 }
 
-/** The three rows; `steps` timed calls each (default 3). */
-export async function run(opts: { steps?: number; peer?: boolean } = {}): Promise<BenchResult[]> {
+/** The three rows; `steps` timed calls each after `warmup` untimed ones (default 5 and 5). */
+export async function run(
+  opts: { steps?: number; warmup?: number; peer?: boolean } = {},
+): Promise<BenchResult[]> {
   await initEngine('auto');
   // The demo profile as committed, whatever the environment says.
   const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
-  const steps = opts.steps ?? 3;
+  const steps = opts.steps ?? 5;
+  const warmup = opts.warmup ?? 5;
   return [
-    btRow(config, steps, opts.peer),
-    detectionRow(config, steps, opts.peer),
-    probeRow(config, steps, opts.peer),
+    btRow(config, steps, warmup, opts.peer),
+    detectionRow(config, steps, warmup, opts.peer),
+    probeRow(config, steps, warmup, opts.peer),
   ];
 }
 

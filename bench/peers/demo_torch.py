@@ -115,7 +115,7 @@ def bt(a):
 
     net.train()
     proj.train()
-    dt, times = timed(step, 1, a['steps'])
+    dt, times = timed(step, a.get('warmup', 1), a['steps'])
     return {'per_s': b / dt, 'seconds': times}
 
 
@@ -157,7 +157,7 @@ def det(a):
         opt.step()
 
     model.train()
-    dt, times = timed(step, 1, a['steps'])
+    dt, times = timed(step, a.get('warmup', 1), a['steps'])
     return {'per_s': batch / dt, 'seconds': times}
 
 
@@ -173,7 +173,7 @@ def probe(a):
             out = [net(images[s:s + bs]).numpy() for s in range(0, images.shape[0], bs)]
         return out
 
-    dt, times = timed(run, 1, a['steps'])
+    dt, times = timed(run, a.get('warmup', 1), a['steps'])
     return {'per_s': images.shape[0] / dt, 'seconds': times}
 
 
