@@ -5,7 +5,7 @@
  * (what `--virtual-time-budget` waits for on the command line).
  */
 import puppeteer from 'puppeteer-core';
-import type { Browser } from './chromium.js';
+import { OFFLINE_FLAGS, type Browser } from './chromium.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}') as {
   browser: Browser;
@@ -19,16 +19,7 @@ const browser = await puppeteer.launch({
   headless: 'shell',
   pipe: true,
   env: { ...process.env, ...job.browser.env },
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-    '--hide-scrollbars',
-  ],
+  args: [...OFFLINE_FLAGS],
   timeout: 60_000,
 });
 try {

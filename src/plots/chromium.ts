@@ -112,6 +112,18 @@ export function chromiumHint(): string {
   );
 }
 
+/** Flags every screenshot launch shares: no sandbox (root in containers), no GPU, no network, no scrollbars. */
+export const OFFLINE_FLAGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--hide-scrollbars',
+];
+
 /**
  * Screenshots `htmlPath` at exactly width×height CSS pixels into `pngPath`. The flags keep Chromium
  * from reaching the network (this machine and hospital networks have none) and from touching the
@@ -134,15 +146,8 @@ export function renderPng(
       browser.path,
       [
         '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-quic',
+        ...OFFLINE_FLAGS,
         `--user-data-dir=${profile}`,
-        '--hide-scrollbars',
         `--window-size=${width},${height}`,
         '--virtual-time-budget=5000',
         `--screenshot=${pngPath}`,
