@@ -152,6 +152,23 @@ export function btRow(config: Config, steps: number, warmup: number, withPeer = 
   );
 }
 
+/**
+ * The detection rows' batch (also the A/B scripts'): random images and two boxes per image at fixed places
+ * (the demo's images have 0-3 fused boxes). The caller frees `images`.
+ */
+export function detectionBenchBatch(
+  size: number,
+  batch: number,
+): { images: tf.Tensor4D; boxes: number[][][]; targets: { boxes: number[][]; labels: number[] }[] } {
+  const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const s = size / 8;
+  const boxes = Array.from({ length: batch }, (_, i) => [
+    [s, s + (i % 3), 3 * s, 3.5 * s],
+    [4 * s, 4 * s, 6.5 * s + (i % 2), 7 * s],
+  ]);
+  return { images, boxes, targets: boxes.map((b) => ({ boxes: b, labels: [1, 3] })) };
+}
+
 export function detectionRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
   const d = config.detection;
   const size = d.inputSizes[0]!;
@@ -159,14 +176,7 @@ export function detectionRow(config: Config, steps: number, warmup: number, with
   const rng = makeRng(2);
   const resnet = makeBackbone(config, rng.fork('backbone'));
   const detector = detectorOnResnet(resnet, d, rng.fork('heads'));
-  const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
-  // Two boxes per image at fixed places (the demo's images have 0-3 fused boxes).
-  const s = size / 8;
-  const boxes = Array.from({ length: batch }, (_, i) => [
-    [s, s + (i % 3), 3 * s, 3.5 * s],
-    [4 * s, 4 * s, 6.5 * s + (i % 2), 7 * s],
-  ]);
-  const targets = boxes.map((b) => ({ boxes: b, labels: [1, 3] }));
+  const { images, boxes, targets } = detectionBenchBatch(size, batch);
   const opt = momentumOptimizer(0.001, 0.9);
   const stepRng = makeRng(3);
   let step = 0;

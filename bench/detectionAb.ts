@@ -16,6 +16,7 @@ import { detectionTrainStep } from '../src/models/fasterRcnn/train.js';
 import { RpnHead, rpnProposalsReference } from '../src/models/fasterRcnn/rpn.js';
 import { makeRng } from '../src/rng.js';
 import { median } from './registry.js';
+import { detectionBenchBatch } from './demo.js';
 
 const steps = Number(process.argv[2] ?? 4);
 const what = process.argv[3] ?? 'bn';
@@ -36,15 +37,7 @@ const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
 const d = config.detection;
 const size = d.inputSizes[0]!;
 const batch = d.batchSize;
-const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
-const s = size / 8;
-const targets = Array.from({ length: batch }, (_, i) => ({
-  boxes: [
-    [s, s + (i % 3), 3 * s, 3.5 * s],
-    [4 * s, 4 * s, 6.5 * s + (i % 2), 7 * s],
-  ],
-  labels: [1, 3],
-}));
+const { images, targets } = detectionBenchBatch(size, batch);
 
 function make() {
   const rng = makeRng(2);

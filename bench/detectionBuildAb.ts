@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { makeConfig } from '../src/config.js';
 import { initEngine } from '../src/engine.js';
 import { median } from './registry.js';
+import { detectionBenchBatch } from './demo.js';
 
 const other = process.argv[2];
 if (!other) throw new Error('usage: node build/bench/detectionBuildAb.js <other repo root> [steps]');
@@ -22,15 +23,7 @@ const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
 const d = config.detection;
 const size = d.inputSizes[0]!;
 const batch = d.batchSize;
-const images = tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
-const s = size / 8;
-const targets = Array.from({ length: batch }, (_, i) => ({
-  boxes: [
-    [s, s + (i % 3), 3 * s, 3.5 * s],
-    [4 * s, 4 * s, 6.5 * s + (i % 2), 7 * s],
-  ],
-  labels: [1, 3],
-}));
+const { images, targets } = detectionBenchBatch(size, batch);
 
 async function load(root: string, name: string, skipStores: number) {
   const at = (p: string) => import(pathToFileURL(path.join(root, 'build', p)).href);
