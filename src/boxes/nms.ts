@@ -33,6 +33,45 @@ function checkParallel(boxes: number[][], scores: ArrayLike<number>, where: stri
   }
 }
 
+/** Greedy NMS (torchvision's strict `>` threshold) over boxes `[from, to)` of flat arrays, visited in index order; kept indices appended to `keep`. */
+export function greedyRun(
+  x1: Float64Array,
+  y1: Float64Array,
+  x2: Float64Array,
+  y2: Float64Array,
+  area: Float64Array,
+  from: number,
+  to: number,
+  iouThr: number,
+  limit: number,
+  suppressed: Uint8Array,
+  keep: number[],
+): void {
+  let kept = 0;
+  for (let a = from; a < to; a++) {
+    if (suppressed[a]) continue;
+    if (kept >= limit) break;
+    keep.push(a);
+    kept++;
+    const ax1 = x1[a]!,
+      ay1 = y1[a]!,
+      ax2 = x2[a]!,
+      ay2 = y2[a]!,
+      aa = area[a]!;
+    for (let b = a + 1; b < to; b++) {
+      if (suppressed[b]) continue;
+      const iw = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!);
+      if (!(iw > 0)) continue;
+      const ih = Math.min(ay2, y2[b]!) - Math.max(ay1, y1[b]!);
+      if (!(ih > 0)) continue;
+      const inter = iw * ih;
+      const union = aa + area[b]! - inter;
+      // Strictly greater: a box at exactly the threshold survives (torchvision's `ovr > thr`).
+      if ((union > 0 ? inter / union : 0) > iouThr) suppressed[b] = 1;
+    }
+  }
+}
+
 /** Greedy NMS over `order` (indices, best first); returns the kept indices in that order. */
 // `limit`: stop once that many are kept (the rest of `order` could only rank after them).
 function greedy(boxes: number[][], order: number[], iouThr: number, limit = Infinity): number[] {
@@ -52,30 +91,9 @@ function greedy(boxes: number[][], order: number[], iouThr: number, limit = Infi
     y2[a] = b[3]!;
     area[a] = boxArea(b);
   }
-  const keep: number[] = [];
-  const suppressed = new Uint8Array(n);
-  for (let a = 0; a < n; a++) {
-    if (suppressed[a]) continue;
-    if (keep.length >= limit) break;
-    keep.push(order[a]!);
-    const ax1 = x1[a]!,
-      ay1 = y1[a]!,
-      ax2 = x2[a]!,
-      ay2 = y2[a]!,
-      aa = area[a]!;
-    for (let b = a + 1; b < n; b++) {
-      if (suppressed[b]) continue;
-      const iw = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!);
-      if (!(iw > 0)) continue;
-      const ih = Math.min(ay2, y2[b]!) - Math.max(ay1, y1[b]!);
-      if (!(ih > 0)) continue;
-      const inter = iw * ih;
-      const union = aa + area[b]! - inter;
-      // Strictly greater: a box at exactly the threshold survives (torchvision's `ovr > thr`).
-      if ((union > 0 ? inter / union : 0) > iouThr) suppressed[b] = 1;
-    }
-  }
-  return keep;
+  const kept: number[] = [];
+  greedyRun(x1, y1, x2, y2, area, 0, n, iouThr, limit, new Uint8Array(n), kept);
+  return kept.map((a) => order[a]!);
 }
 
 /** Indices sorted by descending score; equal scores keep input order (torchvision's stable CPU sort). */

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../rng.js';
-import { batchedNms } from '../../boxes/nms.js';
+import { batchedNms, greedyRun } from '../../boxes/nms.js';
 import { decodeBoxes, encodeBoxes } from './boxCoder.js';
 import { iouMatrix, matchPredictions } from './matcher.js';
 import { conv, makeConv, type ConvParams } from './nn.js';
@@ -245,44 +245,6 @@ export function topKDescending(v: ArrayLike<number>, base: number, count: number
   const out = new Int32Array(m);
   for (let j = 0; j < m; j++) out[j] = keys[j]! % KEY_SHIFT;
   return out;
-}
-
-/** Greedy NMS (torchvision's strict `>` threshold) over boxes `[from, to)` of flat arrays, visited in index order; kept indices appended to `keep`. */
-function greedyRun(
-  x1: Float64Array,
-  y1: Float64Array,
-  x2: Float64Array,
-  y2: Float64Array,
-  area: Float64Array,
-  from: number,
-  to: number,
-  iouThr: number,
-  limit: number,
-  suppressed: Uint8Array,
-  keep: number[],
-): void {
-  let kept = 0;
-  for (let a = from; a < to; a++) {
-    if (suppressed[a]) continue;
-    if (kept >= limit) break;
-    keep.push(a);
-    kept++;
-    const ax1 = x1[a]!,
-      ay1 = y1[a]!,
-      ax2 = x2[a]!,
-      ay2 = y2[a]!,
-      aa = area[a]!;
-    for (let b = a + 1; b < to; b++) {
-      if (suppressed[b]) continue;
-      const iw = Math.min(ax2, x2[b]!) - Math.max(ax1, x1[b]!);
-      if (!(iw > 0)) continue;
-      const ih = Math.min(ay2, y2[b]!) - Math.max(ay1, y1[b]!);
-      if (!(ih > 0)) continue;
-      const inter = iw * ih;
-      const union = aa + area[b]! - inter;
-      if ((union > 0 ? inter / union : 0) > iouThr) suppressed[b] = 1;
-    }
-  }
 }
 
 function fastProposals(
