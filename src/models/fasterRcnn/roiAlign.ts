@@ -140,6 +140,30 @@ function axisTapsInto(
   return n;
 }
 
+/** One RoI's checked batch index, float32 origin, bin sizes and sampling grid, as torchvision computes them. */
+function roiGeometry(r: number[], k: number, n: number, opts: RoiAlignOptions) {
+  if (r.length !== 5) throw new Error(`roiAlign: rois[${k}] must be [batchIndex, x1, y1, x2, y2]`);
+  const b = r[0]!;
+  if (!Number.isInteger(b) || b < 0 || b >= n)
+    throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
+  const [ph, pw] = opts.outputSize;
+  const offset = opts.aligned ? 0.5 : 0;
+  // torchvision computes the RoI geometry in float32; the adaptive grid ceil(roiSize / bins)
+  // depends on it (8.000001 / 2 -> 5 samples, not 4).
+  const scale = f32(opts.spatialScale);
+  const x1 = f32(f32(f32(r[1]!) * scale) - offset);
+  const y1 = f32(f32(f32(r[2]!) * scale) - offset);
+  let rw = f32(f32(f32(f32(r[3]!) * scale) - offset) - x1);
+  let rh = f32(f32(f32(f32(r[4]!) * scale) - offset) - y1);
+  if (!opts.aligned) {
+    rw = Math.max(rw, 1);
+    rh = Math.max(rh, 1);
+  }
+  const gh = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rh / ph));
+  const gw = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rw / pw));
+  return { b, x1, y1, binH: f32(rh / ph), binW: f32(rw / pw), gh, gw, count: Math.max(gh * gw, 1) };
+}
+
 /**
  * The sampling plan of {@link roiAlign}: for every output cell its feature positions and weights.
  * The same plan as {@link roiAlignPlanReference} (tested equal), written into typed arrays.
@@ -147,7 +171,6 @@ function axisTapsInto(
 export function roiAlignPlan(shape: number[], rois: number[][], opts: RoiAlignOptions): Plan {
   const [n, h, w] = shape as [number, number, number, number];
   const [ph, pw] = opts.outputSize;
-  const offset = opts.aligned ? 0.5 : 0;
   const start = new Int32Array(rois.length * ph * pw + 1);
   const out = new Entries();
   let cell = 0;
@@ -157,26 +180,7 @@ export function roiAlignPlan(shape: number[], rois: number[][], opts: RoiAlignOp
   let rowW = new Float64Array(0);
   const colN = new Int32Array(pw);
   for (let k = 0; k < rois.length; k++) {
-    const r = rois[k]!;
-    if (r.length !== 5) throw new Error(`roiAlign: rois[${k}] must be [batchIndex, x1, y1, x2, y2]`);
-    const b = r[0]!;
-    if (!Number.isInteger(b) || b < 0 || b >= n)
-      throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
-    // float32 geometry as in roiAlignPlanReference (torchvision's)
-    const scale = f32(opts.spatialScale);
-    const x1 = f32(f32(f32(r[1]!) * scale) - offset);
-    const y1 = f32(f32(f32(r[2]!) * scale) - offset);
-    let rw = f32(f32(f32(f32(r[3]!) * scale) - offset) - x1);
-    let rh = f32(f32(f32(f32(r[4]!) * scale) - offset) - y1);
-    if (!opts.aligned) {
-      rw = Math.max(rw, 1);
-      rh = Math.max(rh, 1);
-    }
-    const binH = f32(rh / ph);
-    const binW = f32(rw / pw);
-    const gh = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rh / ph));
-    const gw = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rw / pw));
-    const count = Math.max(gh * gw, 1);
+    const { b, x1, y1, binH, binW, gh, gw, count } = roiGeometry(rois[k]!, k, n, opts);
     const cs = 2 * Math.max(gw, 0);
     if (colIdx.length < pw * cs) {
       colIdx = new Int32Array(pw * cs);
@@ -208,33 +212,12 @@ export function roiAlignPlan(shape: number[], rois: number[][], opts: RoiAlignOp
 export function roiAlignPlanReference(shape: number[], rois: number[][], opts: RoiAlignOptions): Plan {
   const [n, h, w] = shape as [number, number, number, number];
   const [ph, pw] = opts.outputSize;
-  const offset = opts.aligned ? 0.5 : 0;
   const start = new Int32Array(rois.length * ph * pw + 1);
   const pos: number[] = [];
   const weight: number[] = [];
   let cell = 0;
   for (let k = 0; k < rois.length; k++) {
-    const r = rois[k]!;
-    if (r.length !== 5) throw new Error(`roiAlign: rois[${k}] must be [batchIndex, x1, y1, x2, y2]`);
-    const b = r[0]!;
-    if (!Number.isInteger(b) || b < 0 || b >= n)
-      throw new Error(`roiAlign: rois[${k}] batch index ${b} not in [0, ${n})`);
-    // torchvision computes the RoI geometry in float32; the adaptive grid ceil(roiSize / bins)
-    // depends on it (8.000001 / 2 -> 5 samples, not 4).
-    const scale = f32(opts.spatialScale);
-    const x1 = f32(f32(f32(r[1]!) * scale) - offset);
-    const y1 = f32(f32(f32(r[2]!) * scale) - offset);
-    let rw = f32(f32(f32(f32(r[3]!) * scale) - offset) - x1);
-    let rh = f32(f32(f32(f32(r[4]!) * scale) - offset) - y1);
-    if (!opts.aligned) {
-      rw = Math.max(rw, 1);
-      rh = Math.max(rh, 1);
-    }
-    const binH = f32(rh / ph);
-    const binW = f32(rw / pw);
-    const gh = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rh / ph));
-    const gw = opts.samplingRatio > 0 ? opts.samplingRatio : Math.ceil(f32(rw / pw));
-    const count = Math.max(gh * gw, 1);
+    const { b, x1, y1, binH, binW, gh, gw, count } = roiGeometry(rois[k]!, k, n, opts);
     const cols: AxisTaps[] = [];
     for (let px = 0; px < pw; px++) cols.push(axisTaps(x1, binW, px, gw, w));
     for (let py = 0; py < ph; py++) {
