@@ -65,21 +65,20 @@ export async function pretrainProxy(config: Config, rng: Rng): Promise<ProxyResu
   const images = tf.tensor4d(data.pixels, [p.images, size, size, 1]);
   const heldImages = tf.tensor4d(held.pixels, [held.labels.length, size, size, 1]);
   const model = makeBackbone(config, rng.fork('proxy-init'), { numClasses: p.classes });
+  const stepsPerEpoch = Math.floor(p.images / p.batchSize);
   const task = new ProxyPretrainTask(model, images, data.labels, {
     batchSize: p.batchSize,
     lr: p.lr,
     seed: config.seed,
     weightDecay: p.weightDecay,
-    ...(p.schedule === 'cosine'
-      ? { totalSteps: p.epochs * Math.floor(p.images / p.batchSize), warmupSteps: p.warmupSteps }
-      : {}),
+    ...(p.schedule === 'cosine' ? { totalSteps: p.epochs * stepsPerEpoch, warmupSteps: p.warmupSteps } : {}),
   });
   try {
     const fp = imagenetFingerprint(config);
     const r = await trainLoop(task, {
       seed: config.seed,
       epochs: p.epochs,
-      stepsPerEpoch: Math.floor(p.images / p.batchSize),
+      stepsPerEpoch,
       batchSize: p.batchSize,
       checkpointPath: join(config.paths.checkpoints, `proxy-${fp}.ckpt`),
       logEverySeconds: config.pretrain.logEverySeconds,
