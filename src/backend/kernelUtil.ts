@@ -4,6 +4,7 @@
  * packing tfjs's conv/pool geometry for the addon.
  */
 import { Buffer } from 'node:buffer';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native.js';
 
@@ -77,6 +78,16 @@ let inReference = 0;
 let poolEnabled = true;
 /** Most bytes the pool holds; past it the pool is emptied (its buffers go to the GC) and refilled. */
 let poolLimit = 1024 * 2 ** 20;
+/**
+ * The limit follows the working set: it is at least poolFloor and grows to the largest number of
+ * tensor bytes live at once (at most a quarter of the machine's memory). A training step frees and
+ * allocates its whole working set again every step; a pool smaller than that emptied itself every
+ * step, and each fresh buffer was zeroed page by page by the kernel: ResNet-50 at 224 px, batch 8
+ * (~2.5 GB live), took 1.2 M page faults in 3 steps and 2.5 s per step instead of 2.0 s.
+ */
+let poolAdaptive = true;
+let poolFloor = poolLimit;
+const poolCeiling = Math.max(poolLimit, Math.floor(os.totalmem() / 4));
 
 function takePooled(n: number): Float32Array | null {
   if (!poolEnabled) return null;
@@ -94,6 +105,10 @@ export function recycle(values: unknown): void {
   const buf = values.buffer;
   if (!owned.has(buf) || escaped.has(buf) || inPool.has(values)) return;
   if (values.byteOffset !== 0 || values.byteLength !== buf.byteLength) return;
+  if (poolAdaptive) {
+    const live = tf.engine().state.numBytes;
+    if (live > poolLimit) poolLimit = Math.min(poolCeiling, Math.max(poolFloor, live));
+  }
   if (pooledBytes + values.byteLength > poolLimit) {
     free.clear();
     pooledBytes = 0;
@@ -148,13 +163,21 @@ export function markAliases(
 }
 
 /**
- * Turns buffer recycling on or off (on by default; `CXR_BUFFER_POOL=0` turns it off at start) and
- * sets the pool's limit in MiB; turning it off empties the pool. Returns the previous setting.
+ * Turns buffer recycling on or off (on by default; `CXR_BUFFER_POOL=0` turns it off at start);
+ * turning it off empties the pool. `limit` sets the pool's limit: a number of MiB fixes it, and
+ * `{ minMiB }` lets it grow from that floor with the live tensor bytes (the default, from 1 GiB).
+ * Returns the previous on/off setting.
  */
-export function setBufferPool(on: boolean, limitMiB?: number): boolean {
+export function setBufferPool(on: boolean, limit?: number | { minMiB: number }): boolean {
   const was = poolEnabled;
   poolEnabled = on;
-  if (limitMiB != null) poolLimit = limitMiB * 2 ** 20;
+  if (typeof limit === 'number') {
+    poolAdaptive = false;
+    poolLimit = limit * 2 ** 20;
+  } else if (limit != null) {
+    poolAdaptive = true;
+    poolFloor = poolLimit = limit.minMiB * 2 ** 20;
+  }
   if (!on) {
     free.clear();
     pooledBytes = 0;

@@ -123,7 +123,38 @@ nativeTest('the pool empties when it would pass its limit, and turning it off em
       assert.equal(pooledBufferBytes(), 0, 'nothing is pooled while it is off');
       x.dispose();
     } finally {
-      setBufferPool(true, 1024);
+      setBufferPool(true, { minMiB: 1024 });
     }
   }),
+);
+
+nativeTest(
+  'the pool grows to the live working set: a step that frees 2 MiB keeps it all under a 1 MiB floor',
+  () =>
+    onAccelerated(() => {
+      const x = tf.tensor4d(
+        randomValues(mulberry32(6), 4 * 32 * 32 * 16),
+        SHAPE as [number, number, number, number],
+      );
+      const run = () => {
+        const ys = Array.from({ length: 8 }, () => tf.relu(x)); // 256 KiB each, 2 MiB live at once
+        tf.dispose(ys);
+      };
+      try {
+        setBufferPool(false);
+        setBufferPool(true, 1); // a fixed 1 MiB limit: the pool empties on the way and keeps at most 1 MiB
+        run();
+        assert.ok(pooledBufferBytes() <= 2 ** 20, `fixed limit: pool holds ${pooledBufferBytes()} bytes`);
+        setBufferPool(false);
+        setBufferPool(true, { minMiB: 1 }); // grows with the 2.25 MiB live (x and the eight outputs)
+        run();
+        assert.equal(pooledBufferBytes(), 8 * 2 ** 18, 'all eight outputs pooled');
+        const before = pooledBufferBytes();
+        run(); // the second pass takes its eight buffers from the pool and returns them
+        assert.equal(pooledBufferBytes(), before);
+      } finally {
+        x.dispose();
+        setBufferPool(true, { minMiB: 1024 });
+      }
+    }),
 );
