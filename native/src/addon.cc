@@ -393,6 +393,15 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// setConvDirect(on) -> the previous setting: whether conv2d may use the direct kernel.
+napi_value SetConvDirect(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto on = a.i64(0);
+  napi_value v;
+  napi_get_boolean(env, a.ok ? cxr::set_conv_direct(on != 0) : false, &v);
+  return v;
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v;
   napi_create_object(env, &obj);
@@ -407,6 +416,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "blasThreads", v);
   napi_create_int32(env, cxr::num_threads(), &v);
   napi_set_named_property(env, obj, "threads", v);
+  napi_create_int32(env, cxr::conv_direct_lanes(), &v);
+  napi_set_named_property(env, obj, "directConvLanes", v);
   return obj;
 }
 
@@ -478,6 +489,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sumSquares", SumSquares},
       {"larsUpdate", LarsUpdate},
       {"setNumThreads", SetNumThreads},
+      {"setConvDirect", SetConvDirect},
       {"info", Info},
       {"sgemm", Sgemm},
   };

@@ -230,6 +230,10 @@ static const float* columns(const float* x, const ConvGeom& g, int64_t m, int kc
 }
 
 void conv2d(const float* x, const float* w, float* y, const ConvGeom& g) {
+  if (conv2d_direct_applies(g)) {
+    conv2d_direct(x, w, y, g);
+    return;
+  }
   if (use_shifted(g)) {
     conv2d_shifted(x, w, y, g);
     return;

@@ -18,6 +18,13 @@ struct ConvGeom {
 void conv2d(const float* x, const float* w, float* y, const ConvGeom& g);
 void conv2d_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g);
 void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g);
+// The direct forward convolution for narrow outputs (conv_direct.cc), which conv2d uses where it
+// applies; set_conv_direct(false) turns it off (tests, A/B) and returns the previous setting.
+bool conv2d_direct_applies(const ConvGeom& g);
+void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g);
+bool set_conv_direct(bool on);
+// Its vector width on this CPU: 16 (AVX-512F), 8 (AVX2 + FMA) or 0 (not available).
+int conv_direct_lanes();
 
 // type 0 = max, 1 = avg (average over the window's in-bounds pixels, as tfjs does).
 void pool2d(const float* x, float* y, const ConvGeom& g, int type);

@@ -173,6 +173,11 @@ export interface NativeAddon {
     biasLike: number,
   ): void;
   setNumThreads(n: number): void;
+  /**
+   * Whether conv2d may run its direct kernel for narrow outputs (native/src/conv_direct.cc) where it
+   * applies (on by default); returns the previous setting. Absent from addons built before it.
+   */
+  setConvDirect?(on: number): boolean;
   info(): NativeInfo;
   /**
    * One row-major GEMM, c = alpha * op(a) * op(b) + beta * c, by a named implementation: 'auto'
@@ -209,6 +214,8 @@ export interface NativeInfo {
   /** The system BLAS's threads (0 without one). */
   blasThreads: number;
   threads: number;
+  /** Vector width of the direct convolution kernel: 16 (AVX-512F), 8 (AVX2 + FMA), 0 (none). */
+  directConvLanes?: number;
 }
 
 /** Where the addon is expected, relative to the repository root. */

@@ -1,0 +1,166 @@
+/**
+ * The direct convolution for narrow outputs (native/src/conv_direct.cc): every output element is
+ * one fused multiply-add chain over the taps in im2col's order (kh, kw, c) starting from +0. Checked
+ * bit for bit against that chain computed exactly in JavaScript, against plain tfjs within float32
+ * rounding, and against the im2col + GEMM path it replaces (bit for bit where that GEMM is
+ * OpenBLAS's SkylakeX kernel, which sums these dot products in the same order).
+ */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { loadNative } from '../../src/backend/native.js';
+import { ACCELERATED_BACKEND } from '../../src/backend/index.js';
+import { assertClose, input, int, mulberry32, nativeTest, pick, runOn, type Rng } from './helpers.js';
+
+interface DirectCase {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  stride: number;
+  pad: 'same' | 'valid' | number;
+}
+
+/** fma(a, b, c) rounded once to float32: a*b is exact in double, TwoSum gives p + c = s + e exactly. */
+function fmaf(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const bb = s - p;
+  const e = p - (s - bb) + (c - bb);
+  const f = Math.fround(s);
+  if (e === 0 || f === s) return f;
+  // s is not a float; fround(s) is the float nearest p + c unless s lies exactly halfway between
+  // two floats (a midpoint is a double, so no other double lies between s and p + c): then e decides.
+  const g = 2 * s - f;
+  if (Math.fround(g) !== g || Math.abs(g - s) !== Math.abs(s - f)) return f;
+  return e > 0 ? Math.max(f, g) : Math.min(f, g);
+}
+
+/** The chain, from tfjs's geometry: out-of-image taps multiply 0 like im2col's zero columns. */
+function fmaChainConv(
+  x: Float32Array,
+  w: Float32Array,
+  c: DirectCase,
+): { shape: number[]; values: Float32Array } {
+  const [n, h, wd, ch] = c.x;
+  const [fh, fw, , k] = c.f;
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.stride, 1, c.pad);
+  const { outHeight: oh, outWidth: ow } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const out = new Float32Array(n * oh * ow * k);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let xo = 0; xo < ow; xo++)
+        for (let o = 0; o < k; o++) {
+          let acc = 0;
+          for (let i = 0; i < fh; i++)
+            for (let j = 0; j < fw; j++)
+              for (let q = 0; q < ch; q++) {
+                const iy = y * c.stride - pt + i;
+                const ix = xo * c.stride - pl + j;
+                const v = iy < 0 || iy >= h || ix < 0 || ix >= wd ? 0 : x[((b * h + iy) * wd + ix) * ch + q];
+                acc = fmaf(v, w[((i * fw + j) * ch + q) * k + o], acc);
+              }
+          out[((b * oh + y) * ow + xo) * k + o] = acc;
+        }
+  return { shape: [n, oh, ow, k], values: out };
+}
+
+/** A convolution the direct kernel takes: k of 1, 2 or 4 vectors, at most 448 taps, not pointwise stride 1. */
+function directCase(rng: Rng, lanes: number): DirectCase {
+  const k = lanes * pick(rng, [1, 1, 2, 4]);
+  const fh = pick(rng, [1, 2, 3, 3, 5, 7]);
+  const stride = fh === 1 ? 2 : int(rng, 1, 2);
+  const pad = pick(rng, ['same', 'valid', 0, 1, 3] as const);
+  const c = Math.max(1, Math.min(int(rng, 1, 40), Math.floor(448 / (fh * fh))));
+  const size = Math.max(int(rng, 1, 23), pad === 'valid' ? fh : typeof pad === 'number' ? fh - 2 * pad : 1);
+  return {
+    x: [int(rng, 1, 3), size, Math.max(size + int(rng, -3, 3), fh), c],
+    f: [fh, fh, c, k],
+    stride,
+    pad,
+  };
+}
+
+function conv(c: DirectCase) {
+  return (x: tf.Tensor, f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad);
+}
+
+function bitsEqual(a: Float32Array, b: Float32Array, what: string): void {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  assert.equal(ua.length, ub.length, `${what}: length`);
+  for (let i = 0; i < ua.length; i++) {
+    if (ua[i] !== ub[i]) assert.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
+  }
+}
+
+function directLanes(): number {
+  const lanes = loadNative().addon?.info().directConvLanes ?? 0;
+  assert.ok(lanes === 16 || lanes === 8, `no direct convolution kernel on this CPU (lanes ${lanes})`);
+  return lanes;
+}
+
+function withDirect<T>(on: boolean, f: () => T): T {
+  const addon = loadNative().addon;
+  assert.ok(addon?.setConvDirect, 'addon without setConvDirect: rebuild it (npm run build:native)');
+  const was = addon.setConvDirect(on ? 1 : 0);
+  try {
+    return f();
+  } finally {
+    addon.setConvDirect(was ? 1 : 0);
+  }
+}
+
+nativeTest(
+  'the direct convolution is the fused multiply-add chain in im2col order, bit for bit, on 120 random shapes',
+  () => {
+    const lanes = directLanes();
+    const rng = mulberry32(21);
+    for (let i = 0; i < 120; i++) {
+      const c = directCase(rng, lanes);
+      const what = `direct conv ${JSON.stringify(c)}`;
+      const inputs = [input(rng, c.x), input(rng, c.f)];
+      const [got] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, conv(c)));
+      const want = fmaChainConv(inputs[0].values, inputs[1].values, c);
+      assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+      bitsEqual(got.values, want.values, what);
+      // and tfjs's own kernel agrees within float32 rounding (a different summation order)
+      assertClose(got, runOn('cpu', inputs, conv(c))[0], what);
+    }
+  },
+);
+
+nativeTest(
+  'the direct convolution against the im2col + GEMM path: equal bit for bit with OpenBLAS SkylakeX, close otherwise',
+  () => {
+    const lanes = directLanes();
+    const info = loadNative().addon!.info();
+    const sameOrder = info.gemm === 'openblas' && / SkylakeX /.test(info.blas) && lanes === 16;
+    const rng = mulberry32(22);
+    for (let i = 0; i < 60; i++) {
+      const c = directCase(rng, lanes);
+      const what = `direct vs GEMM ${JSON.stringify(c)} (${info.gemm})`;
+      const inputs = [input(rng, c.x), input(rng, c.f)];
+      const [direct] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, conv(c)));
+      const [gemm] = withDirect(false, () => runOn(ACCELERATED_BACKEND, inputs, conv(c)));
+      if (sameOrder) bitsEqual(direct.values, gemm.values, what);
+      else assertClose(direct, gemm, what);
+    }
+  },
+);
+
+nativeTest('convolutions the direct kernel does not take give the same output with it on or off', () => {
+  directLanes();
+  const rng = mulberry32(23);
+  const cases: DirectCase[] = [
+    { x: [2, 9, 9, 64], f: [3, 3, 64, 16], stride: 1, pad: 'same' }, // 576 taps
+    { x: [2, 9, 9, 8], f: [3, 3, 8, 128], stride: 1, pad: 'same' }, // 128 channels out
+    { x: [2, 9, 9, 24], f: [1, 1, 24, 16], stride: 1, pad: 'valid' }, // pointwise stride 1: a plain GEMM
+    { x: [2, 9, 9, 5], f: [3, 3, 5, 20], stride: 2, pad: 1 }, // 20 channels: not whole vectors
+  ];
+  for (const c of cases) {
+    const inputs = [input(rng, c.x), input(rng, c.f)];
+    const [on] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, conv(c)));
+    const [off] = withDirect(false, () => runOn(ACCELERATED_BACKEND, inputs, conv(c)));
+    bitsEqual(on.values, off.values, `outside the direct kernel ${JSON.stringify(c)}`);
+  }
+});
