@@ -3,7 +3,7 @@
 torchvision resnet50 (1-channel conv1, fc removed, zero_init_residual), the projector of
 facebookresearch/barlowtwins main.py at a reduced 2048-2048-2048 (the same as our side), its loss and
 its LARS. Views are random tensors made in advance on both sides: augmentation is not timed.
-Usage: /usr/bin/python3 pretrain_torch.py '{"size": 64, "batch": 32, "steps": 3, "threads": 2}'
+Usage: /usr/bin/python3 pretrain_torch.py '{"size": 64, "batch": 32, "steps": 3, "warmup": 2, "threads": 2}'
 Prints one JSON line: {"torch": version, "images_per_s": ..., "seconds_per_step": ...}.
 """
 import json
@@ -40,7 +40,8 @@ def main():
         loss.backward()
         opt.step()
 
-    step()  # warm-up
+    for _ in range(a.get('warmup', 1)):
+        step()
     t0 = time.perf_counter()
     for _ in range(a['steps']):
         step()
