@@ -196,6 +196,33 @@ napi_value BnInferenceImpl(napi_env env, napi_callback_info info, bool act) {
                           static_cast<float>(eps), residual, relu);
   return Undefined(env);
 }
+// conv2dBnAct(x, w, y, geometry, mean, var, scale | null, offset | null, eps, residual | null, relu):
+// y = relu?(bnInference(conv2d(x, w)) + residual?), as conv2d then bnInferenceAct.
+napi_value Conv2dBnAct(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  auto x = a.f32(0); auto w = a.f32(1); auto y = a.f32(2); auto g = a.geom(3);
+  size_t lens[4] = {0, 0, 0, 0};
+  const float* ptrs[4];
+  for (size_t i = 0; i < 4; ++i) {
+    ptrs[i] = a.f32(4 + i, i >= 2);
+    if (a.ok && ptrs[i] != nullptr) {
+      napi_typedarray_type t; void* d; napi_value ab; size_t off;
+      napi_get_typedarray_info(env, a.argv[4 + i], &t, &lens[i], &d, &ab, &off);
+    }
+  }
+  auto eps = a.f64(8);
+  const float* residual = a.f32(9, true);
+  const bool relu = a.i64(10) != 0;
+  if (a.ok) {
+    const cxr::BnEval p = cxr::bn_eval_coefs(
+        ptrs[0], ptrs[1], ptrs[2], ptrs[3], g.k, static_cast<int>(lens[0]),
+        static_cast<int>(lens[1]), static_cast<int>(lens[2]), static_cast<int>(lens[3]),
+        static_cast<float>(eps), residual, relu);
+    cxr::conv2d_bn_act(x, w, y, g, p);
+  }
+  return Undefined(env);
+}
+
 napi_value BnInference(napi_env env, napi_callback_info info) {
   return BnInferenceImpl(env, info, false);
 }
@@ -477,6 +504,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnBackward", BnBackward},
       {"bnInference", BnInference},
       {"bnInferenceAct", BnInferenceAct},
+      {"conv2dBnAct", Conv2dBnAct},
       {"binary", Binary},
       {"binaryStrided", BinaryStrided},
       {"unary", Unary},

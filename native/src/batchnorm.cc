@@ -125,6 +125,58 @@ void bn_inference(const float* x, const float* mean, const float* var, const flo
                    len_offset, eps, nullptr, false);
 }
 
+BnEval bn_eval_coefs(const float* mean, const float* var, const float* scale, const float* offset,
+                     int c, int len_mean, int len_var, int len_scale, int len_offset, float eps,
+                     const float* residual, bool relu) {
+  BnEval p;
+  p.c = c;
+  p.residual = residual;
+  p.relu = relu;
+  p.mu.resize(c);
+  p.sc.resize(c);
+  p.off.resize(c);
+  for (int j = 0; j < c; ++j) {
+    p.mu[j] = mean[len_mean == 1 ? 0 : j];
+    const float s = scale == nullptr ? 1.f : scale[len_scale == 1 ? 0 : j];
+    p.off[j] = offset == nullptr ? 0.f : offset[len_offset == 1 ? 0 : j];
+    p.sc[j] = s / std::sqrt(var[len_var == 1 ? 0 : j] + eps);
+  }
+  return p;
+}
+
+void bn_eval_rows(const BnEval& p, const float* x, float* y, int64_t b, int64_t e) {
+  const int c = p.c;
+  const float* mu = p.mu.data();
+  const float* sc = p.sc.data();
+  const float* off = p.off.data();
+  for (int64_t r = b; r < e; ++r) {
+    const float* xr = x + r * c;
+    float* yr = y + r * c;
+    if (p.residual != nullptr) {
+      const float* rr = p.residual + r * c;
+      if (p.relu) {
+        for (int j = 0; j < c; ++j) {
+          const float v = (xr[j] - mu[j]) * sc[j] + off[j];
+          const float s = v + rr[j];
+          yr[j] = s < 0.f ? 0.f : s;
+        }
+      } else {
+        for (int j = 0; j < c; ++j) {
+          const float v = (xr[j] - mu[j]) * sc[j] + off[j];
+          yr[j] = v + rr[j];
+        }
+      }
+    } else if (p.relu) {
+      for (int j = 0; j < c; ++j) {
+        const float v = (xr[j] - mu[j]) * sc[j] + off[j];
+        yr[j] = v < 0.f ? 0.f : v;
+      }
+    } else {
+      for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mu[j]) * sc[j] + off[j];
+    }
+  }
+}
+
 // The per-element arithmetic is bn_inference's, then kAddRelu's (s = y + r, s < 0 ? 0 : s) or
 // kRelu's (y < 0 ? 0 : y) on the float result, so the output equals those kernels run one after
 // another bit for bit (FusedBatchNorm, then CxrAddRelu or Relu); the build has no -ffast-math and
@@ -134,42 +186,9 @@ void bn_inference_act(const float* x, const float* mean, const float* var, const
                       const float* offset, float* y, int64_t size, int c, int len_mean,
                       int len_var, int len_scale, int len_offset, float eps,
                       const float* residual, bool relu) {
-  std::vector<float> sc(c), mu(c), off(c);
-  for (int j = 0; j < c; ++j) {
-    mu[j] = mean[len_mean == 1 ? 0 : j];
-    const float s = scale == nullptr ? 1.f : scale[len_scale == 1 ? 0 : j];
-    off[j] = offset == nullptr ? 0.f : offset[len_offset == 1 ? 0 : j];
-    sc[j] = s / std::sqrt(var[len_var == 1 ? 0 : j] + eps);
-  }
-  const int64_t rows = size / c;
-  parallel_for(rows, 64, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const float* xr = x + r * c;
-      float* yr = y + r * c;
-      if (residual != nullptr) {
-        const float* rr = residual + r * c;
-        if (relu) {
-          for (int j = 0; j < c; ++j) {
-            const float v = (xr[j] - mu[j]) * sc[j] + off[j];
-            const float s = v + rr[j];
-            yr[j] = s < 0.f ? 0.f : s;
-          }
-        } else {
-          for (int j = 0; j < c; ++j) {
-            const float v = (xr[j] - mu[j]) * sc[j] + off[j];
-            yr[j] = v + rr[j];
-          }
-        }
-      } else if (relu) {
-        for (int j = 0; j < c; ++j) {
-          const float v = (xr[j] - mu[j]) * sc[j] + off[j];
-          yr[j] = v < 0.f ? 0.f : v;
-        }
-      } else {
-        for (int j = 0; j < c; ++j) yr[j] = (xr[j] - mu[j]) * sc[j] + off[j];
-      }
-    }
-  });
+  const BnEval p = bn_eval_coefs(mean, var, scale, offset, c, len_mean, len_var, len_scale,
+                                 len_offset, eps, residual, relu);
+  parallel_for(size / c, 64, [&](int64_t b, int64_t e) { bn_eval_rows(p, x, y, b, e); });
 }
 
 }  // namespace cxr

@@ -152,7 +152,8 @@ void rows(const Padded& xp, const float* w, float* y, const ConvGeom& g, int64_t
 }
 
 template <bool AVX512>
-void run(const Padded& xp, const float* w, float* y, const ConvGeom& g, int kv) {
+void run(const Padded& xp, const float* w, float* y, const ConvGeom& g, int kv,
+         const BnEval* epilogue) {
   const int64_t total = static_cast<int64_t>(g.n) * g.oh;
   parallel_for(total, 2, [&](int64_t b, int64_t e) {
     switch (kv) {
@@ -160,6 +161,7 @@ void run(const Padded& xp, const float* w, float* y, const ConvGeom& g, int kv) 
       case 2: rows<2, AVX512>(xp, w, y, g, b, e); break;
       default: rows<4, AVX512>(xp, w, y, g, b, e); break;
     }
+    if (epilogue != nullptr) bn_eval_rows(*epilogue, y, y, b * g.ow, e * g.ow);
   });
 }
 
@@ -175,14 +177,25 @@ bool conv2d_direct_applies(const ConvGeom& g) {
   return static_cast<int64_t>(g.fh) * g.fw * g.c <= 448;
 }
 
-void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g) {
+void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g,
+                   const BnEval* epilogue) {
   const Padded xp = pad_input(x, g);
   const int lanes = direct_lanes();
   if (lanes == 16) {
-    run<true>(xp, w, y, g, g.k / 16);
+    run<true>(xp, w, y, g, g.k / 16, epilogue);
   } else {
-    run<false>(xp, w, y, g, g.k / 8);
+    run<false>(xp, w, y, g, g.k / 8, epilogue);
   }
+}
+
+void conv2d_bn_act(const float* x, const float* w, float* y, const ConvGeom& g, const BnEval& p) {
+  if (conv2d_direct_applies(g)) {
+    conv2d_direct(x, w, y, g, &p);
+    return;
+  }
+  conv2d(x, w, y, g);
+  const int64_t rows = static_cast<int64_t>(g.n) * g.oh * g.ow;
+  parallel_for(rows, 64, [&](int64_t b, int64_t e) { bn_eval_rows(p, y, y, b, e); });
 }
 
 bool set_conv_direct(bool on) {

@@ -2,8 +2,11 @@
 // (a Float32Array's storage); outputs are fully overwritten, never accumulated into.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace cxr {
+
+struct BnEval;  // below
 
 // Geometry of a 2-D convolution or pooling window, as tfjs's computeConv2DInfo gives it.
 struct ConvGeom {
@@ -21,7 +24,8 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const Co
 // The direct forward convolution for narrow outputs (conv_direct.cc), which conv2d uses where it
 // applies; set_conv_direct(false) turns it off (tests, A/B) and returns the previous setting.
 bool conv2d_direct_applies(const ConvGeom& g);
-void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g);
+void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g,
+                   const BnEval* epilogue = nullptr);
 bool set_conv_direct(bool on);
 // Its vector width on this CPU: 16 (AVX-512F), 8 (AVX2 + FMA) or 0 (not available).
 int conv_direct_lanes();
@@ -53,6 +57,23 @@ void bn_inference_act(const float* x, const float* mean, const float* var, const
                       const float* offset, float* y, int64_t size, int c, int len_mean,
                       int len_var, int len_scale, int len_offset, float eps,
                       const float* residual, bool relu);
+
+// bn_inference_act split in two, so that a convolution can run it on rows it has just written
+// (conv2d_bn_act): the per-channel coefficients, then rows [b, e) of c values, x into y.
+struct BnEval {
+  int c = 0;
+  std::vector<float> mu, sc, off;
+  const float* residual = nullptr;
+  bool relu = false;
+};
+BnEval bn_eval_coefs(const float* mean, const float* var, const float* scale, const float* offset,
+                     int c, int len_mean, int len_var, int len_scale, int len_offset, float eps,
+                     const float* residual, bool relu);
+void bn_eval_rows(const BnEval& p, const float* x, float* y, int64_t b, int64_t e);
+// conv2d, then bn_eval_rows on its output: where the direct convolution applies, each thread
+// normalises the rows it has just written while they are in cache; else one pass after the GEMM.
+// Bit for bit conv2d followed by bn_inference_act.
+void conv2d_bn_act(const float* x, const float* w, float* y, const ConvGeom& g, const BnEval& p);
 
 // kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x). kAddRelu: relu(a + b),
 // the residual connection's add and relu in one pass.

@@ -99,6 +99,23 @@ export interface NativeAddon {
     residual: Float32Array | null,
     relu: number,
   ): void;
+  /**
+   * conv2d then bnInferenceAct on its output in one call (eval-mode conv + batch norm (+ residual)
+   * (+ relu)); the same bits. Absent from addons built before it.
+   */
+  conv2dBnAct?(
+    x: Float32Array,
+    filter: Float32Array,
+    y: Float32Array,
+    geometry: Int32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    eps: number,
+    residual: Float32Array | null,
+    relu: number,
+  ): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number, inner: number): void;
   binaryStrided(
     op: number,

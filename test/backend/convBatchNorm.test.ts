@@ -67,15 +67,20 @@ interface Case {
 }
 
 /** A random case on the active backend: odd sizes, 1×1 to 7×7 filters, strides 1 and 2, parameters of length c or 1. */
-function randomCase(rng: Rng, i: number, specials: boolean): Case {
+function randomCase(rng: Rng, i: number, specials: boolean, direct = false): Case {
   const big = i % 15 === 0;
   const n = int(rng, 1, 3);
   const h = big ? int(rng, 14, 33) : int(rng, 1, 13);
   const w = big ? int(rng, 14, 33) : int(rng, 1, 13);
-  const cin = big ? pick(rng, [16, 32, 64]) : int(rng, 1, 9);
-  const cout = big ? pick(rng, [16, 64, 128]) : int(rng, 1, 9);
   const f = pick(rng, [1, 1, 3, 3, 5, 7]);
-  const stride = pick(rng, [1, 2]);
+  // direct: shapes the direct convolution takes (16/32/64 channels out, at most 448 taps, not 1x1 stride 1)
+  const cin = direct
+    ? int(rng, 1, Math.floor(448 / (f * f)))
+    : big
+      ? pick(rng, [16, 32, 64])
+      : int(rng, 1, 9);
+  const cout = direct ? pick(rng, [16, 32, 64]) : big ? pick(rng, [16, 64, 128]) : int(rng, 1, 9);
+  const stride = direct && f === 1 ? 2 : pick(rng, [1, 2]);
   const pad: 'valid' | number = rng() < 0.4 ? 'valid' : int(rng, 0, 3);
   const outH = Math.floor((h + 2 * (pad === 'valid' ? 0 : pad) - f) / stride) + 1;
   const outW = Math.floor((w + 2 * (pad === 'valid' ? 0 : pad) - f) / stride) + 1;
@@ -145,44 +150,48 @@ function run(c: Case): Float32Array {
   return v;
 }
 
-nativeTest(
-  'the fused eval conv + batch norm kernel equals Conv2D, FusedBatchNorm, Relu / CxrAddRelu / Add bit for bit, on 200 shapes',
-  () => {
-    tf.setBackend(ACCELERATED_BACKEND);
-    const rng = mulberry32(1401);
-    let fused = 0;
-    let cases = 0;
-    for (let i = 0; i < 200; i++) {
-      const c = randomCase(rng, i, i % 4 === 3);
-      const info = tf.backend_util.computeConv2DInfo(c.x.shape, c.filter.shape, c.stride, 1, c.pad);
-      if (info.outHeight <= 0 || info.outWidth <= 0) {
-        disposeCase(c);
-        continue;
-      }
-      const before = tf.memory().numTensors;
-      setConvBatchNormFusion(false);
-      const separate = countCalls(KERNEL, () => run(c));
-      assert.equal(separate.native, 0, `${c.label}: fusion off runs the separate ops`);
-      {
-        const ref = run(c);
-        setConvBatchNormFusion(true);
-        // Twice: the second run's output buffer comes from the pool, with the first run's values in it.
-        for (let k = 0; k < 2; k++) {
-          const calls = countCalls(KERNEL, () => assertSameBits(run(c), ref, c.label));
-          assert.equal(calls.native, 1, `${c.label}: the fused kernel ran`);
-          fused += calls.native;
+for (const [what, seed, direct] of [
+  ['200 shapes', 1401, false],
+  ['120 shapes the direct convolution takes (batch norm on rows in cache, conv2dBnAct)', 1402, true],
+] as const)
+  nativeTest(
+    `the fused eval conv + batch norm kernel equals Conv2D, FusedBatchNorm, Relu / CxrAddRelu / Add bit for bit, on ${what}`,
+    () => {
+      tf.setBackend(ACCELERATED_BACKEND);
+      const rng = mulberry32(seed);
+      let fused = 0;
+      let cases = 0;
+      for (let i = 0; i < (direct ? 120 : 200); i++) {
+        const c = randomCase(rng, i, i % 4 === 3, direct);
+        const info = tf.backend_util.computeConv2DInfo(c.x.shape, c.filter.shape, c.stride, 1, c.pad);
+        if (info.outHeight <= 0 || info.outWidth <= 0) {
+          disposeCase(c);
+          continue;
         }
+        const before = tf.memory().numTensors;
         setConvBatchNormFusion(false);
+        const separate = countCalls(KERNEL, () => run(c));
+        assert.equal(separate.native, 0, `${c.label}: fusion off runs the separate ops`);
+        {
+          const ref = run(c);
+          setConvBatchNormFusion(true);
+          // Twice: the second run's output buffer comes from the pool, with the first run's values in it.
+          for (let k = 0; k < 2; k++) {
+            const calls = countCalls(KERNEL, () => assertSameBits(run(c), ref, c.label));
+            assert.equal(calls.native, 1, `${c.label}: the fused kernel ran`);
+            fused += calls.native;
+          }
+          setConvBatchNormFusion(false);
+        }
+        setConvBatchNormFusion(true);
+        assert.equal(tf.memory().numTensors, before, `${c.label}: tensors leaked`);
+        disposeCase(c);
+        cases++;
       }
-      setConvBatchNormFusion(true);
-      assert.equal(tf.memory().numTensors, before, `${c.label}: tensors leaked`);
-      disposeCase(c);
-      cases++;
-    }
-    assert.ok(cases >= 150, `${cases} cases had an output`);
-    assert.equal(fused, 2 * cases);
-  },
-);
+      assert.ok(cases >= (direct ? 80 : 150), `${cases} cases had an output`);
+      assert.equal(fused, 2 * cases);
+    },
+  );
 
 nativeTest(
   'convBatchNormEval (fused, cxr-cpu) equals the separate ops on plain tfjs (cpu) on 60 shapes',
