@@ -4,7 +4,6 @@
  * packing tfjs's conv/pool geometry for the addon.
  */
 import { Buffer } from 'node:buffer';
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from './native.js';
 
@@ -80,14 +79,20 @@ let poolEnabled = true;
 let poolLimit = 1024 * 2 ** 20;
 /**
  * The limit follows the working set: it is at least poolFloor and grows to the largest number of
- * tensor bytes live at once (at most a quarter of the machine's memory). A training step frees and
+ * tensor bytes live at once, at most poolCeiling (the registration sets it to a quarter of the
+ * machine's memory; this module stays free of Node built-ins for the web bundle). A training step frees and
  * allocates its whole working set again every step; a pool smaller than that emptied itself every
  * step, and each fresh buffer was zeroed page by page by the kernel: ResNet-50 at 224 px, batch 8
  * (~2.5 GB live), took 1.2 M page faults in 3 steps and 2.5 s per step instead of 2.0 s.
  */
 let poolAdaptive = true;
 let poolFloor = poolLimit;
-const poolCeiling = Math.max(poolLimit, Math.floor(os.totalmem() / 4));
+let poolCeiling = poolLimit;
+
+/** The most the pool's limit may grow to, in bytes (never below its floor). */
+export function setBufferPoolCeiling(bytes: number): void {
+  poolCeiling = Math.max(poolFloor, Math.floor(bytes));
+}
 
 function takePooled(n: number): Float32Array | null {
   if (!poolEnabled) return null;

@@ -5,6 +5,7 @@
  * The compiled form of this file lives at `build/src/backend/native.js`, so the repository
  * root is three levels above it.
  */
+import { totalmem } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -233,6 +234,11 @@ export interface NativeInfo {
   threads: number;
   /** Vector width of the direct convolution kernel: 16 (AVX-512F), 8 (AVX2 + FMA), 0 (none). */
   directConvLanes?: number;
+}
+
+/** The machine's memory in bytes (the buffer pool may grow to a quarter of it; kernelUtil.ts). */
+export function systemMemoryBytes(): number {
+  return totalmem();
 }
 
 /** Where the addon is expected, relative to the repository root. */

@@ -11,10 +11,17 @@ import { convBatchNormKernels, setConvBatchNormBackend } from './convBatchNorm.j
 import { convKernels } from './convKernels.js';
 import { elementwiseKernels } from './elementwiseKernels.js';
 import type { CpuBackend, KernelArgs, NativeKernel } from './kernelUtil.js';
-import { asReference, markAliases, markEscaped, recycle, setBufferPool } from './kernelUtil.js';
+import {
+  asReference,
+  markAliases,
+  markEscaped,
+  recycle,
+  setBufferPool,
+  setBufferPoolCeiling,
+} from './kernelUtil.js';
 import { matmulKernels } from './matmulKernels.js';
 import { setMomentumBackend } from './momentum.js';
-import { loadNative } from './native.js';
+import { loadNative, systemMemoryBytes } from './native.js';
 import { poolKernels } from './poolKernels.js';
 import { reduceKernels } from './reduceKernels.js';
 import { copyKernels } from './copyKernels.js';
@@ -116,6 +123,7 @@ export function registerAcceleratedBackend(): { ok: boolean; reason: string } {
     return result;
   }
   if (process.env.CXR_BUFFER_POOL === '0') setBufferPool(false);
+  setBufferPoolCeiling(systemMemoryBytes() / 4);
   if (tf.findBackendFactory(ACCELERATED_BACKEND) == null) {
     // Priority 0: registering must not change which backend tfjs picks by itself.
     tf.registerBackend(

@@ -9,3 +9,6 @@ export function loadNative(): { addon: NativeAddon | null; reason: string } {
   return { addon: null, reason: 'no native addon in a browser' };
 }
 export type Geom = Int32Array;
+export function systemMemoryBytes(): number {
+  return 0;
+}
