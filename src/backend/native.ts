@@ -243,6 +243,8 @@ export function systemMemoryBytes(): number {
 
 /** Where the addon is expected, relative to the repository root. */
 export const ADDON_PATH = 'native/build/Release/cxr_native.node';
+/** The same addon compiled for AVX2 CPUs (x86-64 only; loaded instead where the CPU has AVX2). */
+export const ADDON_AVX2_PATH = 'native/build/Release/cxr_native_avx2.node';
 
 let cached: { addon: NativeAddon | null; reason: string } | undefined;
 
@@ -252,22 +254,49 @@ let cached: { addon: NativeAddon | null; reason: string } | undefined;
  * OPENBLAS_CORETYPE once, when the library loads, so the choice is made before loading the
  * addon, from the instruction sets the kernel reports. A value the user set wins.
  */
-function chooseOpenBlasCore(): void {
-  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux') return;
-  let flags: Set<string>;
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('flags'));
-    flags = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
-  } catch {
-    return;
-  }
+function chooseOpenBlasCore(flags: Set<string> | null): void {
+  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux' || flags == null) return;
   if (['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => flags.has(f))) {
     process.env.OPENBLAS_CORETYPE = 'SkylakeX';
   } else if (flags.has('avx2') && flags.has('fma')) {
     process.env.OPENBLAS_CORETYPE = 'Haswell';
   }
+}
+
+/** The CPU's instruction-set flags from /proc/cpuinfo (Linux), or null where it cannot be read. */
+function cpuFlags(): Set<string> | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
+    return new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Which build of the addon to load: `npm ci` builds a baseline x86-64 one and, on x86-64, one for
+ * AVX2 CPUs (scripts/build-native.mjs: the same arithmetic, the memory-bound loops 8 floats wide).
+ * CXR_NATIVE_ISA=baseline forces the first (tests compare the two); =avx2 fails where it cannot load.
+ */
+function chooseBuild(flags: Set<string> | null): { file: string; label: string } | { error: string } {
+  const want = process.env.CXR_NATIVE_ISA ?? 'auto';
+  const avx2 = path.join(repoRoot(), ADDON_AVX2_PATH);
+  const base = {
+    file: path.join(repoRoot(), ADDON_PATH),
+    label: process.arch === 'x64' ? 'baseline x86-64 build' : 'native build',
+  };
+  if (want === 'baseline') return base;
+  if (want !== 'auto' && want !== 'avx2')
+    return { error: `CXR_NATIVE_ISA=${want}: use auto, baseline or avx2` };
+  const usable = existsSync(avx2) && flags?.has('avx2') === true;
+  if (want === 'avx2' && !usable)
+    return {
+      error: `CXR_NATIVE_ISA=avx2 but ${existsSync(avx2) ? 'this CPU has no AVX2' : `${ADDON_AVX2_PATH} is missing`}`,
+    };
+  return usable ? { file: avx2, label: 'AVX2 build' } : base;
 }
 
 /**
@@ -292,13 +321,22 @@ export function loadNative(): { addon: NativeAddon | null; reason: string } {
     cached = { addon: null, reason: `native addon not built (${ADDON_PATH} missing; see native/README.md)` };
     return cached;
   }
-  chooseOpenBlasCore();
+  const flags = cpuFlags();
+  chooseOpenBlasCore(flags);
   shortenOpenBlasSpin();
+  const build = chooseBuild(flags);
+  if ('error' in build) {
+    cached = { addon: null, reason: `native addon not loaded: ${build.error}` };
+    return cached;
+  }
   try {
     const require = createRequire(import.meta.url);
-    const addon = require(file) as NativeAddon;
+    const addon = require(build.file) as NativeAddon;
     const info = addon.info();
-    cached = { addon, reason: `GEMM ${info.gemm}: ${info.blas.trim()}, ${info.threads} threads` };
+    cached = {
+      addon,
+      reason: `GEMM ${info.gemm}: ${info.blas.trim()}, ${info.threads} threads, ${build.label}`,
+    };
   } catch (err) {
     cached = { addon: null, reason: `native addon failed to load: ${(err as Error).message.split('\n')[0]}` };
   }
