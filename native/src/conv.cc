@@ -4,16 +4,17 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "conv_util.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace cxr {
-namespace {
 
 // Grow-only scratch buffers: the im2col matrix reaches tens of MB and allocating it on every
 // call would cost page faults; kernels run one at a time on the JS thread. Slot 0 holds the
-// im2col matrix, slot 1 the padded output of the shifted-GEMM path (which also uses slot 0).
+// im2col matrix (or the padded input of the shifted-GEMM path and of conv_direct.cc), slot 1 the
+// padded output of the shifted-GEMM path.
 float* scratch_slot(int slot, size_t floats) {
   static float* buf[2] = {nullptr, nullptr};
   static size_t cap[2] = {0, 0};
@@ -24,6 +25,9 @@ float* scratch_slot(int slot, size_t floats) {
   }
   return buf[slot];
 }
+
+namespace {
+
 float* scratch(size_t floats) { return scratch_slot(0, floats); }
 float* scratch2(size_t floats) { return scratch_slot(1, floats); }
 

@@ -12,9 +12,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
+#include "conv_util.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -31,44 +30,18 @@ int direct_lanes() {
   return lanes;
 }
 
-// Grow-only, like conv.cc's scratch: kernels run one at a time on the JS thread.
-float* padded_scratch(size_t floats) {
-  static float* buf = nullptr;
-  static size_t cap = 0;
-  if (floats > cap) {
-    std::free(buf);
-    buf = static_cast<float*>(std::aligned_alloc(64, ((floats * 4 + 63) / 64) * 64));
-    cap = floats;
-  }
-  return buf;
-}
-
 struct Padded {
   const float* x;
   int hp, wp;
 };
 
-// x into a zero-filled [n, hp, wp, c] image at (pt, pl), hp/wp large enough for every tap.
+// x into a zero-filled [n, hp, wp, c] image at (pt, pl), hp/wp large enough for every tap. Slot 0
+// of conv.cc's scratch: the im2col matrix this convolution replaces would have used it.
 Padded pad_input(const float* x, const ConvGeom& g) {
   const int hp = std::max((g.oh - 1) * g.sh + g.fh, g.pt + g.h);
   const int wp = std::max((g.ow - 1) * g.sw + g.fw, g.pl + g.w);
-  float* xp = padded_scratch(static_cast<size_t>(g.n) * hp * wp * g.c);
-  parallel_for(static_cast<int64_t>(g.n) * hp, 8, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t img = r / hp;
-      const int ih = static_cast<int>(r % hp) - g.pt;
-      float* d = xp + r * wp * g.c;
-      if (ih < 0 || ih >= g.h) {
-        std::memset(d, 0, sizeof(float) * wp * g.c);
-        continue;
-      }
-      std::memset(d, 0, sizeof(float) * g.pl * g.c);
-      std::memcpy(d + static_cast<int64_t>(g.pl) * g.c, x + ((img * g.h + ih) * g.w) * g.c,
-                  sizeof(float) * g.w * g.c);
-      std::memset(d + static_cast<int64_t>(g.pl + g.w) * g.c, 0,
-                  sizeof(float) * (wp - g.w - g.pl) * g.c);
-    }
-  });
+  float* xp = scratch_slot(0, static_cast<size_t>(g.n) * hp * wp * g.c);
+  pad_image(x, xp, g.n, g.h, g.w, g.c, hp, wp, g.pt, g.pl);
   return {xp, hp, wp};
 }
 
