@@ -8,6 +8,7 @@
         "src/gemm.cc",
         "src/parallel.cc",
         "src/conv.cc",
+        "src/conv_direct.cc",
         "src/pool2d.cc",
         "src/matmul.cc",
         "src/batchnorm.cc",
