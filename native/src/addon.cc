@@ -31,8 +31,10 @@ struct Args {
                                          std::to_string(i)).c_str());
   }
 
-  // A Float32Array, or nullptr when the argument is null/undefined and nullable.
-  float* f32(size_t i, bool nullable = false) {
+  // A Float32Array, or nullptr when the argument is null/undefined and nullable; its length
+  // goes to *length when given (0 for null).
+  float* f32(size_t i, bool nullable = false, size_t* length = nullptr) {
+    if (length) *length = 0;
     if (!ok) return nullptr;
     if (i >= argc) { fail("Float32Array", i); return nullptr; }
     napi_valuetype t;
@@ -48,6 +50,7 @@ struct Args {
     size_t off;
     napi_get_typedarray_info(env, argv[i], &type, &len, &data, &ab, &off);
     if (type != napi_float32_array) { fail("Float32Array", i); return nullptr; }
+    if (length) *length = len;
     return static_cast<float*>(data);
   }
 
@@ -176,15 +179,9 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
 // bnInferenceAct(x, mean, var, scale | null, offset | null, y, c, eps, residual | null, relu)
 napi_value BnInferenceImpl(napi_env env, napi_callback_info info, bool act) {
   Args a(env, info);
-  size_t lens[5] = {0, 0, 0, 0, 0};
+  size_t lens[5];
   const float* ptrs[5];
-  for (size_t i = 0; i < 5; ++i) {
-    ptrs[i] = a.f32(i, i >= 3);
-    if (a.ok && ptrs[i] != nullptr) {
-      napi_typedarray_type t; void* d; napi_value ab; size_t off;
-      napi_get_typedarray_info(env, a.argv[i], &t, &lens[i], &d, &ab, &off);
-    }
-  }
+  for (size_t i = 0; i < 5; ++i) ptrs[i] = a.f32(i, i >= 3, &lens[i]);
   auto y = a.f32(5); auto c = a.i64(6); auto eps = a.f64(7);
   const float* residual = act ? a.f32(8, true) : nullptr;
   const bool relu = act ? a.i64(9) != 0 : false;
@@ -201,15 +198,9 @@ napi_value BnInferenceImpl(napi_env env, napi_callback_info info, bool act) {
 napi_value Conv2dBnAct(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto x = a.f32(0); auto w = a.f32(1); auto y = a.f32(2); auto g = a.geom(3);
-  size_t lens[4] = {0, 0, 0, 0};
+  size_t lens[4];
   const float* ptrs[4];
-  for (size_t i = 0; i < 4; ++i) {
-    ptrs[i] = a.f32(4 + i, i >= 2);
-    if (a.ok && ptrs[i] != nullptr) {
-      napi_typedarray_type t; void* d; napi_value ab; size_t off;
-      napi_get_typedarray_info(env, a.argv[4 + i], &t, &lens[i], &d, &ab, &off);
-    }
-  }
+  for (size_t i = 0; i < 4; ++i) ptrs[i] = a.f32(4 + i, i >= 2, &lens[i]);
   auto eps = a.f64(8);
   const float* residual = a.f32(9, true);
   const bool relu = a.i64(10) != 0;
@@ -233,12 +224,10 @@ napi_value BnInferenceAct(napi_env env, napi_callback_info info) {
 // binary(op, a, b, out, mode, inner); the size is out's length.
 napi_value Binary(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto op = a.i64(0); auto pa = a.f32(1); auto pb = a.f32(2); auto out = a.f32(3);
-  auto mode = a.i64(4); auto inner = a.i64(5);
   size_t len = 0;
+  auto op = a.i64(0); auto pa = a.f32(1); auto pb = a.f32(2); auto out = a.f32(3, false, &len);
+  auto mode = a.i64(4); auto inner = a.i64(5);
   if (a.ok) {
-    napi_typedarray_type t; void* d; napi_value ab; size_t off;
-    napi_get_typedarray_info(env, a.argv[3], &t, &len, &d, &ab, &off);
     cxr::binary(static_cast<int>(op), pa, pb, out, static_cast<int64_t>(len),
                 static_cast<int>(mode), inner);
   }
@@ -276,11 +265,9 @@ napi_value BinaryStrided(napi_env env, napi_callback_info info) {
 // unary(op, x, out, alpha)
 napi_value Unary(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto op = a.i64(0); auto x = a.f32(1); auto out = a.f32(2); auto alpha = a.f64(3);
   size_t len = 0;
+  auto op = a.i64(0); auto x = a.f32(1); auto out = a.f32(2, false, &len); auto alpha = a.f64(3);
   if (a.ok) {
-    napi_typedarray_type t; void* d; napi_value ab; size_t off;
-    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
     cxr::unary(static_cast<int>(op), x, out, static_cast<int64_t>(len), static_cast<float>(alpha));
   }
   return Undefined(env);
@@ -298,12 +285,10 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
 // momentumUpdate(value, acc, grad, outValue, outAcc, lr, momentum); the size is grad's length.
 napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto value = a.f32(0); auto acc = a.f32(1); auto grad = a.f32(2); auto ov = a.f32(3);
-  auto oa = a.f32(4); auto lr = a.f64(5); auto momentum = a.f64(6);
   size_t len = 0;
+  auto value = a.f32(0); auto acc = a.f32(1); auto grad = a.f32(2, false, &len); auto ov = a.f32(3);
+  auto oa = a.f32(4); auto lr = a.f64(5); auto momentum = a.f64(6);
   if (a.ok) {
-    napi_typedarray_type t; void* d; napi_value ab; size_t off;
-    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
     cxr::momentum_update(value, acc, grad, ov, oa, static_cast<int64_t>(len),
                          static_cast<float>(lr), static_cast<float>(momentum));
   }
@@ -313,14 +298,10 @@ napi_value MomentumUpdate(napi_env env, napi_callback_info info) {
 // sumSquares(x) -> number: the float32 tf.sum(tf.square(x)) of this backend.
 napi_value SumSquares(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto x = a.f32(0);
+  size_t len = 0;
+  auto x = a.f32(0, false, &len);
   double r = 0;
-  if (a.ok) {
-    size_t len = 0;
-    napi_typedarray_type t; void* d; napi_value ab; size_t off;
-    napi_get_typedarray_info(env, a.argv[0], &t, &len, &d, &ab, &off);
-    r = cxr::sum_squares(x, static_cast<int64_t>(len));
-  }
+  if (a.ok) r = cxr::sum_squares(x, static_cast<int64_t>(len));
   napi_value out;
   napi_create_double(env, r, &out);
   return out;
@@ -330,13 +311,11 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
 // the size is grad's length.
 napi_value MomentumUpdateDecay(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto value = a.f32(0); auto acc = a.f32(1); auto grad = a.f32(2); auto ov = a.f32(3);
+  size_t len = 0;
+  auto value = a.f32(0); auto acc = a.f32(1); auto grad = a.f32(2, false, &len); auto ov = a.f32(3);
   auto oa = a.f32(4); auto lr = a.f64(5); auto momentum = a.f64(6); auto scale = a.f64(7);
   auto wd = a.f64(8); auto scaled = a.i64(9);
-  size_t len = 0;
   if (a.ok) {
-    napi_typedarray_type t; void* d; napi_value ab; size_t off;
-    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
     cxr::momentum_update_decay(value, acc, grad, ov, oa, static_cast<int64_t>(len),
                                static_cast<float>(lr), static_cast<float>(momentum),
                                static_cast<float>(scale), static_cast<float>(wd), scaled != 0);
@@ -348,13 +327,11 @@ napi_value MomentumUpdateDecay(napi_env env, napi_callback_info info) {
 // size is grad's length.
 napi_value LarsUpdate(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto value = a.f32(0); auto mu = a.f32(1); auto grad = a.f32(2); auto ov = a.f32(3);
+  size_t len = 0;
+  auto value = a.f32(0); auto mu = a.f32(1); auto grad = a.f32(2, false, &len); auto ov = a.f32(3);
   auto om = a.f32(4); auto lr = a.f64(5); auto wd = a.f64(6); auto eta = a.f64(7);
   auto momentum = a.f64(8); auto bias_like = a.i64(9);
-  size_t len = 0;
   if (a.ok) {
-    napi_typedarray_type t; void* d; napi_value ab; size_t off;
-    napi_get_typedarray_info(env, a.argv[2], &t, &len, &d, &ab, &off);
     cxr::lars_update(value, mu, grad, ov, om, static_cast<int64_t>(len), static_cast<float>(lr),
                      static_cast<float>(wd), static_cast<float>(eta), static_cast<float>(momentum),
                      bias_like != 0);
@@ -400,13 +377,10 @@ napi_value RoiGather(napi_env env, napi_callback_info info) {
 // roiScatter(start, pos, weight, dy, dx, cells, channels); dx's length is the feature size.
 napi_value RoiScatter(napi_env env, napi_callback_info info) {
   Args a(env, info);
+  size_t len = 0;
   auto start = a.i32(0); auto pos = a.i32(1); auto weight = a.f32(2); auto dy = a.f32(3);
-  auto dx = a.f32(4); auto cells = a.i64(5); auto channels = a.i64(6);
-  if (a.ok) {
-    napi_typedarray_type t; void* d; napi_value ab; size_t off; size_t len = 0;
-    napi_get_typedarray_info(env, a.argv[4], &t, &len, &d, &ab, &off);
-    cxr::roi_scatter(start, pos, weight, dy, dx, static_cast<int64_t>(len), cells, channels);
-  }
+  auto dx = a.f32(4, false, &len); auto cells = a.i64(5); auto channels = a.i64(6);
+  if (a.ok) cxr::roi_scatter(start, pos, weight, dy, dx, static_cast<int64_t>(len), cells, channels);
   return Undefined(env);
 }
 
