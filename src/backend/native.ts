@@ -264,7 +264,7 @@ function chooseOpenBlasCore(flags: Set<string> | null): void {
 }
 
 /** The CPU's instruction-set flags from /proc/cpuinfo (Linux), or null where it cannot be read. */
-function cpuFlags(): Set<string> | null {
+export function cpuFlags(): Set<string> | null {
   if (process.platform !== 'linux') return null;
   try {
     const line = readFileSync('/proc/cpuinfo', 'utf8')

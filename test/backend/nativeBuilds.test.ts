@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { ADDON_AVX2_PATH } from '../../src/backend/native.js';
+import { ADDON_AVX2_PATH, cpuFlags } from '../../src/backend/native.js';
 import { repoRoot } from '../../src/config.js';
 import { nativeTest } from './helpers.js';
 
@@ -54,20 +54,12 @@ function runWith(isa: string): { reason: string; hash: string } {
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
 }
 
-function cpuHasAvx2(): boolean {
-  if (process.platform !== 'linux') return false;
-  const line = readFileSync('/proc/cpuinfo', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('flags'));
-  return (line ?? '').split(/\s+/).includes('avx2');
-}
-
 nativeTest(
   'the AVX2 build of the addon trains and extracts features to the same bits as the baseline build',
   () => {
     const baseline = runWith('baseline');
     assert.match(baseline.reason, /^cxr-cpu .*(baseline x86-64 build|native build)/);
-    if (process.arch !== 'x64' || !cpuHasAvx2()) {
+    if (process.arch !== 'x64' || cpuFlags()?.has('avx2') !== true) {
       // No second build here: auto must load the baseline one.
       const auto = runWith('auto');
       assert.equal(auto.hash, baseline.hash);
