@@ -4,6 +4,7 @@
       "target_name": "cxr_native",
       "sources": [
         "src/addon.cc",
+        "src/augment.cc",
         "src/blas.cc",
         "src/gemm.cc",
         "src/parallel.cc",

@@ -384,6 +384,28 @@ napi_value RoiScatter(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
+// renderViews(data, out, geom Int32Array(6): n, h, w, s, filter, radius, ints, reals, kernels | null)
+napi_value RenderViews(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  size_t dlen = 0, olen = 0, glen = 0, ilen = 0, rlen = 0, klen = 0;
+  auto data = a.f32(0, false, &dlen); auto out = a.f32(1, false, &olen);
+  auto gp = a.i32(2, &glen, "Int32Array(6)"); auto ints = a.i32(3, &ilen);
+  auto reals = a.f32(4, false, &rlen); auto kernels = a.f32(5, true, &klen);
+  if (!a.ok) return Undefined(env);
+  if (glen != 6) { a.fail("Int32Array(6)", 2); return Undefined(env); }
+  const cxr::ViewGeom g{gp[0], gp[1], gp[2], gp[3], gp[4], gp[5]};
+  const size_t n = g.n > 0 ? g.n : 0;
+  // Sizes are checked here as well as in TypeScript: a short array would be read past its end.
+  if (g.n < 0 || g.h < 1 || g.w < 1 || g.s < 1 || g.radius < 0 || g.filter < 0 || g.filter > 2 ||
+      dlen < n * g.h * g.w || olen < n * g.s * g.s || ilen < n * cxr::kViewInts ||
+      rlen < n * cxr::kViewReals || (kernels && klen < n * (2 * g.radius + 1))) {
+    napi_throw_range_error(env, nullptr, "renderViews: array sizes do not match the geometry");
+    return Undefined(env);
+  }
+  cxr::render_views(data, out, g, ints, reals, kernels);
+  return Undefined(env);
+}
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   Args a(env, info);
   auto n = a.i64(0);
@@ -490,6 +512,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"momentumUpdateDecay", MomentumUpdateDecay},
       {"sumSquares", SumSquares},
       {"larsUpdate", LarsUpdate},
+      {"renderViews", RenderViews},
       {"setNumThreads", SetNumThreads},
       {"setConvDirect", SetConvDirect},
       {"info", Info},

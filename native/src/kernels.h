@@ -75,6 +75,20 @@ void bn_eval_rows(const BnEval& p, const float* x, float* y, int64_t b, int64_t 
 // Bit for bit conv2d followed by bn_inference_act.
 void conv2d_bn_act(const float* x, const float* w, float* y, const ConvGeom& g, const BnEval& p);
 
+// The Barlow Twins views of src/data/augment.ts's renderView, bit for bit (augment.cc): data
+// [n, h, w] in, out [n, s, s]. Per image, ints holds kViewInts values (crop top, left, height, width
+// in pixels; flip; contrast first; blurred; solarised) and reals kViewReals (the crop as tfjs's
+// normalised box y1, x1, y2, x2; brightness and contrast factors, all float32 as the JavaScript
+// rounds them); kernels (null when no image is blurred) n rows of 2 * radius + 1 Gaussian taps.
+enum ViewFilter { kViewTfBilinear = 0, kViewPilBicubic = 1, kViewPilBilinear = 2 };
+constexpr int kViewInts = 8;
+constexpr int kViewReals = 6;
+struct ViewGeom {
+  int n, h, w, s, filter, radius;
+};
+void render_views(const float* data, float* out, const ViewGeom& g, const int32_t* ints,
+                  const float* reals, const float* kernels);
+
 // kReluGrad: a = dy, b = relu's input; equals tfjs's dy * step(x). kAddRelu: relu(a + b),
 // the residual connection's add and relu in one pass.
 enum BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDiff, kReluGrad, kAddRelu };

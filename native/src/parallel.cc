@@ -161,6 +161,19 @@ ScopedFlushDenormal::~ScopedFlushDenormal() {
 #endif
 }
 
+ScopedIeeeDenormal::ScopedIeeeDenormal() : saved_(0) {
+#ifdef CXR_HAVE_MXCSR
+  saved_ = _mm_getcsr();
+  _mm_setcsr(saved_ & ~kFlushBits);
+#endif
+}
+
+ScopedIeeeDenormal::~ScopedIeeeDenormal() {
+#ifdef CXR_HAVE_MXCSR
+  _mm_setcsr(saved_);
+#endif
+}
+
 void flush_denormals_forever() {
 #ifdef CXR_HAVE_MXCSR
   _mm_setcsr(_mm_getcsr() | kFlushBits);

@@ -30,6 +30,19 @@ class ScopedFlushDenormal {
   unsigned int saved_;
 };
 
+// The opposite: IEEE subnormals for this thread while in scope, for kernels that must compute the
+// same bits as JavaScript (which never flushes), such as the augmentation views (augment.cc).
+class ScopedIeeeDenormal {
+ public:
+  ScopedIeeeDenormal();
+  ~ScopedIeeeDenormal();
+  ScopedIeeeDenormal(const ScopedIeeeDenormal&) = delete;
+  ScopedIeeeDenormal& operator=(const ScopedIeeeDenormal&) = delete;
+
+ private:
+  unsigned int saved_;
+};
+
 // Sets flush-to-zero and denormals-are-zero for the calling thread for good (worker threads).
 void flush_denormals_forever();
 

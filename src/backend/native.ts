@@ -150,6 +150,21 @@ export interface NativeAddon {
     cells: number,
     channels: number,
   ): void;
+  /**
+   * The Barlow Twins views of `renderView` (src/data/augment.ts), bit for bit, on the thread pool:
+   * geom = [n, h, w, outSize, filter (0 tfjs bilinear, 1 Pillow bicubic, 2 Pillow bilinear), blur
+   * radius]; per image 8 ints (crop top, left, height, width, flip, contrast first, blurred,
+   * solarised) and 6 floats (normalised box y1, x1, y2, x2, brightness, contrast); kernels: n rows
+   * of 2·radius + 1 taps, or null when nothing is blurred.
+   */
+  renderViews(
+    data: Float32Array,
+    out: Float32Array,
+    geom: Int32Array,
+    ints: Int32Array,
+    reals: Float32Array,
+    kernels: Float32Array | null,
+  ): void;
   /** One SGD-momentum step; outValue/outAcc may be value/acc themselves (in place). */
   momentumUpdate(
     value: Float32Array,

@@ -25,6 +25,7 @@
  *   padded border and conv1's effective step size).
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadNative, type NativeAddon } from '../backend/native.js';
 import type { Rng } from '../rng.js';
 import { pilResizedCrop, type PilFilter, type PixelCrop } from './pilResample.js';
 
@@ -155,7 +156,8 @@ export function sampleViewParams(n: number, h: number, w: number, outSize: numbe
 /**
  * One augmented view. images: `[N, H, W, 1]` float32 in [0, 1]; returns `[N, outSize, outSize, 1]` in
  * [0, 1] (caller owns it). Draws a fixed number of values per image from `rng` in a fixed order.
- * Rendered by `renderView` (one pass per image in JavaScript); `renderViewTf` is the same view as tensor ops.
+ * Rendered by `renderView` (one pass per image: the native addon's kernel where it is built, else JavaScript, the
+ * same bits); `renderViewTf` is the same view as tensor ops.
  */
 export function barlowTwinsView(images: tf.Tensor4D, outSize: number, rng: Rng, opts: ViewOptions): tf.Tensor4D {
   const [n, h, w, c] = images.shape;
@@ -250,14 +252,42 @@ function cropAndResize(data: Float32Array, img: number, h: number, w: number, bo
   }
 }
 
+const FILTER_CODE: Record<Interpolation, number> = { bilinear: 0, 'pil-bicubic': 1, 'pil-bilinear': 2 };
+
+/**
+ * `renderView` by the native addon (native/src/augment.cc): the same arithmetic in the same order at the
+ * same precision, so the same bits (test/data/renderViewNative.test.ts), on every core and ~10× faster.
+ * The blur's taps (the only values that need `Math.exp`) are computed here and passed in.
+ */
+function renderViewNative(addon: NativeAddon, data: Float32Array, [n, h, w]: [number, number, number], params: ViewParams): Float32Array {
+  const { outSize: s, crops, flips, boxes, bright, contr, contrastFirst, sigmas, solar } = params;
+  if (data.length < n * h * w) throw new Error(`renderView: ${data.length} pixels for ${n} images of ${h}×${w}`);
+  const ints = new Int32Array(n * 8);
+  const reals = new Float32Array(n * 6);
+  for (let i = 0; i < n; i++) {
+    ints.set([...crops[i]!, flips[i]!, contrastFirst[i]!, sigmas[i]! > 0 ? 1 : 0, solar[i]!], i * 8);
+    reals.set([...boxes[i]!, bright[i]!, contr[i]!], i * 6);
+  }
+  const blur = sigmas.some((v) => v > 0) ? blurTaps(sigmas) : null;
+  const kernels = blur ? new Float32Array(n * (2 * blur.radius + 1)) : null;
+  if (blur) blur.kernels.forEach((k, i) => kernels!.set(k, i * k.length));
+  const out = new Float32Array(n * s * s);
+  const geom = Int32Array.from([n, h, w, s, FILTER_CODE[params.interpolation], blur?.radius ?? 0]);
+  addon.renderViews(data, out, geom, ints, reals, kernels);
+  return out;
+}
+
 /**
  * `renderViewTf`'s arithmetic, image by image, on plain arrays: the crop (bilinear as tfjs's
  * CropAndResize computes it, double rounded to float32, or Pillow's filter), jitter with every tensor op's float32
  * rounding, the separable blur over reflect-padded rows and columns (double sums, float32 between the
  * passes), solarisation. About 100× less work than the tensor ops (no padded copies, no masks, no
  * transposes) and the same numbers up to the order of the mean's sum. data: `[N, H, W]` row-major.
+ * Where the native addon is loaded (and `native` is not false) its kernel computes the same bits on every core.
  */
-export function renderView(data: Float32Array, [n, h, w]: [number, number, number], params: ViewParams): Float32Array {
+export function renderView(data: Float32Array, [n, h, w]: [number, number, number], params: ViewParams, native = true): Float32Array {
+  const addon = native ? loadNative().addon : null;
+  if (addon) return renderViewNative(addon, data, [n, h, w], params);
   const { outSize: s, boxes, bright, contr, contrastFirst, sigmas, solar } = params;
   const f = Math.fround;
   const out = new Float32Array(n * s * s);

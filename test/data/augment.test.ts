@@ -55,7 +55,8 @@ test('with every random op off but the crop at full scale, a view is a resize; f
   tf.dispose([x, same, flipped, sol, flat, blurred]);
 });
 
-// renderView (one pass per image in JavaScript, what the training uses) against renderViewTf (the
+// renderView's JavaScript (the reference that the native kernel equals bit for bit,
+// test/data/renderViewNative.test.ts) against renderViewTf (the
 // same view as tfjs ops) on the same seeded draws: equal up to float32 rounding of sums taken in
 // another order, on many image and view sizes, with every random op forced on, off, and as main.py has them.
 test('renderView equals the tfjs ops on the same draws: many sizes, flips, jitter orders, blur radii, solarisation', () => {
@@ -70,7 +71,7 @@ test('renderView equals the tfjs ops on the same draws: many sizes, flips, jitte
       for (const opts of settings) {
         const params = sampleViewParams(n, h, w, outSize, rng.fork(cases), opts);
         const ref = renderViewTf(images, params);
-        const got = renderView(data, [n, h, w], params);
+        const got = renderView(data, [n, h, w], params, false);
         const r = ref.dataSync();
         let worst = 0;
         for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(r[i]! - got[i]!));
