@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "conv_util.h"
 #include "kernels.h"
@@ -95,7 +96,20 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* x0, int64_t row,
     for (int v = 0; v < KV; ++v) _mm256_storeu_ps(y + p * g.k + 8 * v, acc[p][v]);
 }
 
-// Output rows [b, e) of n * oh: tiles of P pixels (about 12 accumulators), then single pixels.
+template <int KV, int P, bool AVX512>
+inline void tile(const float* x0, int64_t row, int64_t xstep, const float* w, const ConvGeom& g,
+                 float* y) {
+  if constexpr (AVX512) {
+    tile_avx512<KV, P>(x0, row, xstep, w, g, y);
+  } else {
+    tile_avx2<KV, P>(x0, row, xstep, w, g, y);
+  }
+}
+
+// Output rows [b, e) of n * oh: tiles of P pixels (about 12 accumulators), then the row's rest in
+// tiles of 8, 4, 2 and 1 (smaller than P): one pixel alone is a single chain of dependent
+// multiply-adds, 4 cycles each, so a 32-pixel row as 12 + 12 + 8 single pixels spent most of its
+// time on the 8. Each output's chain is the same whatever tile computes it.
 template <int KV, bool AVX512>
 void rows(const Padded& xp, const float* w, float* y, const ConvGeom& g, int64_t b, int64_t e) {
   constexpr int P = AVX512 ? (KV == 1 ? 12 : KV == 2 ? 6 : 3) : (KV == 1 ? 8 : KV == 2 ? 4 : 2);
@@ -107,20 +121,16 @@ void rows(const Padded& xp, const float* w, float* y, const ConvGeom& g, int64_t
     const float* x0 = xp.x + (n * xp.hp + static_cast<int64_t>(oh) * g.sh) * row;
     float* y0 = y + r * g.ow * g.k;
     int ow = 0;
-    for (; ow + P <= g.ow; ow += P) {
-      if constexpr (AVX512) {
-        tile_avx512<KV, P>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
-      } else {
-        tile_avx2<KV, P>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
-      }
-    }
-    for (; ow < g.ow; ++ow) {
-      if constexpr (AVX512) {
-        tile_avx512<KV, 1>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
-      } else {
-        tile_avx2<KV, 1>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
-      }
-    }
+    auto run_tiles = [&](auto q) {
+      constexpr int Q = decltype(q)::value;
+      for (; ow + Q <= g.ow; ow += Q)
+        tile<KV, Q, AVX512>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
+    };
+    run_tiles(std::integral_constant<int, P>{});
+    if constexpr (P > 8) run_tiles(std::integral_constant<int, 8>{});
+    if constexpr (P > 4) run_tiles(std::integral_constant<int, 4>{});
+    if constexpr (P > 2) run_tiles(std::integral_constant<int, 2>{});
+    run_tiles(std::integral_constant<int, 1>{});
   }
 }
 
