@@ -15,6 +15,8 @@
  * Each figure is the median of `steps` timed calls after `warmup` untimed ones, on both sides (default 5 and 5):
  * a process's first few training steps cost 1.3–2× the later ones (allocation, the buffer pool and the
  * allocator filling), and the notebooks run hundreds of steps, so the bench times the steady state.
+ * Each row measures ours, then the peer, `rounds` times (registry.ts `alternate`; each round builds its
+ * model afresh and warms it up again); the row's figures are the medians over the rounds.
  */
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -30,7 +32,7 @@ import { makeRng } from '../src/rng.js';
 import { extractFeatures } from '../src/train/linearEval.js';
 import { PretrainTask, type ImageSource } from '../src/train/pretrain.js';
 import { runPeer } from './peer.js';
-import { faster, median, type BenchResult } from './registry.js';
+import { alternate, benchRounds, faster, median, type BenchResult } from './registry.js';
 
 /** Median seconds of `fn` over `steps` timed calls after `warmup` untimed ones. */
 // Process CPU seconds (all threads) of each call are printed beside the wall times: on a busy machine
@@ -76,6 +78,38 @@ const secs = (xs: number[]): string => xs.map((t) => t.toFixed(2)).join(', ') ||
 const both = (t: { seconds: number[]; cpu: number[] }): string =>
   `${secs(t.seconds)} s (CPU ${secs(t.cpu)} s)`;
 
+type Timing = ReturnType<typeof timed>;
+
+/**
+ * One row's rounds (registry.ts `alternate`): ours, then the peer, `rounds` times, each side's figure
+ * `per` items over its median call; every call's wall and CPU seconds are printed.
+ */
+function rowRounds(
+  rounds: number,
+  label: string,
+  unit: string,
+  per: number,
+  ours: () => Timing,
+  peerRound: () => PeerTiming,
+): ReturnType<typeof alternate> {
+  return alternate(
+    rounds,
+    () => {
+      const t = ours();
+      console.log(`  ${label}: ours ${both(t)} ${unit}`);
+      return per / t.median;
+    },
+    () => {
+      const t = peerRound();
+      console.log(`  ${label}: peer ${both(t)} ${unit}`);
+      return { name: t.name, value: t.value };
+    },
+  );
+}
+
+const withRounds = (r: { rounds: BenchResult['rounds'] }, row: BenchResult): BenchResult =>
+  (r.rounds?.length ?? 0) > 1 ? { ...row, rounds: r.rounds } : row;
+
 /** A bank of `count` random images `[count, size, size, 1]` in [0, 1] as an `ImageSource`. */
 function randomSource(count: number, size: number): ImageSource & { dispose(): void } {
   const tensor = tf.randomUniform([count, size, size, 1], 0, 1, 'float32', 11) as tf.Tensor4D;
@@ -86,69 +120,87 @@ function randomSource(count: number, size: number): ImageSource & { dispose(): v
   };
 }
 
-export function btRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
+export function btRow(
+  config: Config,
+  steps: number,
+  warmup: number,
+  withPeer = true,
+  rounds = 1,
+): BenchResult {
   const p = config.pretrain;
   const size = config.backbone.inputSize;
   // The size the pretraining source decodes images at (notebook 03's `nihTrainSource`).
   const imageSize = p.sourceSize;
-  const rng = makeRng(1);
-  const resnet = new ResNet(
-    { blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true },
-    rng.fork('backbone'),
-  );
-  const model = new BarlowTwins(resnet, p.projector, rng.fork('projector'), p.lambda);
   const bank = 4 * p.batchSize;
-  const source = randomSource(bank, imageSize);
-  const task = new PretrainTask(model, source, {
-    batchSize: p.batchSize,
-    microBatch: p.microBatch,
-    inputSize: size,
-    epochs: p.epochs,
-    stepsPerEpoch: Math.floor(bank / p.batchSize),
-    lrWeights: p.lrWeights,
-    lrBiases: p.lrBiases,
-    weightDecay: p.weightDecay,
-    warmupEpochs: p.warmupEpochs,
-    seed: 5,
-  });
-  let step = 0;
-  const master = makeRng(7);
-  const ours = timed(
-    () => {
-      task.trainStep(step, master.fork(step));
-      step++;
-    },
-    steps,
-    warmup,
+  const oursRound = (): Timing => {
+    const rng = makeRng(1);
+    const resnet = new ResNet(
+      { blocks: config.backbone.blocks, width: config.backbone.width, inChannels: 1, zeroInitResidual: true },
+      rng.fork('backbone'),
+    );
+    const model = new BarlowTwins(resnet, p.projector, rng.fork('projector'), p.lambda);
+    const source = randomSource(bank, imageSize);
+    const task = new PretrainTask(model, source, {
+      batchSize: p.batchSize,
+      microBatch: p.microBatch,
+      inputSize: size,
+      epochs: p.epochs,
+      stepsPerEpoch: Math.floor(bank / p.batchSize),
+      lrWeights: p.lrWeights,
+      lrBiases: p.lrBiases,
+      weightDecay: p.weightDecay,
+      warmupEpochs: p.warmupEpochs,
+      seed: 5,
+    });
+    let step = 0;
+    const master = makeRng(7);
+    const ours = timed(
+      () => {
+        task.trainStep(step, master.fork(step));
+        step++;
+      },
+      steps,
+      warmup,
+    );
+    task.dispose();
+    source.dispose();
+    tf.dispose([...model.namedVariables().values()]);
+    return ours;
+  };
+  const peerRound = (): PeerTiming =>
+    withPeer
+      ? peer({
+          mode: 'bt',
+          blocks: config.backbone.blocks,
+          width: config.backbone.width,
+          projector: p.projector,
+          lambda: p.lambda,
+          batch: p.batchSize,
+          size,
+          imageSize,
+          interpolation: p.interpolation,
+          bank,
+          steps,
+          warmup,
+        })
+      : NO_PEER;
+  const r = rowRounds(
+    rounds,
+    `demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}`,
+    'per step',
+    p.batchSize,
+    oursRound,
+    peerRound,
   );
-  task.dispose();
-  source.dispose();
-  tf.dispose([...model.namedVariables().values()]);
-  const pe = withPeer
-    ? peer({
-        mode: 'bt',
-        blocks: config.backbone.blocks,
-        width: config.backbone.width,
-        projector: p.projector,
-        lambda: p.lambda,
-        batch: p.batchSize,
-        size,
-        imageSize,
-        interpolation: p.interpolation,
-        bank,
-        steps,
-        warmup,
-      })
-    : NO_PEER;
-  console.log(
-    `  demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}: ours ${both(ours)} per step; peer ${both(pe)}`,
-  );
-  return faster(
-    `demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
-    p.batchSize / ours.median,
-    'image pairs/s',
-    pe.name,
-    pe.value,
+  return withRounds(
+    r,
+    faster(
+      `demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
+      r.value,
+      'image pairs/s',
+      r.peer,
+      r.peerValue,
+    ),
   );
 }
 
@@ -169,122 +221,162 @@ export function detectionBenchBatch(
   return { images, boxes, targets: boxes.map((b) => ({ boxes: b, labels: [1, 3] })) };
 }
 
-export function detectionRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
+export function detectionRow(
+  config: Config,
+  steps: number,
+  warmup: number,
+  withPeer = true,
+  rounds = 1,
+): BenchResult {
   const d = config.detection;
   const size = d.inputSizes[0]!;
   const batch = d.batchSize;
-  const rng = makeRng(2);
-  const resnet = makeBackbone(config, rng.fork('backbone'));
-  const detector = detectorOnResnet(resnet, d, rng.fork('heads'));
   const { images, boxes, targets } = detectionBenchBatch(size, batch);
-  const opt = momentumOptimizer(0.001, 0.9);
-  const stepRng = makeRng(3);
-  let step = 0;
-  const ours = timed(
-    () => {
-      detectionTrainStep(detector, opt, images, targets, {
-        weightDecay: d.weightDecay,
-        clipNorm: d.gradClipNorm,
-        rng: stepRng.fork(step),
-        step,
-      });
-      step++;
-    },
-    steps,
-    warmup,
+  const oursRound = (): Timing => {
+    const rng = makeRng(2);
+    const resnet = makeBackbone(config, rng.fork('backbone'));
+    const detector = detectorOnResnet(resnet, d, rng.fork('heads'));
+    const opt = momentumOptimizer(0.001, 0.9);
+    const stepRng = makeRng(3);
+    let step = 0;
+    const ours = timed(
+      () => {
+        detectionTrainStep(detector, opt, images, targets, {
+          weightDecay: d.weightDecay,
+          clipNorm: d.gradClipNorm,
+          rng: stepRng.fork(step),
+          step,
+        });
+        step++;
+      },
+      steps,
+      warmup,
+    );
+    opt.dispose();
+    tf.dispose([...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]);
+    resnet.dispose();
+    return ours;
+  };
+  const peerRound = (): PeerTiming =>
+    withPeer
+      ? peer({
+          mode: 'det',
+          blocks: config.backbone.blocks,
+          width: config.backbone.width,
+          size,
+          batch,
+          steps,
+          warmup,
+          numClasses: 14,
+          fpnChannels: d.fpnChannels,
+          boxFcWidth: d.boxFcWidth,
+          frozenStages: d.frozenStages,
+          rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain,
+          rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain,
+          rpnPreNmsTopNTest: d.rpnPreNmsTopNTest,
+          rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
+          boxBatchSizePerImage: d.boxBatchSizePerImage,
+          weightDecay: d.weightDecay,
+          clipNorm: d.gradClipNorm,
+          boxes,
+          labels: targets.map((t) => t.labels.map((l) => l + 1)),
+        })
+      : NO_PEER;
+  const r = rowRounds(
+    rounds,
+    `demo-detection-train-step ${size}px batch ${batch}`,
+    'per step',
+    batch,
+    oursRound,
+    peerRound,
   );
   images.dispose();
-  opt.dispose();
-  tf.dispose([...detector.fpn.variables(), ...detector.rpn.variables(), ...detector.roiHeads.variables()]);
-  resnet.dispose();
-  const pe = withPeer
-    ? peer({
-        mode: 'det',
-        blocks: config.backbone.blocks,
-        width: config.backbone.width,
-        size,
-        batch,
-        steps,
-        warmup,
-        numClasses: 14,
-        fpnChannels: d.fpnChannels,
-        boxFcWidth: d.boxFcWidth,
-        frozenStages: d.frozenStages,
-        rpnPreNmsTopNTrain: d.rpnPreNmsTopNTrain,
-        rpnPostNmsTopNTrain: d.rpnPostNmsTopNTrain,
-        rpnPreNmsTopNTest: d.rpnPreNmsTopNTest,
-        rpnPostNmsTopNTest: d.rpnPostNmsTopNTest,
-        boxBatchSizePerImage: d.boxBatchSizePerImage,
-        weightDecay: d.weightDecay,
-        clipNorm: d.gradClipNorm,
-        boxes,
-        labels: targets.map((t) => t.labels.map((l) => l + 1)),
-      })
-    : NO_PEER;
-  console.log(
-    `  demo-detection-train-step ${size}px batch ${batch}: ours ${both(ours)} per step; peer ${both(pe)}`,
-  );
-  return faster(
-    `demo-detection-train-step (${size}px, batch ${batch}, FPN ${d.fpnChannels}, box head ${d.boxFcWidth}, proposals ${d.rpnPreNmsTopNTrain}/${d.rpnPostNmsTopNTrain}, ${d.boxBatchSizePerImage} RoIs/image)`,
-    batch / ours.median,
-    'images/s',
-    pe.name,
-    pe.value,
+  return withRounds(
+    r,
+    faster(
+      `demo-detection-train-step (${size}px, batch ${batch}, FPN ${d.fpnChannels}, box head ${d.boxFcWidth}, proposals ${d.rpnPreNmsTopNTrain}/${d.rpnPostNmsTopNTrain}, ${d.boxBatchSizePerImage} RoIs/image)`,
+      r.value,
+      'images/s',
+      r.peer,
+      r.peerValue,
+    ),
   );
 }
 
-export function probeRow(config: Config, steps: number, warmup: number, withPeer = true): BenchResult {
+export function probeRow(
+  config: Config,
+  steps: number,
+  warmup: number,
+  withPeer = true,
+  rounds = 1,
+): BenchResult {
   const size = config.backbone.inputSize;
   const n = 256;
   const batch = 64;
-  const resnet = makeBackbone(config, makeRng(4));
-  const images = tf.randomUniform([n, size, size, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
-  const ours = timed(
-    () => {
-      extractFeatures(resnet, images, batch);
-    },
-    steps,
-    warmup,
+  const oursRound = (): Timing => {
+    const resnet = makeBackbone(config, makeRng(4));
+    const images = tf.randomUniform([n, size, size, 1], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const ours = timed(
+      () => {
+        extractFeatures(resnet, images, batch);
+      },
+      steps,
+      warmup,
+    );
+    images.dispose();
+    resnet.dispose();
+    return ours;
+  };
+  const peerRound = (): PeerTiming =>
+    withPeer
+      ? peer({
+          mode: 'probe',
+          blocks: config.backbone.blocks,
+          width: config.backbone.width,
+          size,
+          batch,
+          images: n,
+          steps,
+          warmup,
+        })
+      : NO_PEER;
+  const r = rowRounds(
+    rounds,
+    `demo-probe-features ${size}px, ${n} images in batches of ${batch}`,
+    'per call',
+    n,
+    oursRound,
+    peerRound,
   );
-  images.dispose();
-  resnet.dispose();
-  const pe = withPeer
-    ? peer({
-        mode: 'probe',
-        blocks: config.backbone.blocks,
-        width: config.backbone.width,
-        size,
-        batch,
-        images: n,
-        steps,
-        warmup,
-      })
-    : NO_PEER;
-  console.log(
-    `  demo-probe-features ${size}px, ${n} images in batches of ${batch}: ours ${both(ours)}; peer ${both(pe)}`,
-  );
-  return faster(
-    `demo-probe-features (frozen backbone, eval mode, ${size}px, batch ${batch})`,
-    n / ours.median,
-    'images/s',
-    pe.name,
-    pe.value,
+  return withRounds(
+    r,
+    faster(
+      `demo-probe-features (frozen backbone, eval mode, ${size}px, batch ${batch})`,
+      r.value,
+      'images/s',
+      r.peer,
+      r.peerValue,
+    ),
   );
 }
 
-/** The three rows; `steps` timed calls each after `warmup` untimed ones (default 5 and 5). */
+/**
+ * The three rows; `steps` timed calls each after `warmup` untimed ones (default 5 and 5), ours and the
+ * peer alternately for `rounds` rounds (default `benchRounds()`).
+ */
 export async function run(
-  opts: { steps?: number; warmup?: number; peer?: boolean } = {},
+  opts: { steps?: number; warmup?: number; peer?: boolean; rounds?: number } = {},
 ): Promise<BenchResult[]> {
   await initEngine('auto');
   // The demo profile as committed, whatever the environment says.
   const config = makeConfig({ notebook: 'bench', profile: 'demo', env: {} });
   const steps = opts.steps ?? 5;
   const warmup = opts.warmup ?? 5;
+  const rounds = opts.rounds ?? benchRounds();
   return [
-    btRow(config, steps, warmup, opts.peer),
-    detectionRow(config, steps, warmup, opts.peer),
-    probeRow(config, steps, warmup, opts.peer),
+    btRow(config, steps, warmup, opts.peer, rounds),
+    detectionRow(config, steps, warmup, opts.peer, rounds),
+    probeRow(config, steps, warmup, opts.peer, rounds),
   ];
 }
 

@@ -4,7 +4,8 @@
  * beside PyTorch on the same machine (bench/peers/pretrain_torch.py with Debian's /usr/bin/python3,
  * 2 threads). Both sides: 1-channel ResNet-50, projector reduced to 2048-2048-2048 (the paper's
  * 8192-8192-8192 would dominate the time at these batch sizes), the same loss, main.py's LARS; views
- * are random tensors made in advance (augmentation not timed).
+ * are random tensors made in advance (augmentation not timed). Ours and the peer alternate for
+ * `benchRounds()` rounds (registry.ts `alternate`); each side builds its model afresh every round.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { initEngine } from '../src/engine.js';
 import { makeRng } from '../src/rng.js';
 import { BarlowTwins, Lars } from '../src/models/barlowTwins.js';
 import { ResNet } from '../src/models/resnet.js';
-import type { BenchResult as PretrainBenchResult } from './registry.js';
+import { alternate, benchRounds, faster, type BenchResult as PretrainBenchResult } from './registry.js';
 
 const PROJECTOR = [2048, 2048, 2048];
 
@@ -84,19 +85,25 @@ export async function run(
   const warmup = opts.warmup ?? 2;
   const info = await initEngine('auto');
   const out: PretrainBenchResult[] = [];
+  const rounds = benchRounds();
   for (const [size, batch, steps] of [
     [64, 32, opts.steps64 ?? 3],
     [224, 8, opts.steps224 ?? 2],
   ] as const) {
-    const value = ours(size, batch, steps, warmup);
-    const p = peer(size, batch, steps, warmup);
+    const r = alternate(
+      rounds,
+      () => ours(size, batch, steps, warmup),
+      () => peer(size, batch, steps, warmup),
+    );
     out.push({
-      name: `Barlow Twins train ResNet-50 ${size}px batch ${batch} (${info.backend}, projector 2048-2048-2048)`,
-      value,
-      unit: 'images/s',
-      peer: p.name,
-      peerValue: p.value,
-      ratio: p.value ? value / p.value : null,
+      ...faster(
+        `Barlow Twins train ResNet-50 ${size}px batch ${batch} (${info.backend}, projector 2048-2048-2048)`,
+        r.value,
+        'images/s',
+        r.peer,
+        r.peerValue,
+      ),
+      rounds: r.rounds,
     });
   }
   return out;

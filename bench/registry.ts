@@ -19,6 +19,11 @@ export interface BenchResult {
    * 'none' on plain tfjs), added to every row by bench/run.ts.
    */
   gemm?: string;
+  /**
+   * Each round's pair where ours and the peer were measured alternately (`alternate`): `value` and
+   * `peerValue` above are the medians over these.
+   */
+  rounds?: { value: number; peerValue: number | null }[];
 }
 
 export interface BenchGroup {
@@ -48,6 +53,58 @@ export function smaller(
   peerValue: number | null,
 ): BenchResult {
   return { name, value, unit, peer, peerValue, ratio: peerValue ? peerValue / value : null };
+}
+
+/**
+ * How many times the peer-compared rows measure ours and the peer alternately: `--rounds N` on the
+ * command line, else the environment's BENCH_ROUNDS, else 3.
+ */
+export function benchRounds(): number {
+  const i = process.argv.indexOf('--rounds');
+  const raw = i >= 0 ? process.argv[i + 1] : process.env.BENCH_ROUNDS;
+  if (raw === undefined) return 3;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--rounds / BENCH_ROUNDS: a whole number >= 1, got ${raw}`);
+  return n;
+}
+
+/**
+ * Ours, then the peer, then ours again ... `rounds` times; the row's figures are the medians over the
+ * rounds. This machine's speed drifts by tens of per cent over minutes (the same work took 205–382 ms
+ * of CPU time within one 30-call sequence, native/README.md), so two blocks measured one after the other
+ * can differ by more than the difference under test; alternating puts the drift on both sides, and the
+ * median drops a round that a burst of load hit. Each round's pair is kept in the row (`rounds`).
+ */
+export function alternate(
+  rounds: number,
+  ours: (round: number) => number,
+  peer: (round: number) => { name: string | null; value: number | null },
+): {
+  value: number;
+  peer: string | null;
+  peerValue: number | null;
+  rounds: { value: number; peerValue: number | null }[];
+} {
+  const pairs: { value: number; peerValue: number | null }[] = [];
+  let name: string | null = null;
+  for (let r = 0; r < rounds; r++) {
+    const value = ours(r);
+    const p = peer(r);
+    name = p.value == null && name ? name : p.name;
+    pairs.push({ value, peerValue: p.value });
+    if (rounds > 1)
+      console.log(
+        `    round ${r + 1}/${rounds}: ours ${value.toPrecision(4)}, peer ${p.value?.toPrecision(4) ?? '-'}`,
+      );
+  }
+  const peers = pairs.map((p) => p.peerValue).filter((v): v is number => v != null);
+  return {
+    value: median(pairs.map((p) => p.value)),
+    peer: name,
+    peerValue: peers.length > 0 ? median(peers) : null,
+    rounds: pairs,
+  };
 }
 
 /** Median seconds per call of fn after `warmup` calls; runs at least `minReps` times and ~minSeconds. */

@@ -1,9 +1,20 @@
-/** ResNet-50 training throughput and peak memory, ours vs torchvision's, each in a fresh process. */
+/**
+ * ResNet-50 training throughput and peak memory, ours vs torchvision's, each in a fresh process,
+ * alternately for `benchRounds()` rounds (registry.ts `alternate`).
+ */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { repoRoot } from '../src/config.js';
 import { peerName, runPeer } from './peer.js';
-import { faster, smaller, type BenchGroup, type BenchResult } from './registry.js';
+import {
+  alternate,
+  benchRounds,
+  faster,
+  median,
+  smaller,
+  type BenchGroup,
+  type BenchResult,
+} from './registry.js';
 
 const CONFIGS = [
   { size: 64, batch: 32, warmup: 2, steps: 5 },
@@ -25,16 +36,42 @@ export const resnetBench: BenchGroup = {
   description: 'ResNet-50 training (SGD momentum, random weights), images/s and peak RSS',
   async run() {
     const results: BenchResult[] = [];
+    const rounds = benchRounds();
     for (const c of CONFIGS) {
       const label = `resnet50 train ${c.size}px b${c.batch}`;
-      const mine = ours(c);
-      const peer = runPeer('resnet.py', c);
-      if (!peer.ok) console.warn(`peer failed: ${peer.reason}`);
-      const p = peer.ok ? (peer.data as Record<string, number>) : null;
-      results.push(
-        faster(`${label} throughput`, mine.images_per_sec, 'images/s', peerName, p?.images_per_sec ?? null),
+      console.log(`  ${label}, ${rounds} round(s) of ours then PyTorch, each in a fresh process`);
+      const rss = { ours: [] as number[], peer: [] as number[] };
+      const speed = alternate(
+        rounds,
+        () => {
+          const mine = ours(c);
+          rss.ours.push(mine.max_rss_mb);
+          return mine.images_per_sec;
+        },
+        () => {
+          const peer = runPeer('resnet.py', c);
+          if (!peer.ok) {
+            console.warn(`peer failed: ${peer.reason}`);
+            return { name: peerName, value: null };
+          }
+          const p = peer.data as Record<string, number>;
+          rss.peer.push(p.max_rss_mb);
+          return { name: peerName, value: p.images_per_sec };
+        },
       );
-      results.push(smaller(`${label} peak RSS`, mine.max_rss_mb, 'MB', peerName, p?.max_rss_mb ?? null));
+      results.push({
+        ...faster(`${label} throughput`, speed.value, 'images/s', speed.peer, speed.peerValue),
+        rounds: speed.rounds,
+      });
+      results.push(
+        smaller(
+          `${label} peak RSS`,
+          median(rss.ours),
+          'MB',
+          peerName,
+          rss.peer.length > 0 ? median(rss.peer) : null,
+        ),
+      );
     }
     return results;
   },
