@@ -22,6 +22,7 @@ export {
 } from './convBatchNorm.js';
 export { pooledBufferBytes, setBufferPool } from './kernelUtil.js';
 export { batchNormTrain } from './batchNorm.js';
+export { updateRunningStats } from './runningStats.js';
 export { setBatchNormEvalGradient } from './batchNormEvalGrad.js';
 export { globalNorm } from './gradNorm.js';
 export { FusedMomentumOptimizer, larsUpdate, momentumOptimizer, type LarsStep } from './momentum.js';

@@ -7,7 +7,7 @@
  * `[in, out]` (torch's OIHW and `[out, in]` are converted on import, see weights.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain } from '../backend/index.js';
+import { batchNormTrain, updateRunningStats } from '../backend/index.js';
 
 /** weight: conv/linear kernels; bias: linear/conv biases; norm: BatchNorm gamma/beta; buffer: running stats. */
 export type ParamKind = 'weight' | 'bias' | 'norm' | 'buffer';
@@ -145,7 +145,7 @@ export function batchNorm(
   const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPS, { relu: opts.relu ?? false });
   const n = x.size / x.shape[x.shape.length - 1]!;
   opts.onStats?.(prefix, mean, variance, n);
-  if (updateStats) {
+  if (updateStats && !updateRunningStats(rm, rv, mean, variance, n, BN_MOMENTUM)) {
     tf.tidy(() => {
       // Running statistics are state, not on the loss's path, so the tape never differentiates them.
       const m = mean;
