@@ -254,6 +254,10 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
     conv2d_backprop_input_shifted(dy, w, dx, g);
     return;
   }
+  if (conv2d_backprop_input_direct_applies(g)) {
+    conv2d_backprop_input_direct(dy, w, dx, g);
+    return;
+  }
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
   if (is_pointwise(g)) {

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "conv_util.h"
 #include "kernels.h"
@@ -148,6 +149,127 @@ void run(const Padded& xp, const float* w, float* y, const ConvGeom& g, int kv,
   });
 }
 
+// The input gradient of a stride-1 convolution with narrow input channels (c = 16..64) and short
+// chains (k <= 64 output channels), without the column matrix: conv.cc computes it as
+// col = dy * w^T (an NT GEMM whose every element is one fused multiply-add chain over k from +0,
+// OpenBLAS's order for such short dot products) and then col2im, which adds each pixel's valid
+// taps to +0 in (kh, kw) order. Here each tap's chain is computed in registers, vectorised over c
+// (w transposed to [tap][k][c]), and added in the same order, so the result is the same bit for
+// bit; a tap that col2im skips (outside dy) is skipped here too, never multiplied by a padding 0.
+struct DxArgs {
+  const float* dy;
+  const float* wt;  // [fh * fw][k][c]
+  float* dx;
+  const ConvGeom* g;
+};
+
+template <int KV, int P>
+__attribute__((target("avx512f"))) void dx_tile_avx512(const DxArgs& a, int n, int ih, int iw0,
+                                                       int kh_lo, int kh_hi, int kw_lo, int kw_hi) {
+  const ConvGeom& g = *a.g;
+  __m512 acc[P][KV];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < KV; ++v) acc[p][v] = _mm512_setzero_ps();
+  for (int kh = kh_lo; kh < kh_hi; ++kh) {
+    const int oh = ih + g.pt - kh;
+    const float* dyrow = a.dy + (static_cast<int64_t>(n) * g.oh + oh) * g.ow * g.k;
+    for (int kw = kw_lo; kw < kw_hi; ++kw) {
+      const float* wk = a.wt + static_cast<int64_t>(kh * g.fw + kw) * g.k * g.c;
+      const float* d0 = dyrow + static_cast<int64_t>(iw0 + g.pl - kw) * g.k;
+      __m512 ch[P][KV];
+      for (int p = 0; p < P; ++p)
+        for (int v = 0; v < KV; ++v) ch[p][v] = _mm512_setzero_ps();
+      for (int k = 0; k < g.k; ++k) {
+        __m512 wv[KV];
+        for (int v = 0; v < KV; ++v) wv[v] = _mm512_loadu_ps(wk + static_cast<int64_t>(k) * g.c + 16 * v);
+        for (int p = 0; p < P; ++p) {
+          const __m512 xb = _mm512_set1_ps(d0[static_cast<int64_t>(p) * g.k + k]);
+          for (int v = 0; v < KV; ++v) ch[p][v] = _mm512_fmadd_ps(xb, wv[v], ch[p][v]);
+        }
+      }
+      for (int p = 0; p < P; ++p)
+        for (int v = 0; v < KV; ++v) acc[p][v] = _mm512_add_ps(acc[p][v], ch[p][v]);
+    }
+  }
+  float* out = a.dx + ((static_cast<int64_t>(n) * g.h + ih) * g.w + iw0) * g.c;
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < KV; ++v) _mm512_storeu_ps(out + static_cast<int64_t>(p) * g.c + 16 * v, acc[p][v]);
+}
+
+template <int KV, int P>
+__attribute__((target("avx2,fma"))) void dx_tile_avx2(const DxArgs& a, int n, int ih, int iw0,
+                                                      int kh_lo, int kh_hi, int kw_lo, int kw_hi) {
+  const ConvGeom& g = *a.g;
+  __m256 acc[P][KV];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < KV; ++v) acc[p][v] = _mm256_setzero_ps();
+  for (int kh = kh_lo; kh < kh_hi; ++kh) {
+    const int oh = ih + g.pt - kh;
+    const float* dyrow = a.dy + (static_cast<int64_t>(n) * g.oh + oh) * g.ow * g.k;
+    for (int kw = kw_lo; kw < kw_hi; ++kw) {
+      const float* wk = a.wt + static_cast<int64_t>(kh * g.fw + kw) * g.k * g.c;
+      const float* d0 = dyrow + static_cast<int64_t>(iw0 + g.pl - kw) * g.k;
+      __m256 ch[P][KV];
+      for (int p = 0; p < P; ++p)
+        for (int v = 0; v < KV; ++v) ch[p][v] = _mm256_setzero_ps();
+      for (int k = 0; k < g.k; ++k) {
+        __m256 wv[KV];
+        for (int v = 0; v < KV; ++v) wv[v] = _mm256_loadu_ps(wk + static_cast<int64_t>(k) * g.c + 8 * v);
+        for (int p = 0; p < P; ++p) {
+          const __m256 xb = _mm256_set1_ps(d0[static_cast<int64_t>(p) * g.k + k]);
+          for (int v = 0; v < KV; ++v) ch[p][v] = _mm256_fmadd_ps(xb, wv[v], ch[p][v]);
+        }
+      }
+      for (int p = 0; p < P; ++p)
+        for (int v = 0; v < KV; ++v) acc[p][v] = _mm256_add_ps(acc[p][v], ch[p][v]);
+    }
+  }
+  float* out = a.dx + ((static_cast<int64_t>(n) * g.h + ih) * g.w + iw0) * g.c;
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < KV; ++v) _mm256_storeu_ps(out + static_cast<int64_t>(p) * g.c + 8 * v, acc[p][v]);
+}
+
+template <int KV, int P, bool AVX512>
+inline void dx_tile(const DxArgs& a, int n, int ih, int iw0, int kh_lo, int kh_hi, int kw_lo,
+                    int kw_hi) {
+  if constexpr (AVX512) {
+    dx_tile_avx512<KV, P>(a, n, ih, iw0, kh_lo, kh_hi, kw_lo, kw_hi);
+  } else {
+    dx_tile_avx2<KV, P>(a, n, ih, iw0, kh_lo, kh_hi, kw_lo, kw_hi);
+  }
+}
+
+// Rows [b, e) of n * h: edge pixels (some kw taps outside dy) one at a time with their own tap
+// range; the pixels whose every kw tap is inside dy in tiles of P, 8, 4, 2, 1.
+template <int KV, bool AVX512>
+void dx_rows(const DxArgs& a, int64_t b, int64_t e) {
+  // Two sets of P pixels' accumulators and chains must fit the vector registers (32 / 16).
+  constexpr int P = AVX512 ? (KV == 1 ? 12 : KV == 2 ? 6 : 3) : (KV == 1 ? 6 : KV == 2 ? 3 : 1);
+  const ConvGeom& g = *a.g;
+  const int lo = std::max(0, g.fw - 1 - g.pl);       // first pixel with every kw tap inside
+  const int hi = std::min(g.w, g.ow - g.pl);          // one past the last
+  for (int64_t r = b; r < e; ++r) {
+    const int n = static_cast<int>(r / g.h), ih = static_cast<int>(r % g.h);
+    const int kh_lo = std::max(0, ih + g.pt - g.oh + 1), kh_hi = std::min(g.fh, ih + g.pt + 1);
+    auto edge = [&](int iw) {
+      const int kw_lo = std::max(0, iw + g.pl - g.ow + 1), kw_hi = std::min(g.fw, iw + g.pl + 1);
+      dx_tile<KV, 1, AVX512>(a, n, ih, iw, kh_lo, kh_hi, kw_lo, std::max(kw_lo, kw_hi));
+    };
+    int iw = 0;
+    for (; iw < std::min(lo, g.w); ++iw) edge(iw);
+    auto run_tiles = [&](auto q) {
+      constexpr int Q = decltype(q)::value;
+      for (; iw + Q <= hi; iw += Q) dx_tile<KV, Q, AVX512>(a, n, ih, iw, kh_lo, kh_hi, 0, g.fw);
+    };
+    run_tiles(std::integral_constant<int, P>{});
+    if constexpr (P > 8) run_tiles(std::integral_constant<int, 8>{});
+    if constexpr (P > 4) run_tiles(std::integral_constant<int, 4>{});
+    if constexpr (P > 2) run_tiles(std::integral_constant<int, 2>{});
+    run_tiles(std::integral_constant<int, 1>{});
+    for (; iw < g.w; ++iw) edge(iw);
+  }
+}
+
 }  // namespace
 
 bool conv2d_direct_applies(const ConvGeom& g) {
@@ -179,6 +301,47 @@ void conv2d_bn_act(const float* x, const float* w, float* y, const ConvGeom& g, 
   conv2d(x, w, y, g);
   const int64_t rows = static_cast<int64_t>(g.n) * g.oh * g.ow;
   parallel_for(rows, 64, [&](int64_t b, int64_t e) { bn_eval_rows(p, y, y, b, e); });
+}
+
+bool conv2d_backprop_input_direct_applies(const ConvGeom& g) {
+  const int lanes = direct_lanes();
+  if (!g_direct_enabled || lanes == 0 || g.dh != 1 || g.dw != 1 || g.sh != 1 || g.sw != 1)
+    return false;
+  if (g.fh * g.fw == 1 || g.c > 64 || g.c % lanes != 0) return false;
+  const int cv = g.c / lanes;
+  // k <= 64: chains well inside the length that OpenBLAS sums in one block (448 terms measured).
+  // And only where OpenBLAS's GEMM would take its blocked path: at m * n * k <= 100^3 it takes its
+  // small-matrix kernel (sgemm_small_kernel_permit_skylakex.c), whose NT sums come out in another
+  // order (measured: a 32 x 48 x 64 product differs in the last bit).
+  const double mnk = static_cast<double>(g.n) * g.oh * g.ow * (g.fh * g.fw * g.c) * g.k;
+  return (cv == 1 || cv == 2 || cv == 4) && g.k >= 1 && g.k <= 64 && mnk > 100.0 * 100.0 * 100.0;
+}
+
+void conv2d_backprop_input_direct(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  const int taps = g.fh * g.fw;
+  std::vector<float> wt(static_cast<size_t>(taps) * g.k * g.c);
+  for (int t = 0; t < taps; ++t)
+    for (int c = 0; c < g.c; ++c)
+      for (int k = 0; k < g.k; ++k)
+        wt[(static_cast<size_t>(t) * g.k + k) * g.c + c] = w[(static_cast<size_t>(t) * g.c + c) * g.k + k];
+  const DxArgs a{dy, wt.data(), dx, &g};
+  const int lanes = direct_lanes();
+  const int cv = g.c / lanes;
+  parallel_for(static_cast<int64_t>(g.n) * g.h, 2, [&](int64_t b, int64_t e) {
+    if (lanes == 16) {
+      switch (cv) {
+        case 1: dx_rows<1, true>(a, b, e); break;
+        case 2: dx_rows<2, true>(a, b, e); break;
+        default: dx_rows<4, true>(a, b, e); break;
+      }
+    } else {
+      switch (cv) {
+        case 1: dx_rows<1, false>(a, b, e); break;
+        case 2: dx_rows<2, false>(a, b, e); break;
+        default: dx_rows<4, false>(a, b, e); break;
+      }
+    }
+  });
 }
 
 bool set_conv_direct(bool on) {

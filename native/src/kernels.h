@@ -27,6 +27,11 @@ bool conv2d_direct_applies(const ConvGeom& g);
 void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g,
                    const BnEval* epilogue = nullptr);
 bool set_conv_direct(bool on);
+// The input gradient without the column matrix for stride-1 convolutions with c = 16..64 input
+// and k <= 64 output channels (conv_direct.cc), bit for bit im2col's NT GEMM + col2im;
+// conv2d_backprop_input uses it where it applies (and set_conv_direct allows).
+bool conv2d_backprop_input_direct_applies(const ConvGeom& g);
+void conv2d_backprop_input_direct(const float* dy, const float* w, float* dx, const ConvGeom& g);
 // Its vector width on this CPU: 16 (AVX-512F), 8 (AVX2 + FMA) or 0 (not available).
 int conv_direct_lanes();
 

@@ -164,3 +164,121 @@ nativeTest('convolutions the direct kernel does not take give the same output wi
     bitsEqual(on.values, off.values, `outside the direct kernel ${JSON.stringify(c)}`);
   }
 });
+
+/** A stride-1 convolution whose input gradient the direct kernel takes: c of 1, 2 or 4 vectors, k <= 64, not pointwise. */
+function dxCase(rng: Rng, lanes: number): DirectCase {
+  const c = lanes * pick(rng, [1, 1, 2, 4]);
+  const fh = pick(rng, [2, 3, 3, 5, 7]);
+  const pad = pick(rng, ['same', 'same', 'valid', 0, 1, 2] as const);
+  // tfjs sizes both axes by the filter's height under a numeric padding: square filters there.
+  const fw = typeof pad === 'number' ? fh : pick(rng, [fh, fh, 1, 3]);
+  const k = pick(rng, [1, 3, 16, 16, 32, 64, int(rng, 1, 64)]);
+  const min = pad === 'valid' || pad === 0 ? fh : typeof pad === 'number' ? Math.max(1, fh - 2 * pad) : 1;
+  const h = Math.max(int(rng, 1, 20), min);
+  const w = Math.max(
+    h + int(rng, -4, 4),
+    pad === 'valid' || pad === 0 ? fw : typeof pad === 'number' ? Math.max(1, fw - 2 * pad) : 1,
+  );
+  const info = tf.backend_util.computeConv2DInfo([1, h, w, c], [fh, fw, c, k], 1, 1, pad);
+  const perImage = info.outHeight * info.outWidth * fh * fw * c * k;
+  const n = Math.min(64, Math.ceil(1.2e6 / perImage) + int(rng, 0, 2));
+  return { x: [n, h, w, c], f: [fh, fw, c, k], stride: 1, pad };
+}
+
+/**
+ * The input gradient as im2col's GEMM + col2im sums it: per pixel, the taps inside dy in (kh, kw)
+ * order, each a fused multiply-add chain over k from +0, added to +0 in float32.
+ */
+function chainBackpropInput(dy: Float32Array, w: Float32Array, c: DirectCase): Float32Array {
+  const [n, h, wd, ch] = c.x;
+  const [fh, fw, , k] = c.f;
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.f, 1, 1, c.pad);
+  const { outHeight: oh, outWidth: ow } = info;
+  const [pt, pl] = [info.padInfo.top, info.padInfo.left];
+  const dx = new Float32Array(n * h * wd * ch);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < wd; x++)
+        for (let q = 0; q < ch; q++) {
+          let acc = 0;
+          for (let i = 0; i < fh; i++) {
+            const oy = y + pt - i;
+            if (oy < 0 || oy >= oh) continue;
+            for (let j = 0; j < fw; j++) {
+              const ox = x + pl - j;
+              if (ox < 0 || ox >= ow) continue;
+              let chain = 0;
+              for (let o = 0; o < k; o++)
+                chain = fmaf(
+                  dy[((b * oh + oy) * ow + ox) * k + o]!,
+                  w[((i * fw + j) * ch + q) * k + o]!,
+                  chain,
+                );
+              acc = Math.fround(acc + chain);
+            }
+          }
+          dx[((b * h + y) * wd + x) * ch + q] = acc;
+        }
+  return dx;
+}
+
+function backpropInput(c: DirectCase) {
+  return (dy: tf.Tensor, f: tf.Tensor) =>
+    tf.conv2dTranspose(dy as tf.Tensor4D, f as tf.Tensor4D, c.x, 1, c.pad as 'same' | 'valid' | number);
+}
+
+function dyShape(c: DirectCase): number[] {
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.f, 1, 1, c.pad);
+  return [c.x[0], info.outHeight, info.outWidth, c.f[3]];
+}
+
+nativeTest(
+  "the direct input gradient is col2im's sum of fused multiply-add chains, bit for bit, on 120 random shapes; tfjs agrees within rounding",
+  () => {
+    const lanes = directLanes();
+    const info = loadNative().addon!.info();
+    const sameOrder = info.gemm === 'openblas' && / SkylakeX /.test(info.blas) && lanes === 16;
+    const rng = mulberry32(31);
+    let taken = 0;
+    for (let i = 0; i < 120; i++) {
+      // Batches large enough that the product is past OpenBLAS's small-matrix kernel (m·n·k > 100³):
+      // the only shapes the direct kernel takes (a few tiny images stay below it, and off it).
+      const c = dxCase(rng, lanes);
+      const ds = dyShape(c);
+      const large = ds[0]! * ds[1]! * ds[2]! * c.f[0] * c.f[1] * c.f[2] * c.f[3] > 1e6;
+      const what = `input gradient ${JSON.stringify(c)}${large ? '' : ' (small: GEMM path)'}`;
+      const inputs = [input(rng, ds), input(rng, c.f)];
+      const [got] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, backpropInput(c)));
+      const [gemm] = withDirect(false, () => runOn(ACCELERATED_BACKEND, inputs, backpropInput(c)));
+      assert.deepEqual(got.shape, c.x, `${what}: shape`);
+      assertClose(got, runOn('cpu', inputs, backpropInput(c))[0], what);
+      if (!large) {
+        bitsEqual(got.values, gemm.values, `${what}: on and off`);
+        continue;
+      }
+      taken++;
+      bitsEqual(got.values, chainBackpropInput(inputs[0].values, inputs[1].values, c), what);
+      // and the im2col + GEMM + col2im path it replaces
+      if (sameOrder) bitsEqual(got.values, gemm.values, `${what} vs GEMM`);
+      else assertClose(got, gemm, `${what} vs GEMM`);
+    }
+    assert.ok(taken >= 100, `only ${taken} of the shapes were large enough for the direct kernel`);
+  },
+);
+
+nativeTest('input gradients the direct kernel does not take are the same with it on or off', () => {
+  directLanes();
+  const rng = mulberry32(32);
+  const cases: DirectCase[] = [
+    { x: [2, 9, 9, 16], f: [3, 3, 16, 128], stride: 1, pad: 'same' }, // 128-term chains
+    { x: [2, 9, 9, 128], f: [3, 3, 128, 16], stride: 1, pad: 'same' }, // 128 channels in
+    { x: [2, 9, 9, 20], f: [3, 3, 20, 16], stride: 1, pad: 'same' }, // 20 channels: not whole vectors
+    { x: [2, 9, 9, 16], f: [1, 1, 16, 16], stride: 1, pad: 'valid' }, // pointwise
+  ];
+  for (const c of cases) {
+    const inputs = [input(rng, dyShape(c)), input(rng, c.f)];
+    const [on] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, backpropInput(c)));
+    const [off] = withDirect(false, () => runOn(ACCELERATED_BACKEND, inputs, backpropInput(c)));
+    bitsEqual(on.values, off.values, `outside the direct input gradient ${JSON.stringify(c)}`);
+  }
+});
