@@ -272,6 +272,10 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
 }
 
 void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
+  if (conv2d_backprop_filter_direct_applies(g)) {
+    conv2d_backprop_filter_direct(x, dy, dw, g);
+    return;
+  }
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
   const float* a = columns(x, g, m, kcols);

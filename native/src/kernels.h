@@ -32,6 +32,11 @@ bool set_conv_direct(bool on);
 // conv2d_backprop_input uses it where it applies (and set_conv_direct allows).
 bool conv2d_backprop_input_direct_applies(const ConvGeom& g);
 void conv2d_backprop_input_direct(const float* dy, const float* w, float* dx, const ConvGeom& g);
+// The filter gradient without the column matrix for 16..64 output channels (conv_direct.cc), bit
+// for bit the TN GEMM as OpenBLAS 0.3.21 SkylakeX sums it; conv2d_backprop_filter uses it where it
+// applies (and set_conv_direct allows).
+bool conv2d_backprop_filter_direct_applies(const ConvGeom& g);
+void conv2d_backprop_filter_direct(const float* x, const float* dy, float* dw, const ConvGeom& g);
 // Its vector width on this CPU: 16 (AVX-512F), 8 (AVX2 + FMA) or 0 (not available).
 int conv_direct_lanes();
 

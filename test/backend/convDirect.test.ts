@@ -282,3 +282,124 @@ nativeTest('input gradients the direct kernel does not take are the same with it
     bitsEqual(on.values, off.values, `outside the direct input gradient ${JSON.stringify(c)}`);
   }
 });
+
+/**
+ * OpenBLAS 0.3.21's blocks of a TN product's summed dimension k (m·n·k > 100³: 448 while at least
+ * 896 remain, then two halves (l + 1) / 2 or the rest whole; else its small-matrix kernel's one
+ * chain), or null where the kernel declines (an odd split, on which OpenBLAS's drivers differ).
+ */
+function openblasBlocks(m: number, n: number, k: number): [number, number][] | null {
+  if (m * n * k <= 1e6) return [[0, k]];
+  const out: [number, number][] = [];
+  for (let ls = 0; ls < k;) {
+    let l = k - ls;
+    if (l >= 896) l = 448;
+    else if (l > 448) {
+      if (l % 8 !== 0) return null;
+      l /= 2;
+    }
+    out.push([ls, l]);
+    ls += l;
+  }
+  return out;
+}
+
+/** The filter gradient as that GEMM sums col^T · dy: per block a fused multiply-add chain from +0, the blocks added to +0. */
+function chainBackpropFilter(
+  x: Float32Array,
+  dy: Float32Array,
+  c: DirectCase,
+  blocks: [number, number][],
+): Float32Array {
+  const [, h, wd, ch] = c.x;
+  const [fh, fw, , k] = c.f;
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.stride, 1, c.pad);
+  const { outHeight: oh, outWidth: ow } = info;
+  const [pt, pl] = [info.padInfo.top, info.padInfo.left];
+  const rows = fh * fw * ch;
+  const dw = new Float32Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    const [i, j, q] = [Math.floor(r / (fw * ch)), Math.floor(r / ch) % fw, r % ch];
+    for (let o = 0; o < k; o++) {
+      let acc = 0;
+      for (const [start, len] of blocks) {
+        let chain = 0;
+        for (let p = start; p < start + len; p++) {
+          const [b, y, xo] = [Math.floor(p / (oh * ow)), Math.floor(p / ow) % oh, p % ow];
+          const iy = y * c.stride - pt + i;
+          const ix = xo * c.stride - pl + j;
+          const v = iy < 0 || iy >= h || ix < 0 || ix >= wd ? 0 : x[((b * h + iy) * wd + ix) * ch + q]!;
+          chain = fmaf(v, dy[p * k + o]!, chain);
+        }
+        acc = Math.fround(acc + chain);
+      }
+      dw[r * k + o] = acc;
+    }
+  }
+  return dw;
+}
+
+function backpropFilter(c: DirectCase) {
+  return (x: tf.Tensor, dy: tf.Tensor) =>
+    tf.engine().runKernel(
+      'Conv2DBackpropFilter',
+      { x, dy },
+      {
+        strides: c.stride,
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        filterShape: c.f,
+      },
+    ) as tf.Tensor;
+}
+
+nativeTest(
+  "the direct filter gradient is OpenBLAS's blocked sum of fused multiply-add chains, bit for bit, on 40 random shapes; tfjs agrees within rounding",
+  () => {
+    const lanes = directLanes();
+    const info = loadNative().addon!.info();
+    const sameOrder = info.gemm === 'openblas' && / SkylakeX /.test(info.blas) && lanes === 16;
+    const rng = mulberry32(41);
+    let [taken, blocked] = [0, 0];
+    for (let i = 0; i < 40; i++) {
+      const k = pick(rng, [16, 32]);
+      const fh = pick(rng, [2, 3, 3, 5, 7]);
+      const stride = int(rng, 1, 2);
+      const pad = pick(rng, ['same', 'valid', 0, 1, 3] as const);
+      const ch = Math.max(1, Math.min(int(rng, 1, 24), Math.floor(200 / (fh * fh))));
+      const size = Math.max(
+        int(rng, 3, 18),
+        pad === 'valid' || pad === 0 ? fh : typeof pad === 'number' ? Math.max(1, fh - 2 * pad) : 1,
+      );
+      const perImage = tf.backend_util.computeConv2DInfo(
+        [1, size, size, ch],
+        [fh, fh, ch, k],
+        stride,
+        1,
+        pad,
+      );
+      // Every other shape with more than 896 pixels, so that OpenBLAS cuts the sum into blocks.
+      const pixelsPerImage = perImage.outHeight * perImage.outWidth;
+      const n = i % 2 ? Math.min(64, Math.ceil(int(rng, 900, 3000) / pixelsPerImage)) : int(rng, 1, 12);
+      const c: DirectCase = { x: [n, size, size, ch], f: [fh, fh, ch, k], stride, pad };
+      const conv2dInfo = tf.backend_util.computeConv2DInfo(c.x, c.f, stride, 1, pad);
+      const pixels = c.x[0] * conv2dInfo.outHeight * conv2dInfo.outWidth;
+      const blocks = openblasBlocks(fh * fh * ch, k, pixels);
+      const what = `filter gradient ${JSON.stringify(c)}, ${pixels} pixels${blocks ? ` in ${blocks.length} block(s)` : ' (declined)'}`;
+      const inputs = [input(rng, c.x), input(rng, [c.x[0], conv2dInfo.outHeight, conv2dInfo.outWidth, k])];
+      const [got] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, backpropFilter(c)));
+      const [gemm] = withDirect(false, () => runOn(ACCELERATED_BACKEND, inputs, backpropFilter(c)));
+      assertClose(got, runOn('cpu', inputs, backpropFilter(c))[0], what);
+      if (!blocks) {
+        bitsEqual(got.values, gemm.values, `${what}: on and off`);
+        continue;
+      }
+      taken++;
+      blocked += blocks.length > 1 ? 1 : 0;
+      bitsEqual(got.values, chainBackpropFilter(inputs[0].values, inputs[1].values, c, blocks), what);
+      if (sameOrder) bitsEqual(got.values, gemm.values, `${what} vs GEMM`);
+      else assertClose(got, gemm, `${what} vs GEMM`);
+    }
+    assert.ok(taken >= 30 && blocked >= 10, `${taken} shapes taken, ${blocked} of them in several blocks`);
+  },
+);
