@@ -96,7 +96,7 @@ nativeTest(
     await tf.setBackend(ACCELERATED_BACKEND);
     const store = new ParamStore();
     addBatchNorm(store, 'bn', 8);
-    let [wantM, wantV] = [new Float32Array(8), new Float32Array(8).fill(1)];
+    let [wantM, wantV]: Float32Array[] = [new Float32Array(8), new Float32Array(8).fill(1)];
     for (let i = 0; i < 3; i++) {
       const input = tf.tensor4d(
         x.map((v) => v * (i + 1)),
