@@ -4,10 +4,10 @@
  * each recorded on the gradient tape with its inputs kept for a backward pass that never comes: ~360
  * of the ~2,500 kernel calls of a demo Barlow Twins step. Here the same float32 operations, in the
  * same order (each product and sum rounded to float32, as tfjs's Multiply and Add are), run over the
- * channels in JavaScript and write into the buffers of the running statistics themselves.
+ * channels in JavaScript, and the variables are assigned the results.
  */
 import * as tf from '@tensorflow/tfjs';
-import { f32, isEscaped, type CpuBackend } from './kernelUtil.js';
+import { f32, type CpuBackend } from './kernelUtil.js';
 import { activeMomentumBackend } from './momentum.js';
 
 /**
@@ -42,18 +42,18 @@ export function updateRunningStats(
   const keep = f(1 - momentum);
   const take = f(momentum);
   const unbias = f(count > 1 ? count / (count - 1) : 1);
-  const inPlace =
-    backend.refCount(rm.dataId) === 1 && backend.refCount(rv.dataId) === 1 && !isEscaped(m) && !isEscaped(v);
-  const nm = inPlace ? m : new Float32Array(c);
-  const nv = inPlace ? v : new Float32Array(c);
+  // Into fresh arrays, never in place: running statistics are often tensors made from arrays that
+  // are shared (bnCalibration.ts applies one set of re-estimated statistics to several copies of a
+  // model, and tf.tensor keeps the array it is given), which the backend's reference count cannot see.
+  const nm = new Float32Array(c);
+  const nv = new Float32Array(c);
   for (let i = 0; i < c; i++) {
     nm[i] = f(m[i]! * keep) + f(bm[i]! * take);
     nv[i] = f(v[i]! * keep) + f(f(bv[i]! * unbias) * take);
   }
-  if (!inPlace)
-    tf.tidy(() => {
-      rm.assign(tf.tensor(nm, rm.shape, 'float32'));
-      rv.assign(tf.tensor(nv, rv.shape, 'float32'));
-    });
+  tf.tidy(() => {
+    rm.assign(tf.tensor(nm, rm.shape, 'float32'));
+    rv.assign(tf.tensor(nv, rv.shape, 'float32'));
+  });
   return true;
 }

@@ -122,3 +122,29 @@ nativeTest(
     store.dispose();
   },
 );
+
+nativeTest(
+  'running statistics made from one shared array (as bnCalibration applies them to several models) stay independent',
+  async () => {
+    await tf.setBackend(ACCELERATED_BACKEND);
+    const shared = Float32Array.from([0.5, -1, 2, 0.25]);
+    const ones = Float32Array.from([1, 1, 1, 1]);
+    // tf.tensor keeps the array it is given: both models' statistics are that one array, assigned as
+    // applyBatchNormStats assigns them (the variables then hold the only reference to it).
+    const [a, b] = [0, 1].map(() => {
+      const [m, v] = [tf.variable(tf.zeros([4]), false), tf.variable(tf.zeros([4]), false)];
+      tf.tidy(() => {
+        m.assign(tf.tensor1d(shared));
+        v.assign(tf.tensor1d(ones));
+      });
+      return [m, v] as const;
+    });
+    assert.ok(
+      updateRunningStats(a![0], a![1], tf.tensor1d([1, 1, 1, 1]), tf.tensor1d([2, 2, 2, 2]), 64, BN_MOMENTUM),
+    );
+    assert.deepEqual(Array.from(shared), [0.5, -1, 2, 0.25], 'the array the statistics were made from');
+    assert.deepEqual(Array.from(b![0].dataSync()), [0.5, -1, 2, 0.25], "the other model's running mean");
+    assert.notDeepEqual(Array.from(a![0].dataSync()), [0.5, -1, 2, 0.25]);
+    tf.disposeVariables();
+  },
+);
