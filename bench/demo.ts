@@ -80,35 +80,41 @@ const both = (t: { seconds: number[]; cpu: number[] }): string =>
 
 type Timing = ReturnType<typeof timed>;
 
+/** One row: what ours times, the peer's spec (null: no peer), and how the row is named. */
+interface RowSpec {
+  rounds: number;
+  /** Printed beside every call's times. */
+  label: string;
+  /** What one timed call is ('per step', 'per call') and how many items (image pairs, images) it handles. */
+  call: string;
+  items: number;
+  ours: () => Timing;
+  peerSpec: Record<string, unknown> | null;
+  name: string;
+  unit: string;
+}
+
 /**
- * One row's rounds (registry.ts `alternate`): ours, then the peer, `rounds` times, each side's figure
- * `per` items over its median call; every call's wall and CPU seconds are printed.
+ * A row's rounds (registry.ts `alternate`): ours, then the peer, `rounds` times, each side's figure its
+ * items over its median call, every call's wall and CPU seconds printed; each round's pair kept in the row.
  */
-function rowRounds(
-  rounds: number,
-  label: string,
-  unit: string,
-  per: number,
-  ours: () => Timing,
-  peerRound: () => PeerTiming,
-): ReturnType<typeof alternate> {
-  return alternate(
-    rounds,
+function comparedRow(s: RowSpec): BenchResult {
+  const r = alternate(
+    s.rounds,
     () => {
-      const t = ours();
-      console.log(`  ${label}: ours ${both(t)} ${unit}`);
-      return per / t.median;
+      const t = s.ours();
+      console.log(`  ${s.label}: ours ${both(t)} ${s.call}`);
+      return s.items / t.median;
     },
     () => {
-      const t = peerRound();
-      console.log(`  ${label}: peer ${both(t)} ${unit}`);
+      const t = s.peerSpec ? peer(s.peerSpec) : NO_PEER;
+      console.log(`  ${s.label}: peer ${both(t)} ${s.call}`);
       return { name: t.name, value: t.value };
     },
   );
+  const row = faster(s.name, r.value, s.unit, r.peer, r.peerValue);
+  return r.rounds.length > 1 ? { ...row, rounds: r.rounds } : row;
 }
-
-const withRounds = (r: { rounds: BenchResult['rounds'] }, row: BenchResult): BenchResult =>
-  (r.rounds?.length ?? 0) > 1 ? { ...row, rounds: r.rounds } : row;
 
 /** A bank of `count` random images `[count, size, size, 1]` in [0, 1] as an `ImageSource`. */
 function randomSource(count: number, size: number): ImageSource & { dispose(): void } {
@@ -167,9 +173,14 @@ export function btRow(
     tf.dispose([...model.namedVariables().values()]);
     return ours;
   };
-  const peerRound = (): PeerTiming =>
-    withPeer
-      ? peer({
+  const row = comparedRow({
+    rounds,
+    label: `demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}`,
+    call: 'per step',
+    items: p.batchSize,
+    ours: oursRound,
+    peerSpec: withPeer
+      ? {
           mode: 'bt',
           blocks: config.backbone.blocks,
           width: config.backbone.width,
@@ -182,26 +193,12 @@ export function btRow(
           bank,
           steps,
           warmup,
-        })
-      : NO_PEER;
-  const r = rowRounds(
-    rounds,
-    `demo-bt-step ${size}px views of ${imageSize}px, batch ${p.batchSize}`,
-    'per step',
-    p.batchSize,
-    oursRound,
-    peerRound,
-  );
-  return withRounds(
-    r,
-    faster(
-      `demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
-      r.value,
-      'image pairs/s',
-      r.peer,
-      r.peerValue,
-    ),
-  );
+        }
+      : null,
+    name: `demo-bt-step (ResNet [${config.backbone.blocks}] width ${config.backbone.width}, ${size}px views of ${imageSize}px, batch ${p.batchSize}${p.microBatch > 0 && p.microBatch < p.batchSize ? ` in micro-batches of ${p.microBatch} (the peer: one pass)` : ''}, projector ${p.projector.join('-')}, views included)`,
+    unit: 'image pairs/s',
+  });
+  return row;
 }
 
 /**
@@ -257,9 +254,14 @@ export function detectionRow(
     resnet.dispose();
     return ours;
   };
-  const peerRound = (): PeerTiming =>
-    withPeer
-      ? peer({
+  const row = comparedRow({
+    rounds,
+    label: `demo-detection-train-step ${size}px batch ${batch}`,
+    call: 'per step',
+    items: batch,
+    ours: oursRound,
+    peerSpec: withPeer
+      ? {
           mode: 'det',
           blocks: config.backbone.blocks,
           width: config.backbone.width,
@@ -280,27 +282,13 @@ export function detectionRow(
           clipNorm: d.gradClipNorm,
           boxes,
           labels: targets.map((t) => t.labels.map((l) => l + 1)),
-        })
-      : NO_PEER;
-  const r = rowRounds(
-    rounds,
-    `demo-detection-train-step ${size}px batch ${batch}`,
-    'per step',
-    batch,
-    oursRound,
-    peerRound,
-  );
+        }
+      : null,
+    name: `demo-detection-train-step (${size}px, batch ${batch}, FPN ${d.fpnChannels}, box head ${d.boxFcWidth}, proposals ${d.rpnPreNmsTopNTrain}/${d.rpnPostNmsTopNTrain}, ${d.boxBatchSizePerImage} RoIs/image)`,
+    unit: 'images/s',
+  });
   images.dispose();
-  return withRounds(
-    r,
-    faster(
-      `demo-detection-train-step (${size}px, batch ${batch}, FPN ${d.fpnChannels}, box head ${d.boxFcWidth}, proposals ${d.rpnPreNmsTopNTrain}/${d.rpnPostNmsTopNTrain}, ${d.boxBatchSizePerImage} RoIs/image)`,
-      r.value,
-      'images/s',
-      r.peer,
-      r.peerValue,
-    ),
-  );
+  return row;
 }
 
 export function probeRow(
@@ -327,9 +315,14 @@ export function probeRow(
     resnet.dispose();
     return ours;
   };
-  const peerRound = (): PeerTiming =>
-    withPeer
-      ? peer({
+  const row = comparedRow({
+    rounds,
+    label: `demo-probe-features ${size}px, ${n} images in batches of ${batch}`,
+    call: 'per call',
+    items: n,
+    ours: oursRound,
+    peerSpec: withPeer
+      ? {
           mode: 'probe',
           blocks: config.backbone.blocks,
           width: config.backbone.width,
@@ -338,26 +331,12 @@ export function probeRow(
           images: n,
           steps,
           warmup,
-        })
-      : NO_PEER;
-  const r = rowRounds(
-    rounds,
-    `demo-probe-features ${size}px, ${n} images in batches of ${batch}`,
-    'per call',
-    n,
-    oursRound,
-    peerRound,
-  );
-  return withRounds(
-    r,
-    faster(
-      `demo-probe-features (frozen backbone, eval mode, ${size}px, batch ${batch})`,
-      r.value,
-      'images/s',
-      r.peer,
-      r.peerValue,
-    ),
-  );
+        }
+      : null,
+    name: `demo-probe-features (frozen backbone, eval mode, ${size}px, batch ${batch})`,
+    unit: 'images/s',
+  });
+  return row;
 }
 
 /**
