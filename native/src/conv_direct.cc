@@ -98,6 +98,22 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float* x0, int64_t row,
     for (int v = 0; v < KV; ++v) _mm256_storeu_ps(y + p * g.k + 8 * v, acc[p][v]);
 }
 
+// Walks i towards end in tiles of P, then of 8, 4, 2 and 1 (those smaller than P) for the rest:
+// f(std::integral_constant<int, Q>{}) handles the Q items from i, then i advances by Q. A lone item
+// is one chain of dependent multiply-adds (4 cycles each), so the rest goes in the widest tiles
+// that fit; each item's chain is the same whatever tile computes it.
+template <int P, class I, class F>
+inline void tile_ladder(I& i, I end, F&& f) {
+  auto run = [&](auto q) {
+    for (; i + decltype(q)::value <= end; i += decltype(q)::value) f(q);
+  };
+  run(std::integral_constant<int, P>{});
+  if constexpr (P > 8) run(std::integral_constant<int, 8>{});
+  if constexpr (P > 4) run(std::integral_constant<int, 4>{});
+  if constexpr (P > 2) run(std::integral_constant<int, 2>{});
+  run(std::integral_constant<int, 1>{});
+}
+
 template <int KV, int P, bool AVX512>
 inline void tile(const float* x0, int64_t row, int64_t xstep, const float* w, const ConvGeom& g,
                  float* y) {
@@ -108,10 +124,8 @@ inline void tile(const float* x0, int64_t row, int64_t xstep, const float* w, co
   }
 }
 
-// Output rows [b, e) of n * oh: tiles of P pixels (about 12 accumulators), then the row's rest in
-// tiles of 8, 4, 2 and 1 (smaller than P): one pixel alone is a single chain of dependent
-// multiply-adds, 4 cycles each, so a 32-pixel row as 12 + 12 + 8 single pixels spent most of its
-// time on the 8. Each output's chain is the same whatever tile computes it.
+// Output rows [b, e) of n * oh, each in tiles of P pixels (about 12 accumulators) and then the
+// tile_ladder's smaller ones (a 32-pixel row was 12 + 12 + 8 single pixels before it).
 template <int KV, bool AVX512>
 void rows(const Padded& xp, const float* w, float* y, const ConvGeom& g, int64_t b, int64_t e) {
   constexpr int P = AVX512 ? (KV == 1 ? 12 : KV == 2 ? 6 : 3) : (KV == 1 ? 8 : KV == 2 ? 4 : 2);
@@ -123,16 +137,10 @@ void rows(const Padded& xp, const float* w, float* y, const ConvGeom& g, int64_t
     const float* x0 = xp.x + (n * xp.hp + static_cast<int64_t>(oh) * g.sh) * row;
     float* y0 = y + r * g.ow * g.k;
     int ow = 0;
-    auto run_tiles = [&](auto q) {
+    tile_ladder<P>(ow, g.ow, [&](auto q) {
       constexpr int Q = decltype(q)::value;
-      for (; ow + Q <= g.ow; ow += Q)
-        tile<KV, Q, AVX512>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
-    };
-    run_tiles(std::integral_constant<int, P>{});
-    if constexpr (P > 8) run_tiles(std::integral_constant<int, 8>{});
-    if constexpr (P > 4) run_tiles(std::integral_constant<int, 4>{});
-    if constexpr (P > 2) run_tiles(std::integral_constant<int, 2>{});
-    run_tiles(std::integral_constant<int, 1>{});
+      tile<KV, Q, AVX512>(x0 + ow * xstep, row, xstep, w, g, y0 + static_cast<int64_t>(ow) * g.k);
+    });
   }
 }
 
@@ -258,15 +266,9 @@ void dx_rows(const DxArgs& a, int64_t b, int64_t e) {
     };
     int iw = 0;
     for (; iw < std::min(lo, g.w); ++iw) edge(iw);
-    auto run_tiles = [&](auto q) {
-      constexpr int Q = decltype(q)::value;
-      for (; iw + Q <= hi; iw += Q) dx_tile<KV, Q, AVX512>(a, n, ih, iw, kh_lo, kh_hi, 0, g.fw);
-    };
-    run_tiles(std::integral_constant<int, P>{});
-    if constexpr (P > 8) run_tiles(std::integral_constant<int, 8>{});
-    if constexpr (P > 4) run_tiles(std::integral_constant<int, 4>{});
-    if constexpr (P > 2) run_tiles(std::integral_constant<int, 2>{});
-    run_tiles(std::integral_constant<int, 1>{});
+    tile_ladder<P>(iw, hi, [&](auto q) {
+      dx_tile<KV, decltype(q)::value, AVX512>(a, n, ih, iw, kh_lo, kh_hi, 0, g.fw);
+    });
     for (; iw < g.w; ++iw) edge(iw);
   }
 }
@@ -374,15 +376,7 @@ template <int KV, bool AVX512>
 void dw_rows(const DwArgs& a, int64_t b, int64_t e) {
   constexpr int P = AVX512 ? (KV == 1 ? 12 : KV == 2 ? 6 : 3) : (KV == 1 ? 6 : KV == 2 ? 3 : 1);
   int64_t r = b;
-  auto run_tiles = [&](auto q) {
-    constexpr int Q = decltype(q)::value;
-    for (; r + Q <= e; r += Q) dw_tile<KV, Q, AVX512>(a, r);
-  };
-  run_tiles(std::integral_constant<int, P>{});
-  if constexpr (P > 8) run_tiles(std::integral_constant<int, 8>{});
-  if constexpr (P > 4) run_tiles(std::integral_constant<int, 4>{});
-  if constexpr (P > 2) run_tiles(std::integral_constant<int, 2>{});
-  run_tiles(std::integral_constant<int, 1>{});
+  tile_ladder<P>(r, e, [&](auto q) { dw_tile<KV, decltype(q)::value, AVX512>(a, r); });
 }
 
 // OpenBLAS's blocks of the summed dimension for a TN product m x n over k (see above); false where
