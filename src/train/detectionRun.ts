@@ -32,6 +32,7 @@ import type { ResNet } from '../models/resnet.js';
 import { assignTensors, readCheckpoint, saveCheckpoint, type RawTensor } from '../models/weights.js';
 import type { Rng } from '../rng.js';
 import { trainLoop, type TrainTask } from './loop.js';
+import { tensorRows } from '../data/tensorRows.js';
 
 /** One image of a detection split: pixels on disk and fused boxes in original pixels. */
 export interface DetImage {
@@ -117,7 +118,7 @@ export function inMemoryDetSet(
     images,
     count: images.shape[0],
     size: images.shape[1],
-    batch: (indices) => tf.tidy(() => tf.gather(images, tf.tensor1d([...indices], 'int32')) as tf.Tensor4D),
+    batch: (indices) => tensorRows(images, indices),
     dispose: () => images.dispose(),
   };
 }

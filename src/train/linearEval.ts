@@ -37,6 +37,7 @@ import { applyBatchNormStats, reestimateBatchNorm } from './bnCalibration.js';
 import { nihSplitSource } from './pretrainRun.js';
 import { warmupCosine } from './schedule.js';
 import { SgdMomentum } from './sgd.js';
+import { tensorRows } from '../data/tensorRows.js';
 
 /** `[n][15]` 0/1 rows in NIH_LABELS order (14 findings + No Finding). */
 export function nihLabelMatrix(records: readonly NihRecord[]): number[][] {
@@ -208,11 +209,11 @@ export async function openEvalImages(
   return { count: cache.count, batch: (i) => cache.batch(i), streamed: true, dispose: () => cache.close() };
 }
 
-/** A tensor's images as an `ImageSource` (gathered by index). */
+/** A tensor's images as an `ImageSource` (`tensorRows`: sliced when consecutive, else gathered). */
 function tensorSource(images: tf.Tensor4D): ImageSource {
   return {
     count: images.shape[0],
-    batch: (indices) => tf.tidy(() => tf.gather(images, tf.tensor1d(indices, 'int32')) as tf.Tensor4D),
+    batch: (indices) => tensorRows(images, indices),
   };
 }
 

@@ -39,6 +39,7 @@ import type { Rng } from '../rng.js';
 import { trainLoop, type LossPoint } from './loop.js';
 import { PretrainTask, type ImageSource } from './pretrain.js';
 import { btStepMemory, describeBtMemory, measureActivationBytes } from '../models/memoryPlan.js';
+import { tensorRows } from '../data/tensorRows.js';
 
 export interface ProxyResult {
   losses: LossPoint[];
@@ -235,7 +236,7 @@ export async function nihSplitSource(
     tensor,
     ids,
     count: tensor.shape[0],
-    batch: (indices) => tf.tidy(() => tf.gather(tensor, tf.tensor1d(indices, 'int32')) as tf.Tensor4D),
+    batch: (indices) => tensorRows(tensor, indices),
     dispose: () => tensor.dispose(),
   };
 }
