@@ -31,11 +31,6 @@ namespace {
 float* scratch(size_t floats) { return scratch_slot(0, floats); }
 float* scratch2(size_t floats) { return scratch_slot(1, floats); }
 
-bool is_pointwise(const ConvGeom& g) {
-  return g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
-         g.oh == g.h && g.ow == g.w;
-}
-
 // col[(n, oh, ow), (kh, kw, c)] = x[n, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, c] or 0.
 void im2col(const float* x, float* col, const ConvGeom& g) {
   const int64_t kcols = static_cast<int64_t>(g.fh) * g.fw * g.c;

@@ -1,14 +1,20 @@
-// Direct convolution for narrow outputs (k = 16..64 channels) with a short filter (fh*fw*c <= 448
-// taps). im2col + GEMM spends most of its time there writing and re-reading the column matrix
-// (49 floats per pixel for the demo's 7x7 stem on 1 channel, 144 for a 3x3 on 16) and in a GEMM
-// only 16 or 32 columns wide; here the input is copied once into a zero-padded image and each
-// output pixel's k channels are accumulated in vector registers straight from it.
+// Direct convolution for narrow outputs (k = 16..64 channels, or any multiple of 64 over at most 64
+// taps) with a short filter (fh*fw*c <= 576 taps). im2col + GEMM spends most of its time there
+// writing and re-reading the column matrix (49 floats per pixel for the demo's 7x7 stem on 1
+// channel, 144 for a 3x3 on 16) and in a GEMM only 16 or 32 columns wide; here the input is copied
+// once into a zero-padded image and each output pixel's k channels are accumulated in vector
+// registers straight from it. A pointwise stride-1 convolution (a GEMM on x itself, no im2col) is
+// read from x directly: with 16-64 input channels OpenBLAS ran it at 30-40 GFLOP/s (the demo's
+// 16 -> 64 at 16 px: 0.8-1.1 ms per call here, 0.23-0.47 ms direct).
 //
 // Every output element is one fused multiply-add chain over the taps in im2col's column order
-// (kh, kw, c), starting from +0: the order in which OpenBLAS 0.3.21's SkylakeX SGEMM kernel sums
-// a dot product of up to 448 terms (measured on this project's shapes; 576 terms are split into
-// two blocks), so on such a machine the output equals im2col + OpenBLAS bit for bit. Padded taps
-// are real multiply-adds with 0, as in the im2col matrix.
+// (kh, kw, c), starting from +0, whichever CPU or thread computes it. That is the order in which
+// OpenBLAS 0.3.21's SkylakeX SGEMM kernel sums the im2col products of up to 448 terms that this
+// project's tests cover, so there the output equals im2col + OpenBLAS bit for bit; OpenBLAS splits
+// 449-576 terms into two blocks, the direct kernel does not. It is not OpenBLAS's order for the pointwise GEMMs: on the demo's
+// shapes its blocked kernel sums some 12-pixel tiles and the last pixels of each 4,096-pixel block
+// in other orders (measured: 16 -> 64 at 16 px differs in 17 % of the elements, in the last bit).
+// Padded taps are real multiply-adds with 0, as in the im2col matrix.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -144,16 +150,53 @@ void rows(const Padded& xp, const float* w, float* y, const ConvGeom& g, int64_t
   }
 }
 
+// A pointwise stride-1 convolution: the n * h * w pixels are one contiguous [m, c] matrix, so they
+// are cut into runs of pixels rather than image rows (the demo's last stages have rows of 2 and 4
+// pixels, too short for a tile), and read from x itself, without a padded copy.
+template <int KV, bool AVX512>
+void pixels(const float* x, const float* w, float* y, const ConvGeom& g, int64_t b, int64_t e) {
+  constexpr int P = AVX512 ? (KV == 1 ? 12 : KV == 2 ? 6 : 3) : (KV == 1 ? 8 : KV == 2 ? 4 : 2);
+  int64_t p = b;
+  tile_ladder<P>(p, e, [&](auto q) {
+    tile<KV, decltype(q)::value, AVX512>(x + p * g.c, 0, g.c, w, g, y + p * g.k);
+  });
+}
+
+// The output channels in blocks of at most four vectors (the accumulators of a tile); wider
+// outputs (k = 128, 256, ...) are whole blocks of four, each a pass over the same input tile while
+// it is in cache. Every output element is the same chain whichever block computes it.
+template <bool AVX512, class Rows>
+inline void channel_blocks(const ConvGeom& g, const float* w, float* y, Rows&& rows) {
+  constexpr int lanes = AVX512 ? 16 : 8;
+  const int kv = std::min(g.k / lanes, 4);
+  for (int kb = 0; kb < g.k; kb += kv * lanes) {
+    switch (kv) {
+      case 1: rows(std::integral_constant<int, 1>{}, w + kb, y + kb); break;
+      case 2: rows(std::integral_constant<int, 2>{}, w + kb, y + kb); break;
+      default: rows(std::integral_constant<int, 4>{}, w + kb, y + kb); break;
+    }
+  }
+}
+
 template <bool AVX512>
-void run(const Padded& xp, const float* w, float* y, const ConvGeom& g, int kv,
-         const BnEval* epilogue) {
+void run_pointwise(const float* x, const float* w, float* y, const ConvGeom& g,
+                   const BnEval* epilogue) {
+  const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
+  parallel_for(m, 48, [&](int64_t b, int64_t e) {
+    channel_blocks<AVX512>(g, w, y, [&](auto kv, const float* wb, float* yb) {
+      pixels<decltype(kv)::value, AVX512>(x, wb, yb, g, b, e);
+    });
+    if (epilogue != nullptr) bn_eval_rows(*epilogue, y, y, b, e);
+  });
+}
+
+template <bool AVX512>
+void run(const Padded& xp, const float* w, float* y, const ConvGeom& g, const BnEval* epilogue) {
   const int64_t total = static_cast<int64_t>(g.n) * g.oh;
   parallel_for(total, 2, [&](int64_t b, int64_t e) {
-    switch (kv) {
-      case 1: rows<1, AVX512>(xp, w, y, g, b, e); break;
-      case 2: rows<2, AVX512>(xp, w, y, g, b, e); break;
-      default: rows<4, AVX512>(xp, w, y, g, b, e); break;
-    }
+    channel_blocks<AVX512>(g, w, y, [&](auto kv, const float* wb, float* yb) {
+      rows<decltype(kv)::value, AVX512>(xp, wb, yb, g, b, e);
+    });
     if (epilogue != nullptr) bn_eval_rows(*epilogue, y, y, b * g.ow, e * g.ow);
   });
 }
@@ -410,21 +453,35 @@ bool openblas_k_blocks(int64_t m, int64_t n, int64_t k, std::vector<std::pair<in
 bool conv2d_direct_applies(const ConvGeom& g) {
   const int lanes = direct_lanes();
   if (!g_direct_enabled || lanes == 0 || g.dh != 1 || g.dw != 1) return false;
-  if (g.k % lanes != 0 || (g.k / lanes != 1 && g.k / lanes != 2 && g.k / lanes != 4)) return false;
-  if (g.k > 64) return false;
-  // A pointwise stride-1 convolution is already a plain GEMM on x (no im2col).
-  if (g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1) return false;
-  return static_cast<int64_t>(g.fh) * g.fw * g.c <= 448;
+  if (g.k % lanes != 0) return false;
+  const int kv = g.k / lanes;
+  if (kv != 1 && kv != 2 && kv % 4 != 0) return false;
+  const int64_t taps = static_cast<int64_t>(g.fh) * g.fw * g.c;
+  // Wider outputs (k = 128, 256, ...) only over short chains: measured per call against OpenBLAS,
+  // 32 -> 128 at 8 px 1.85x and 64 -> 256 at 56 px 1.27x faster, but 128 -> 256 0.8x and
+  // 256 -> 512 0.7x (the GEMM's packed panels reuse each input pixel across all k at once).
+  if (g.k > 64 && taps > 64) return false;
+  // Up to 3x3 on 64 channels: ResNet-50's 3x3 64 -> 64 at 56 px ran 2.8x faster than im2col + GEMM
+  // (6.4 vs 18 ms per call, batch 8); 3x3 128 -> 128 (1,152 taps) is even, so longer chains stay there.
+  return taps <= 576;
 }
 
 void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g,
                    const BnEval* epilogue) {
-  const Padded xp = pad_input(x, g);
   const int lanes = direct_lanes();
+  if (is_pointwise(g)) {
+    if (lanes == 16) {
+      run_pointwise<true>(x, w, y, g, epilogue);
+    } else {
+      run_pointwise<false>(x, w, y, g, epilogue);
+    }
+    return;
+  }
+  const Padded xp = pad_input(x, g);
   if (lanes == 16) {
-    run<true>(xp, w, y, g, g.k / 16, epilogue);
+    run<true>(xp, w, y, g, epilogue);
   } else {
-    run<false>(xp, w, y, g, g.k / 8, epilogue);
+    run<false>(xp, w, y, g, epilogue);
   }
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 
+#include "kernels.h"
+
 namespace cxr {
 
 // Grow-only scratch buffer `slot` (0 or 1) of at least `floats` floats, 64-byte aligned.
@@ -11,5 +13,11 @@ float* scratch_slot(int slot, size_t floats);
 // needs hp >= top + h and wp >= left + w.
 void pad_image(const float* src, float* dst, int n, int h, int w, int ch, int hp, int wp, int top,
                int left);
+
+// A 1x1 stride-1 convolution without padding: a GEMM on x itself, [n * h * w, c] x [c, k].
+inline bool is_pointwise(const ConvGeom& g) {
+  return g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+         g.oh == g.h && g.ow == g.w;
+}
 
 }  // namespace cxr
