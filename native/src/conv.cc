@@ -256,6 +256,18 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
   const int64_t m = static_cast<int64_t>(g.n) * g.oh * g.ow;
   const int kcols = g.fh * g.fw * g.c;
   if (is_pointwise(g)) {
+    // dx = dy w^T is itself a pointwise convolution, from k channels to c, with the filter
+    // transposed to [k][c]: the direct kernel takes it where it would take that convolution.
+    ConvGeom t = g;
+    t.c = g.k;
+    t.k = g.c;
+    if (conv2d_direct_applies(t)) {
+      float* wt = scratch2(static_cast<size_t>(g.c) * g.k);
+      for (int c = 0; c < g.c; ++c)
+        for (int k = 0; k < g.k; ++k) wt[static_cast<size_t>(k) * g.c + c] = w[static_cast<size_t>(c) * g.k + k];
+      conv2d_direct(dy, wt, dx, t);
+      return;
+    }
     sgemm(false, true, m, kcols, g.k, 1.f, dy, g.k, w, g.k,
                 0.f, dx, kcols);
     return;
