@@ -407,11 +407,14 @@ nativeTest(
     const rng = mulberry32(41);
     let [taken, blocked] = [0, 0];
     for (let i = 0; i < 40; i++) {
-      const k = pick(rng, [16, 32]);
-      const fh = pick(rng, [2, 3, 3, 5, 7]);
+      const k = pick(rng, [16, 32, 32, 64]);
+      const fh = pick(rng, [1, 1, 2, 3, 3, 5, 7]);
       const stride = int(rng, 1, 2);
-      const pad = pick(rng, ['same', 'valid', 0, 1, 3] as const);
-      const ch = Math.max(1, Math.min(int(rng, 1, 24), Math.floor(200 / (fh * fh))));
+      const pad = pick(
+        rng,
+        fh === 1 ? (['same', 'valid', 0] as const) : (['same', 'valid', 0, 1, 3] as const),
+      );
+      const ch = Math.max(1, Math.min(int(rng, 1, pick(rng, [24, 24, 64])), Math.floor(576 / (fh * fh))));
       const size = Math.max(
         int(rng, 3, 18),
         pad === 'valid' || pad === 0 ? fh : typeof pad === 'number' ? Math.max(1, fh - 2 * pad) : 1,
@@ -435,7 +438,8 @@ nativeTest(
       const [got] = withDirect(true, () => runOn(ACCELERATED_BACKEND, inputs, backpropFilter(c)));
       const [gemm] = withDirect(false, () => runOn(ACCELERATED_BACKEND, inputs, backpropFilter(c)));
       assertClose(got, runOn('cpu', inputs, backpropFilter(c))[0], what);
-      if (!blocks) {
+      // k of 1, 2 or 4 vectors (64 channels are 8 vectors of AVX2: not taken there)
+      if (!blocks || ![1, 2, 4].includes(k / lanes)) {
         bitsEqual(got.values, gemm.values, `${what}: on and off`);
         continue;
       }
@@ -445,6 +449,9 @@ nativeTest(
       if (sameOrder) bitsEqual(got.values, gemm.values, `${what} vs GEMM`);
       else assertClose(got, gemm, `${what} vs GEMM`);
     }
-    assert.ok(taken >= 30 && blocked >= 10, `${taken} shapes taken, ${blocked} of them in several blocks`);
+    assert.ok(
+      taken >= (lanes === 16 ? 30 : 20) && blocked >= 8,
+      `${taken} shapes taken, ${blocked} of them in several blocks`,
+    );
   },
 );
