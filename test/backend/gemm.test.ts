@@ -201,6 +201,71 @@ nativeTest('CXR_GEMM chooses the GEMM, and a choice that cannot be honoured is a
   assert.match(loadWith({ CXR_GEMM: 'bundled:sse9' }).reason, /no bundled kernel 'sse9'/);
 });
 
+/**
+ * In a fresh process with `env` added: the reason line, and for NN, NT and TN products (128 x 96 x 80)
+ * whether 'auto' gives the bits of 'bundled' and of 'system'.
+ */
+function routesWith(env: Record<string, string>): {
+  reason: string;
+  avx512: boolean;
+  system: boolean;
+  modes: Record<string, { bundled: boolean; system: boolean }>;
+} {
+  const script =
+    `const m = await import(${JSON.stringify(new URL('../../src/backend/native.js', import.meta.url).href)});` +
+    `const r = m.loadNative(); const a = r.addon; const info = a.info();
+     let seed = 7; const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+     const [M, N, K] = [128, 96, 80]; const modes = {};
+     for (const [name, ta, tb] of [['NN', 0, 0], ['NT', 0, 1], ['TN', 1, 0]]) {
+       const A = Float32Array.from({ length: M * K }, rnd), B = Float32Array.from({ length: K * N }, rnd);
+       const run = (which) => { const C = new Float32Array(M * N);
+         const ok = a.sgemm(which, ta, tb, M, N, K, 1, A, ta ? M : K, B, tb ? K : N, 0, C, N); return ok ? C : null; };
+       const [auto, bundled, system] = ['auto', 'bundled', 'system'].map(run);
+       const same = (x, y) => !!x && !!y && x.every((v, i) => Object.is(v, y[i]));
+       modes[name] = { bundled: same(auto, bundled), system: same(auto, system) };
+     }
+     console.log(JSON.stringify({ reason: r.reason, avx512: info.bundledKernels.split(',').includes('avx512'), system: info.gemm !== 'bundled', modes }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+}
+
+nativeTest(
+  'auto sends NN and NT products to the bundled AVX-512 kernel where OpenBLAS runs a core without AVX-512 on an AVX-512 CPU, and TN ones to OpenBLAS',
+  () => {
+    const narrow = routesWith({ CXR_GEMM: 'auto', OPENBLAS_CORETYPE: 'Haswell' });
+    const wide = routesWith({ CXR_GEMM: 'auto', OPENBLAS_CORETYPE: 'SkylakeX' });
+    const pinned = routesWith({ CXR_GEMM: 'openblas', OPENBLAS_CORETYPE: 'Haswell' });
+    const split = /NN and NT products on the bundled avx512 micro-kernel \(OpenBLAS runs its Haswell kernels/;
+    if (!narrow.system || !narrow.avx512) {
+      // No OpenBLAS, or a CPU without AVX-512: nothing to split.
+      assert.doesNotMatch(narrow.reason, split);
+      return;
+    }
+    assert.match(narrow.reason, split);
+    // Each product is distinguishable: the bundled kernel and OpenBLAS do not give the same bits.
+    for (const mode of ['NN', 'NT', 'TN'])
+      assert.ok(
+        !(narrow.modes[mode]!.bundled && narrow.modes[mode]!.system),
+        `${mode}: both GEMMs gave the same bits`,
+      );
+    assert.deepEqual(
+      [narrow.modes.NN!.bundled, narrow.modes.NT!.bundled, narrow.modes.TN!.system],
+      [true, true, true],
+      JSON.stringify(narrow.modes),
+    );
+    // SkylakeX (AVX-512 kernels) and CXR_GEMM=openblas: every product on OpenBLAS.
+    for (const r of [wide, pinned]) {
+      assert.doesNotMatch(r.reason, /NN and NT products on the bundled/);
+      for (const mode of ['NN', 'NT', 'TN'])
+        assert.ok(r.modes[mode]!.system, `${r.reason}: ${mode} not on OpenBLAS`);
+    }
+  },
+);
+
 nativeTest('the kernel and training tests pass with the other GEMM forced (child process)', () => {
   const info = addon().info();
   // Where the system BLAS runs by default, the child forces the bundled GEMM; where the bundled
