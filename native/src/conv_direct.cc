@@ -11,9 +11,10 @@
 // (kh, kw, c), starting from +0, whichever CPU or thread computes it. That is the order in which
 // OpenBLAS 0.3.21's SkylakeX SGEMM kernel sums the im2col products of up to 448 terms that this
 // project's tests cover, so there the output equals im2col + OpenBLAS bit for bit; OpenBLAS splits
-// 449-576 terms into two blocks, the direct kernel does not. It is not OpenBLAS's order for the pointwise GEMMs: on the demo's
-// shapes its blocked kernel sums some 12-pixel tiles and the last pixels of each 4,096-pixel block
-// in other orders (measured: 16 -> 64 at 16 px differs in 17 % of the elements, in the last bit).
+// 449-576 terms into two blocks, the direct kernel does not. Nor is it OpenBLAS's order for the
+// pointwise GEMMs: on the demo's shapes its blocked kernel sums some 12-pixel tiles and the last
+// pixels of each 4,096-pixel block in other orders (measured: 16 -> 64 at 16 px differs in 17 % of
+// the elements, in the last bit).
 // Padded taps are real multiply-adds with 0, as in the im2col matrix.
 #include <immintrin.h>
 
