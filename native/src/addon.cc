@@ -416,12 +416,13 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   return Undefined(env);
 }
 
-// setConvDirect(on) -> the previous setting: whether conv2d may use the direct kernel.
+// setConvDirect(mode) -> the previous mode: 0 no direct kernels, 1 where they apply and measured
+// faster (default), 2 wherever they apply.
 napi_value SetConvDirect(napi_env env, napi_callback_info info) {
   Args a(env, info);
-  auto on = a.i64(0);
+  auto mode = a.i64(0);
   napi_value v;
-  napi_get_boolean(env, a.ok ? cxr::set_conv_direct(on != 0) : false, &v);
+  napi_create_int32(env, a.ok ? cxr::set_conv_direct(static_cast<int>(mode)) : 0, &v);
   return v;
 }
 

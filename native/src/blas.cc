@@ -43,6 +43,7 @@ bool g_auto_kernel = true;  // false when CXR_GEMM named the kernel
 // gradient, NT), 0.79x (3x3 filter gradient, TN); a ResNet-50 step at 224 px 1.65 -> 1.33 s.
 bool g_split = false;
 std::string g_split_core;
+bool g_wide_core = false;  // OpenBLAS reports a core with AVX-512 kernels
 bool g_has_avx2 = false;
 const std::string kAvx2 = "avx2";
 
@@ -125,13 +126,13 @@ std::string init_gemm() {
   const std::string err = open_system_blas();
   if (err.empty()) {
     g_kind = g_blas.kind;
-    if (want == "auto" && g_kernel == "avx512" && g_blas.corename) {
+    if (g_blas.corename) {
       std::string core = g_blas.corename();
       std::string lower = core;
       for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       // OpenBLAS 0.3.21's cores with AVX-512 kernels.
-      const bool wide = lower == "skylakex" || lower == "cooperlake" || lower == "sapphirerapids";
-      if (!wide) {
+      g_wide_core = lower == "skylakex" || lower == "cooperlake" || lower == "sapphirerapids";
+      if (want == "auto" && g_kernel == "avx512" && !g_wide_core) {
         g_split = true;
         g_split_core = core;
       }
@@ -145,6 +146,8 @@ std::string init_gemm() {
 }
 
 const char* gemm_kind() { return g_kind.c_str(); }
+
+bool system_blas_avx512() { return g_kind == "openblas" && g_blas.corename && !g_split && g_wide_core; }
 
 std::string gemm_description() {
   if (g_kind != "bundled") {

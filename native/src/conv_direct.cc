@@ -10,11 +10,11 @@
 // Every output element is one fused multiply-add chain over the taps in im2col's column order
 // (kh, kw, c), starting from +0, whichever CPU or thread computes it. That is the order in which
 // OpenBLAS 0.3.21's SkylakeX SGEMM kernel sums the im2col products of up to 448 terms that this
-// project's tests cover, so there the output equals im2col + OpenBLAS bit for bit; OpenBLAS splits
-// 449-576 terms into two blocks, the direct kernel does not. Nor is it OpenBLAS's order for the
-// pointwise GEMMs: on the demo's shapes its blocked kernel sums some 12-pixel tiles and the last
-// pixels of each 4,096-pixel block in other orders (measured: 16 -> 64 at 16 px differs in 17 % of
-// the elements, in the last bit).
+// project's tests cover, pointwise GEMMs included, so there the output equals OpenBLAS's bit for
+// bit; OpenBLAS splits 449-576 terms into two blocks, the direct kernel does not. OpenBLAS's
+// Haswell kernels (AVX2; what OPENBLAS_CORETYPE=Haswell selects) sum in other orders: on the demo's
+// pointwise shapes some 12-pixel tiles and the last pixels of each 4,096-pixel block (measured:
+// 16 -> 64 at 16 px differs in 17 % of the elements, in the last bit).
 // Padded taps are real multiply-adds with 0, as in the im2col matrix.
 #include <immintrin.h>
 
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "conv_util.h"
+#include "gemm.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -31,6 +32,11 @@ namespace cxr {
 namespace {
 
 bool g_direct_enabled = true;
+// Mode 2 (tests): the direct kernels take every shape they compute, even where the system BLAS
+// measured faster; mode 1 (default) leaves it those.
+bool g_direct_everywhere = false;
+
+bool blas_preferred() { return !g_direct_everywhere && system_blas_avx512(); }
 
 // Vector width of the direct kernel this CPU runs: 16 (AVX-512F), 8 (AVX2 + FMA) or 0 (none).
 int direct_lanes() {
@@ -464,6 +470,10 @@ bool conv2d_direct_applies(const ConvGeom& g) {
   // 32 -> 128 at 8 px 1.85x and 64 -> 256 at 56 px 1.27x faster, but 128 -> 256 0.8x and
   // 256 -> 512 0.7x (the GEMM's packed panels reuse each input pixel across all k at once).
   if (g.k > 64 && taps > 64) return false;
+  // Against OpenBLAS's AVX-512 kernels (OPENBLAS_CORETYPE=SkylakeX on this project's AMD machine)
+  // the pointwise GEMM gives the same bits and is faster on the wide ones: ResNet-50's 64 -> 256
+  // and 256 -> 64 at 56 px 0.73-0.75x direct, 64 -> 256 at 4 px 0.85x; 128 -> 64 even.
+  if (is_pointwise(g) && blas_preferred() && (g.k > 64 ? taps > 32 : taps > 128)) return false;
   // Up to 3x3 on 64 channels: ResNet-50's 3x3 64 -> 64 at 56 px ran 2.8x faster than im2col + GEMM
   // (6.4 vs 18 ms per call, batch 8); 3x3 128 -> 128 (1,152 taps) is even, so longer chains stay there.
   return taps <= 576;
@@ -549,6 +559,9 @@ bool conv2d_backprop_filter_direct_applies(const ConvGeom& g) {
   // 256 -> 64 even (OpenBLAS is at its peak there).
   const int64_t rows = static_cast<int64_t>(g.fh) * g.fw * g.c;
   if (rows > 576) return false;
+  // Against OpenBLAS's AVX-512 kernels (same bits: the blocks are theirs) only narrow products won:
+  // pointwise 16 -> 64 1.4x, 64 -> 32 1.7x, but 128 -> 64 0.94x and ResNet-50's at 56 px 0.83-0.95x.
+  if (blas_preferred() && g.k > 32 && rows > 32) return false;
   return openblas_k_blocks(rows, g.k, static_cast<int64_t>(g.n) * g.oh * g.ow, nullptr);
 }
 
@@ -583,9 +596,10 @@ void conv2d_backprop_filter_direct(const float* x, const float* dy, float* dw, c
   });
 }
 
-bool set_conv_direct(bool on) {
-  const bool was = g_direct_enabled;
-  g_direct_enabled = on;
+int set_conv_direct(int mode) {
+  const int was = !g_direct_enabled ? 0 : g_direct_everywhere ? 2 : 1;
+  g_direct_enabled = mode != 0;
+  g_direct_everywhere = mode == 2;
   return was;
 }
 

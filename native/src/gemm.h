@@ -30,6 +30,9 @@ bool system_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 std::string init_gemm();
 // What runs: "openblas" / "accelerate" / "bundled".
 const char* gemm_kind();
+// Whether every product runs on OpenBLAS with AVX-512 kernels (SkylakeX and later cores): the direct
+// convolution kernels then leave it the shapes where it measured faster.
+bool system_blas_avx512();
 // One line for people: e.g. "OpenBLAS 0.3.21 ... (libopenblas.so.0)" or "bundled SGEMM (avx512
 // micro-kernel 12x32; libopenblas.so.0 not found)".
 std::string gemm_description();

@@ -22,11 +22,12 @@ void conv2d(const float* x, const float* w, float* y, const ConvGeom& g);
 void conv2d_backprop_input(const float* dy, const float* w, float* dx, const ConvGeom& g);
 void conv2d_backprop_filter(const float* x, const float* dy, float* dw, const ConvGeom& g);
 // The direct forward convolution for narrow outputs (conv_direct.cc), which conv2d uses where it
-// applies; set_conv_direct(false) turns it off (tests, A/B) and returns the previous setting.
+// applies; set_conv_direct(0) turns it off (tests, A/B), 1 on where it applies and measured faster
+// (the default), 2 on wherever it applies (tests); returns the previous mode.
 bool conv2d_direct_applies(const ConvGeom& g);
 void conv2d_direct(const float* x, const float* w, float* y, const ConvGeom& g,
                    const BnEval* epilogue = nullptr);
-bool set_conv_direct(bool on);
+int set_conv_direct(int mode);
 // The input gradient without the column matrix for stride-1 convolutions with c = 16..64 input
 // and k <= 64 output channels (conv_direct.cc), bit for bit im2col's NT GEMM + col2im;
 // conv2d_backprop_input uses it where it applies (and set_conv_direct allows).

@@ -207,10 +207,11 @@ export interface NativeAddon {
   ): void;
   setNumThreads(n: number): void;
   /**
-   * Whether conv2d may run its direct kernel for narrow outputs (native/src/conv_direct.cc) where it
-   * applies (on by default); returns the previous setting. Absent from addons built before it.
+   * Whether the convolutions may run their direct kernels (native/src/conv_direct.cc): 0 never, 1 where
+   * they apply and measured faster than the system BLAS (the default), 2 wherever they apply (tests);
+   * returns the previous mode. Absent from addons built before it.
    */
-  setConvDirect?(on: number): boolean;
+  setConvDirect?(mode: number): number;
   info(): NativeInfo;
   /**
    * One row-major GEMM, c = alpha * op(a) * op(b) + beta * c, by a named implementation: 'auto'
