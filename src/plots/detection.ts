@@ -36,7 +36,8 @@ export function mapCurvesFigure(
   const gap = 0.08;
   const w = (1 - gap * (sizes.length - 1)) / sizes.length;
   const layout = baseLayout(
-    opts.title ?? 'Fig. 4 — validation mAP50 per epoch, images with boxes (mean over seeds, min–max shaded)',
+    // Short enough for the 700 px figure (the longer title was cut at the right of the PNG).
+    opts.title ?? 'Fig. 4 — validation mAP50 per epoch (mean over seeds, min–max shaded)',
     {
       width: Math.max(700, 520 * sizes.length),
       height: 480,
@@ -54,7 +55,7 @@ export function mapCurvesFigure(
       dtick: 1,
     };
     layout[`yaxis${sfx}`] = {
-      title: { text: k === 0 ? 'mAP50 (validation)' : '' },
+      title: { text: k === 0 ? 'mAP50 (validation images with boxes)' : '' },
       anchor: `x${sfx}`,
       rangemode: 'tozero',
     };
