@@ -147,7 +147,8 @@ std::string init_gemm() {
 
 const char* gemm_kind() { return g_kind.c_str(); }
 
-bool system_blas_avx512() { return g_kind == "openblas" && g_blas.corename && !g_split && g_wide_core; }
+// g_wide_core is set only where OpenBLAS loaded and named its core, and excludes the split.
+bool system_blas_avx512() { return g_wide_core; }
 
 std::string gemm_description() {
   if (g_kind != "bundled") {
@@ -181,7 +182,8 @@ bool system_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc) {
-  if (g_kind != "bundled" && !(g_split && !(trans_a && !trans_b)) &&
+  const bool tn = trans_a && !trans_b;  // the one kind the split leaves on OpenBLAS
+  if (g_kind != "bundled" && (!g_split || tn) &&
       system_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
     return;
   bundled_auto_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -150,6 +150,13 @@ bool use_shifted(const ConvGeom& g) {
          g.h >= 28 && g.w >= 28;
 }
 
+void transpose_filter(const float* w, int taps, int c, int k, float* wt) {
+  for (int t = 0; t < taps; ++t)
+    for (int ci = 0; ci < c; ++ci)
+      for (int ki = 0; ki < k; ++ki)
+        wt[(static_cast<size_t>(t) * k + ki) * c + ci] = w[(static_cast<size_t>(t) * c + ci) * k + ki];
+}
+
 // Copies an [n, h, w, ch] image into a zero-filled [n, hp, wp, ch] one at offset (top, left).
 void pad_image(const float* src, float* dst, int n, int h, int w, int ch, int hp, int wp, int top,
                int left) {
@@ -263,8 +270,7 @@ void conv2d_backprop_input(const float* dy, const float* w, float* dx, const Con
     t.k = g.c;
     if (conv2d_direct_applies(t)) {
       float* wt = scratch2(static_cast<size_t>(g.c) * g.k);
-      for (int c = 0; c < g.c; ++c)
-        for (int k = 0; k < g.k; ++k) wt[static_cast<size_t>(k) * g.c + c] = w[static_cast<size_t>(c) * g.k + k];
+      transpose_filter(w, 1, g.c, g.k, wt);
       conv2d_direct(dy, wt, dx, t);
       return;
     }

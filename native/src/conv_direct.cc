@@ -31,12 +31,11 @@
 namespace cxr {
 namespace {
 
-bool g_direct_enabled = true;
-// Mode 2 (tests): the direct kernels take every shape they compute, even where the system BLAS
-// measured faster; mode 1 (default) leaves it those.
-bool g_direct_everywhere = false;
+// set_conv_direct's mode: 0 off, 1 (default) where the kernels apply and the system BLAS did not
+// measure faster, 2 (tests) every shape they compute.
+int g_direct_mode = 1;
 
-bool blas_preferred() { return !g_direct_everywhere && system_blas_avx512(); }
+bool blas_preferred() { return g_direct_mode != 2 && system_blas_avx512(); }
 
 // Vector width of the direct kernel this CPU runs: 16 (AVX-512F), 8 (AVX2 + FMA) or 0 (none).
 int direct_lanes() {
@@ -461,7 +460,7 @@ bool openblas_k_blocks(int64_t m, int64_t n, int64_t k, std::vector<std::pair<in
 
 bool conv2d_direct_applies(const ConvGeom& g) {
   const int lanes = direct_lanes();
-  if (!g_direct_enabled || lanes == 0 || g.dh != 1 || g.dw != 1) return false;
+  if (g_direct_mode == 0 || lanes == 0 || g.dh != 1 || g.dw != 1) return false;
   if (g.k % lanes != 0) return false;
   const int kv = g.k / lanes;
   if (kv != 1 && kv != 2 && kv % 4 != 0) return false;
@@ -510,7 +509,7 @@ void conv2d_bn_act(const float* x, const float* w, float* y, const ConvGeom& g, 
 
 bool conv2d_backprop_input_direct_applies(const ConvGeom& g) {
   const int lanes = direct_lanes();
-  if (!g_direct_enabled || lanes == 0 || g.dh != 1 || g.dw != 1 || g.sh != 1 || g.sw != 1)
+  if (g_direct_mode == 0 || lanes == 0 || g.dh != 1 || g.dw != 1 || g.sh != 1 || g.sw != 1)
     return false;
   if (g.fh * g.fw == 1 || g.c > 64 || g.c % lanes != 0) return false;
   const int cv = g.c / lanes;
@@ -525,10 +524,7 @@ bool conv2d_backprop_input_direct_applies(const ConvGeom& g) {
 void conv2d_backprop_input_direct(const float* dy, const float* w, float* dx, const ConvGeom& g) {
   const int taps = g.fh * g.fw;
   std::vector<float> wt(static_cast<size_t>(taps) * g.k * g.c);
-  for (int t = 0; t < taps; ++t)
-    for (int c = 0; c < g.c; ++c)
-      for (int k = 0; k < g.k; ++k)
-        wt[(static_cast<size_t>(t) * g.k + k) * g.c + c] = w[(static_cast<size_t>(t) * g.c + c) * g.k + k];
+  transpose_filter(w, taps, g.c, g.k, wt.data());
   const DxArgs a{dy, wt.data(), dx, &g};
   const int lanes = direct_lanes();
   const int cv = g.c / lanes;
@@ -551,7 +547,7 @@ void conv2d_backprop_input_direct(const float* dy, const float* w, float* dx, co
 
 bool conv2d_backprop_filter_direct_applies(const ConvGeom& g) {
   const int lanes = direct_lanes();
-  if (!g_direct_enabled || lanes == 0 || g.dh != 1 || g.dw != 1) return false;
+  if (g_direct_mode == 0 || lanes == 0 || g.dh != 1 || g.dw != 1) return false;
   if (g.k % lanes != 0 || (g.k / lanes != 1 && g.k / lanes != 2 && g.k / lanes != 4)) return false;
   // Up to 576 filter rows (3x3 on 64 channels), pointwise included, block of pixels by block of
   // pixels (dw_rows). Measured per call against OpenBLAS here: the demo's pointwise 16 -> 16 at
@@ -597,9 +593,8 @@ void conv2d_backprop_filter_direct(const float* x, const float* dy, float* dw, c
 }
 
 int set_conv_direct(int mode) {
-  const int was = !g_direct_enabled ? 0 : g_direct_everywhere ? 2 : 1;
-  g_direct_enabled = mode != 0;
-  g_direct_everywhere = mode == 2;
+  const int was = g_direct_mode;
+  g_direct_mode = mode == 0 ? 0 : mode == 2 ? 2 : 1;
   return was;
 }
 

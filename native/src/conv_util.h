@@ -14,6 +14,9 @@ float* scratch_slot(int slot, size_t floats);
 void pad_image(const float* src, float* dst, int n, int h, int w, int ch, int hp, int wp, int top,
                int left);
 
+// A filter [taps][c][k] transposed to [taps][k][c] (the input gradient's dx = dy w^T per tap).
+void transpose_filter(const float* w, int taps, int c, int k, float* wt);
+
 // A 1x1 stride-1 convolution without padding: a GEMM on x itself, [n * h * w, c] x [c, k].
 inline bool is_pointwise(const ConvGeom& g) {
   return g.fh == 1 && g.fw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
